@@ -1,0 +1,211 @@
+"""`spaceport`: the headless front end. With no arguments it opens the GUI."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .console import ConsolePrinter, JsonLinesPrinter
+from .pipeline.errors import SpaceportError
+from .pipeline.events import EventBus, JsonlSink
+from .pipeline.project import Project
+from .pipeline.stage import CancelToken
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `spaceport` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        return _gui(argparse.Namespace(project=None))
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SpaceportError as exc:
+        print(f"error: {exc.render()}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="spaceport", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("gui", help="open the desktop application")
+    p.add_argument("project", nargs="?", type=Path)
+    p.set_defaults(func=_gui)
+
+    p = sub.add_parser("demo", help="generate the sample flight and process it")
+    p.add_argument("--dir", type=Path, default=Path("spaceport-demo"), help="where to put it")
+    p.add_argument("--images", type=int, default=24)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--until", help="last stage to run")
+    _add_run_flags(p)
+    p.set_defaults(func=_demo)
+
+    p = sub.add_parser("sample-flight", help="render a synthetic drone flight (JPEG + EXIF GPS)")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--images", type=int, default=24)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--width", type=int, default=1024)
+    p.add_argument("--height", type=int, default=768)
+    p.set_defaults(func=_sample_flight)
+
+    p = sub.add_parser("ingest", help="read a flight folder's image headers and validate it")
+    p.add_argument("flight", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True, help="project folder")
+    _add_run_flags(p)
+    p.set_defaults(func=_ingest)
+
+    p = sub.add_parser("process", help="run the pipeline on a flight (resumes where it stopped)")
+    p.add_argument("flight", type=Path, nargs="?", help="flight folder (optional when resuming)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="project folder")
+    p.add_argument("--until", help="last stage to run")
+    p.add_argument("--from", dest="from_stage", help="rerun from this stage on")
+    p.add_argument("--sfm-backend", choices=["pycolmap", "opensfm"])
+    p.add_argument("--sfm-from", type=Path, help="import this COLMAP model instead of running SfM")
+    p.add_argument("--train-on", choices=["auto", "local", "cloud"])
+    _add_run_flags(p)
+    p.set_defaults(func=_process)
+
+    p = sub.add_parser("status", help="show the state of each stage of a project")
+    p.add_argument("project", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_status)
+    return parser
+
+
+def _add_run_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="change a setting, e.g. --set train.preset=standard")
+    p.add_argument("--json", action="store_true", help="print events as JSON lines on stdout")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+
+# -- commands ----------------------------------------------------------------------------------
+def _gui(args: argparse.Namespace) -> int:
+    from .ui.app import run_gui
+
+    return run_gui(getattr(args, "project", None))
+
+
+def _sample_flight(args: argparse.Namespace) -> int:
+    from .pipeline.synthetic import generate_flight
+
+    summary = generate_flight(args.dir, n_images=args.images, seed=args.seed,
+                              width=args.width, height=args.height)
+    print(f"sample flight: {summary['images']} images in {args.dir} "
+          f"({summary['width']}x{summary['height']}, seed {args.seed})")
+    return EXIT_OK
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    return run_pipeline(args.flight, args.output, args, until="ingest")
+
+
+def _process(args: argparse.Namespace) -> int:
+    overrides = []
+    if args.sfm_backend:
+        overrides.append(f"sfm.backend={args.sfm_backend}")
+    if args.sfm_from:
+        overrides.append(f"sfm.import_from={args.sfm_from.absolute()}")
+    if args.train_on:
+        overrides.append(f"train.where={args.train_on}")
+    args.set = overrides + args.set
+    return run_pipeline(args.flight, args.output, args, until=args.until, from_stage=args.from_stage)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .pipeline.synthetic import generate_flight
+
+    flight = args.dir / "flight"
+    if not (flight / "ground_truth.json").exists():
+        print(f"generating the sample flight in {flight} ...", file=sys.stderr)
+        generate_flight(flight, n_images=args.images, seed=args.seed)
+    return run_pipeline(flight, args.dir / "project", args, until=args.until)
+
+
+def _status(args: argparse.Namespace) -> int:
+    import json
+
+    from .pipeline.runner import Runner
+    from .pipeline.stages import default_stages
+
+    project = Project.open(args.project, create=False)
+    states = Runner(project, default_stages(), emit=lambda e: None).refresh_states() \
+        if _try_lock(project) else {k: v.state for k, v in project.stages.items()}
+    if args.json:
+        print(json.dumps({name: vars(project.record(name)) for name in states}, indent=2))
+        return EXIT_OK
+    print(f"project {project.root}\nsource  {project.source}")
+    for name, state in states.items():
+        rec = project.record(name)
+        print(f"  {name:10s} {state:10s} {rec.reason}")
+    return EXIT_OK
+
+
+def _try_lock(project: Project) -> bool:
+    try:
+        project.lock()
+    except SpaceportError:
+        return False
+    project.unlock()
+    return True
+
+
+# -- shared mechanism --------------------------------------------------------------------------
+def run_pipeline(flight: Path | None, output: Path, args: argparse.Namespace,
+                 until: str | None = None, from_stage: str | None = None,
+                 extra_sinks: Sequence[Callable] = ()) -> int:
+    """Open (or create) the project, run its stages with console output, print a summary."""
+    from .pipeline.runner import Runner
+    from .pipeline.stages import default_stages
+
+    if flight is not None and not flight.is_dir():
+        raise SpaceportError(f"Flight folder {flight} does not exist or is not a folder",
+                             hint="pass the folder that holds the drone images", path=flight)
+    project = Project.open(output, source=flight)
+    if project.source is None:
+        raise SpaceportError(f"Project {output} has no flight folder yet",
+                             hint="pass the flight folder: spaceport process FLIGHT_DIR -o PROJECT")
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SpaceportError(f"--set expects SECTION.KEY=VALUE, got {item!r}")
+        project.settings.set(key.strip(), value.strip())
+    printer = JsonLinesPrinter() if args.json else ConsolePrinter(verbose=args.verbose)
+    cancel = CancelToken()
+    with project:
+        project.save()
+        log = JsonlSink(project.paths.events)
+        bus = EventBus(log, printer, *extra_sinks)
+        runner = Runner(project, default_stages(), emit=bus, cancel=cancel)
+        previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
+        try:
+            ok = runner.run(until=until, from_stage=from_stage)
+        except KeyboardInterrupt:
+            ok = False
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            log.close()
+        if not args.json:
+            _print_summary(project, runner)
+    if cancel.cancelled:
+        return EXIT_CANCELLED
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def _print_summary(project: Project, runner) -> None:
+    print(f"\nproject {project.root}", file=sys.stderr)
+    for stage in runner.stages:
+        rec = project.record(stage.name)
+        detail = stage.summary(rec.outputs) if rec.state == "done" else rec.reason
+        print(f"  {stage.name:10s} {rec.state:10s} {detail}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

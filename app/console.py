@@ -1,0 +1,92 @@
+"""Terminal rendering of pipeline events: progress bars, log lines and a final summary."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import TextIO
+
+from .pipeline.events import (CloudJobStatus, Event, Log, Progress, SfmStats, StageFailed,
+                              StageFinished, StageStarted, TrainMetrics)
+
+
+class JsonLinesPrinter:
+    """Prints every event as one JSON line (for scripts: `--json`)."""
+
+    def __init__(self, out: TextIO = sys.stdout) -> None:
+        self.out = out
+
+    def __call__(self, event: Event) -> None:
+        self.out.write(json.dumps(event.to_dict(), default=str) + "\n")
+        self.out.flush()
+
+
+class ConsolePrinter:
+    """Human output: one progress bar per running stage, warnings and stage results."""
+
+    BAR = 28
+
+    def __init__(self, out: TextIO = sys.stderr, verbose: bool = False) -> None:
+        self.out = out
+        self.verbose = verbose
+        self.tty = out.isatty()
+        self._last_draw = 0.0
+        self._bar_open = False
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Progress):
+            self._bar(event.stage, event.fraction, event.message)
+        elif isinstance(event, StageStarted):
+            self._line(f"[{event.stage}] {'resuming' if event.resumed else 'starting'}")
+        elif isinstance(event, StageFinished):
+            self._line(f"[{event.stage}] {'already done' if event.skipped else 'done'}")
+        elif isinstance(event, StageFailed):
+            word = "cancelled" if event.cancelled else "FAILED"
+            self._line(f"[{event.stage}] {word}: {event.reason}" + (f"\n  fix: {event.hint}" if event.hint else ""))
+        elif isinstance(event, Log):
+            if event.level in ("warning", "error") or (self.verbose and event.level == "info"):
+                self._line(f"[{event.stage}] {event.level}: {event.text}")
+            elif event.level == "info":
+                self._line(f"[{event.stage}] {event.text}")
+        elif isinstance(event, TrainMetrics):
+            psnr = f" psnr {event.psnr:.2f}" if event.psnr is not None else ""
+            self._bar(event.stage, event.step / max(event.total_steps, 1),
+                      f"step {event.step}/{event.total_steps} loss {event.loss:.4f}{psnr} "
+                      f"{event.num_gaussians} gaussians {event.it_per_s:.1f} it/s")
+        elif isinstance(event, SfmStats):
+            self._bar(event.stage, -1, f"{event.phase} registered {event.registered_images}/"
+                      f"{event.images_total} points {event.points}")
+        elif isinstance(event, CloudJobStatus):
+            self._line(f"[{event.stage}] cloud job {event.job_name}: {event.status}"
+                       f"{' / ' + event.secondary_status if event.secondary_status else ''}"
+                       f"{' - ' + event.message if event.message else ''}")
+
+    def _bar(self, stage: str, fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if not self.tty:
+            if now - self._last_draw >= 2.0 or fraction >= 1.0:
+                self._last_draw = now
+                pct = f"{fraction * 100:5.1f}% " if fraction >= 0 else ""
+                self.out.write(f"[{stage}] {pct}{message}\n")
+                self.out.flush()
+            return
+        if now - self._last_draw < 0.1 and 0 <= fraction < 1.0:
+            return
+        self._last_draw = now
+        if fraction >= 0:
+            filled = int(self.BAR * fraction)
+            bar = f"[{'#' * filled}{'.' * (self.BAR - filled)}] {fraction * 100:5.1f}% "
+        else:
+            bar = ""
+        text = f"\r[{stage}] {bar}{message}"
+        self.out.write(text[:160].ljust(100))
+        self.out.flush()
+        self._bar_open = True
+
+    def _line(self, text: str) -> None:
+        if self._bar_open:
+            self.out.write("\n")
+            self._bar_open = False
+        self.out.write(text + "\n")
+        self.out.flush()

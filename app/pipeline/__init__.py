@@ -1,0 +1,1 @@
+"""The engine: every stage of the pipeline, free of Qt and vispy (see ARCHITECTURE.md)."""

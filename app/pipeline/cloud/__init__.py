@@ -1,0 +1,1 @@
+"""Cloud offload: S3 transfer, SageMaker jobs, log tailing, job records, costs (no Qt)."""

@@ -1,0 +1,1 @@
+"""Compression: PlayCanvas SOG writer/reader, splat ordering, palettes."""

@@ -1,0 +1,1 @@
+"""Flight folder ingest: image headers, EXIF/XMP, validation report."""

@@ -1,0 +1,106 @@
+"""The single source of settings: one typed section per stage, stored in project.json.
+
+Each stage's section lives beside its code (`app/pipeline/<stage>/settings.py`); this module
+composes them, converts to and from JSON and fingerprints a section so a changed setting marks
+that stage and everything downstream stale.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InputError
+from .cloud.settings import CloudSettings
+from .compress.settings import CompressSettings
+from .ingest.settings import IngestSettings
+from .sfm.settings import SfmSettings
+from .train.settings import TrainSettings
+
+
+@dataclass
+class Settings:
+    """All settings of a project, one section per stage."""
+
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    sfm: SfmSettings = field(default_factory=SfmSettings)
+    train: TrainSettings = field(default_factory=TrainSettings)
+    compress: CompressSettings = field(default_factory=CompressSettings)
+    cloud: CloudSettings = field(default_factory=CloudSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Settings":
+        """Build from a dict, ignoring unknown keys (older/newer project files stay loadable)."""
+        return _from_dict(cls, data or {})
+
+    def section(self, name: str) -> Any:
+        """The settings dataclass of one stage (`ingest`, `sfm`, ...)."""
+        return getattr(self, name)
+
+    def set(self, dotted: str, value: str) -> None:
+        """Set `section.key` from a command-line string, converted to the field's type."""
+        try:
+            section_name, key = dotted.split(".", 1)
+            section = getattr(self, section_name)
+            fld = next(f for f in dataclasses.fields(section) if f.name == key)
+        except (ValueError, AttributeError, StopIteration):
+            raise InputError(f"Unknown setting {dotted!r}",
+                             hint="use section.key, e.g. ingest.min_images") from None
+        hints = typing.get_type_hints(type(section))
+        setattr(section, key, _coerce(value, hints[fld.name], dotted))
+
+
+def fingerprint(obj: Any) -> str:
+    """Stable short hash of a JSON-serialisable value or a settings dataclass."""
+    if dataclasses.is_dataclass(obj):
+        obj = dataclasses.asdict(obj)
+    blob = json.dumps(obj, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _from_dict(cls: type, data: dict[str, Any]) -> Any:
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        tp = hints[f.name]
+        value = data[f.name]
+        if dataclasses.is_dataclass(tp) and isinstance(value, dict):
+            value = _from_dict(tp, value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+def _coerce(text: str, tp: Any, name: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if text.lower() in ("none", "null", ""):
+            return None
+        tp = args[0]
+    if origin is typing.Literal:
+        if text not in typing.get_args(tp):
+            raise InputError(f"Setting {name} must be one of {typing.get_args(tp)}, not {text!r}")
+        return text
+    try:
+        if tp is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if tp in (int, float, str):
+            return tp(text)
+        return json.loads(text)
+    except ValueError:
+        raise InputError(f"Setting {name} expects {getattr(tp, '__name__', tp)}, got {text!r}") from None

@@ -1,0 +1,1 @@
+"""Structure-from-Motion: pycolmap (default) and OpenSfM backends, stats, georegistration."""

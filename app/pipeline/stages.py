@@ -1,0 +1,11 @@
+"""The registered stages, in pipeline order (each issue adds its stage here)."""
+
+from __future__ import annotations
+
+from .ingest.stage import IngestStage
+from .stage import Stage
+
+
+def default_stages() -> list[Stage]:
+    """Fresh instances of every stage the pipeline runs, upstream first."""
+    return [IngestStage()]

@@ -1,0 +1,1 @@
+"""3DGS training: Gaussian model, trainer, rasterizer selection (gsplat CUDA / CPU), metrics."""
