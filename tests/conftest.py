@@ -13,3 +13,13 @@ BRIGHTON = SHARED / "data" / "brighton_beach" / "images"
 def needs_brighton() -> pytest.MarkDecorator:
     """Skip unless the real DJI flight in ../shared/data is present."""
     return pytest.mark.skipif(not BRIGHTON.is_dir(), reason="../shared/data/brighton_beach absent")
+
+
+@pytest.fixture(scope="session")
+def sample_flight(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic flight (JPEGs with EXIF GPS + ground_truth.json), made once per run."""
+    from app.pipeline.synthetic import generate_flight
+
+    folder = tmp_path_factory.mktemp("sample flight é")  # spaces and non-ASCII on purpose
+    generate_flight(folder, n_images=12, seed=3, width=640, height=480)
+    return folder
