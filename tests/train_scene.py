@@ -61,3 +61,20 @@ def make_scene(folder: Path, n_views: int = 8, n_points: int = 300, width: int =
         rec.add_point3D(xyz, pycolmap.Track(), (rgb * 255).astype(np.uint8))
     rec.write_binary(str(sparse))
     return sparse, images
+
+
+def edit_model(sparse: Path, extra_points: np.ndarray) -> None:
+    """Append sparse points (grey) to a written model, e.g. outliers or NaN."""
+    rec = pycolmap.Reconstruction(str(sparse))
+    for xyz in extra_points:
+        rec.add_point3D(np.asarray(xyz, np.float64), pycolmap.Track(), np.full(3, 128, np.uint8))
+    rec.write_binary(str(sparse))
+
+
+def quick_settings(**overrides) -> "TrainSettings":
+    """Settings for a few-second CPU run on the tiny scene."""
+    from app.pipeline.train.settings import TrainSettings
+
+    base = dict(max_steps=40, min_points=20, eval_every_n_image=4, eval_every=20,
+                metrics_every=10, checkpoint_every=20, preview_every=20, sh_degree=1)
+    return TrainSettings(**{**base, **overrides})

@@ -55,7 +55,7 @@ class Scene:
     views: list[View]
     points: np.ndarray  # (N, 3) float32
     colors: np.ndarray  # (N, 3) float32 in 0..1
-    fingerprint: str  # identifies the model (cameras, poses, point count)
+    fingerprint: str  # identifies the model (cameras, poses, sparse points)
     dropped_points: int = 0  # sparse points no camera sees (removed)
 
     def scene_scale(self) -> float:
@@ -92,6 +92,7 @@ def load_scene(model_dir: Path, images_dir: Path, *, max_side: int = 0,
                          hint=FIX_SFM, path=model_dir) from exc
     views = _read_views(rec, model_dir, images_dir, max_side)
     points, colors = _read_points(rec, model_dir)
+    fp = _fingerprint(views, points)
     inside = _seen_by_any(points, views)
     dropped = int((~inside).sum())
     points, colors = points[inside], colors[inside]
@@ -102,7 +103,7 @@ def load_scene(model_dir: Path, images_dir: Path, *, max_side: int = 0,
             f"training needs at least {min_points}",
             hint="fly with more image overlap, or rerun SfM with more features; "
                  "train.min_points lowers the limit for tiny test scenes", path=model_dir)
-    return Scene(views, points, colors, _fingerprint(views, len(points) + dropped), dropped)
+    return Scene(views, points, colors, fp, dropped)
 
 
 def _read_views(rec, model_dir: Path, images_dir: Path, max_side: int) -> list[View]:
@@ -173,8 +174,8 @@ def _seen_by_any(points: np.ndarray, views: list[View]) -> np.ndarray:
     return seen
 
 
-def _fingerprint(views: list[View], n_points: int) -> str:
-    h = hashlib.sha256(str(n_points).encode())
+def _fingerprint(views: list[View], points: np.ndarray) -> str:
+    h = hashlib.sha256(np.round(points, 3).tobytes())
     for v in views:
         h.update(v.name.encode())
         h.update(np.round(v.viewmat, 4).tobytes())

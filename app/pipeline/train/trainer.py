@@ -206,7 +206,8 @@ def _train_step(run: Run) -> float:
     loss = photometric_loss(colors[0], photo, run.settings.ssim_lambda)
     if run.densifier.regularizes:
         loss = loss + mcmc_regularizer(run.params)
-    if not math.isfinite(loss.item()):
+    value = loss.item()
+    if not math.isfinite(value):
         _diverged(run)
     loss.backward()
     lr = run.means_lr()
@@ -216,25 +217,27 @@ def _train_step(run: Run) -> float:
         opt.zero_grad(set_to_none=True)
     run.densifier.post_backward(run.params, run.optimizers, run.step, info, lr)
     run.step += 1
-    return float(loss)
+    return value
 
 
 def _diverged(run: Run) -> None:
     kept = ckpt_io.path_in(run.ckpt_dir)
     where = (f"the last good checkpoint {kept} is kept" if kept.exists()
              else "no checkpoint was written before it")
-    raise StageError(f"Training diverged at step {run.step}: the loss is NaN; {where}",
+    raise StageError(f"Training diverged at step {run.step}: the loss or the Gaussians became "
+                     f"NaN; {where}",
                      hint="lower the learning rates (e.g. --set train.lr_means=...) or rerun "
                           "SfM; then run the train stage again")
 
 
 def _after_step(run: Run, loss: float, reporter: Reporter, emit) -> None:
     s, step, last = run.settings, run.step, run.step == run.total_steps
-    evaluation = None
-    if last or (s.eval_every > 0 and step % s.eval_every == 0):
-        evaluation = _evaluate(run, reporter.out_dir / "heldout.png")
-    reporter.step(step, run.total_steps, loss, len(run.params["means"]), evaluation,
-                  report=step % max(1, s.metrics_every) == 0 or last or evaluation is not None)
+    evaluate_now = last or (s.eval_every > 0 and step % s.eval_every == 0)
+    report = evaluate_now or step % max(1, s.metrics_every) == 0
+    if report and not all_finite(run.params):
+        _diverged(run)
+    evaluation = _evaluate(run, reporter.out_dir / "heldout.png") if evaluate_now else None
+    reporter.step(step, run.total_steps, loss, len(run.params["means"]), evaluation, report)
     if s.preview_every > 0 and step % s.preview_every == 0 and not last:
         reporter.preview(run.params, step, s.preview_max_gaussians)
     if s.checkpoint_every > 0 and step % s.checkpoint_every == 0 and not last:
