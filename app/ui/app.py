@@ -1,0 +1,47 @@
+"""`run_gui`: start Qt, style it, show the main window (optionally on a project) and run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication
+
+from .resources import resource
+
+NO_OPENGL_PLATFORMS = ("offscreen", "minimal")  # QOpenGLWidget is not supported there
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (existing or new) with Spaceport's name, icon and stylesheet."""
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("Spaceport")
+    app.setOrganizationName("Spaceport")
+    app.setDesktopFileName("spaceport")
+    icon = resource("spaceport.svg")
+    if icon:
+        app.setWindowIcon(QIcon(str(icon)))
+    style = resource("style.qss")
+    if style:
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    return app
+
+
+def opengl_available() -> bool:
+    """False on Qt platforms that cannot host the vispy canvas."""
+    return QGuiApplication.platformName() not in NO_OPENGL_PLATFORMS
+
+
+def run_gui(project: Path | None = None) -> int:
+    """Open the main window (on `project` when given) and run the event loop; the exit code."""
+    from .main_window import MainWindow
+
+    app = create_application()
+    window = MainWindow(with_viewer=opengl_available())
+    window.show()
+    if project is not None:
+        window.open_project(Path(project))
+    code = app.exec()
+    window.close()  # releases the project lock if the loop was quit without closing the window
+    return code

@@ -1,0 +1,346 @@
+"""The main window: a front end over the pipeline runner for one project folder at a time.
+
+Open a flight folder (a new project) or an existing project; the stage list shows project.json's
+states; Run / Cancel / Rerun-from drive `Runner` in the one worker; charts, log and 3D view are
+bound to a `RunModel` fed by live events and by the replay of logs/events.jsonl.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QProgressBar, QTabWidget, QVBoxLayout, QWidget)
+
+from app.pipeline.errors import SpaceportError
+from app.pipeline.events import Event, Log, PreviewSnapshot, StageFinished, read_events
+from app.pipeline.project import Project
+from app.pipeline.stage import Stage
+
+from .charts import SfmCharts, TrainCharts
+from .jobs import run_stages
+from .log_panel import LogPanel
+from .run_model import RunModel
+from .stage_list import StageList
+from .viewer_panel import ViewerPanel, sparse_model_ready
+from .worker import PipelineWorker
+
+REFRESH_MS = 100  # widgets redraw at most this often, however fast events arrive
+
+
+def _default_stages() -> list[Stage]:
+    """The registry's stages (imported late: the registry imports every stage's code)."""
+    from app.pipeline.stages import default_stages
+
+    return default_stages()
+
+
+class MainWindow(QMainWindow):
+    """Spaceport's window; `open_project`/`new_project` are what the File actions call."""
+
+    def __init__(self, stages: Callable[[], Sequence[Stage]] | None = None,
+                 with_viewer: bool = True) -> None:
+        super().__init__()
+        self.setWindowTitle("Spaceport")
+        self.resize(1280, 800)
+        self._make_stages = stages or _default_stages
+        self.stage_names = [s.name for s in self._make_stages()]
+        self.project: Project | None = None
+        self.read_only = False
+        self.worker: PipelineWorker | None = None
+        self.model = RunModel(self.stage_names)
+        self._dirty: set[str] = set()
+        self.error_box: QMessageBox | None = None
+
+        self.stage_list = StageList()
+        self.project_label = QLabel("No project open. File > New project from a flight folder, "
+                                    "or File > Open project.")
+        self.project_label.setObjectName("projectLabel")
+        self.project_label.setWordWrap(True)
+        self.sfm_charts = SfmCharts()
+        self.train_charts = TrainCharts()
+        self.viewer = ViewerPanel(with_canvas=with_viewer)
+        self.log_panel = LogPanel()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setMaximumWidth(260)
+        self.progress.setTextVisible(False)
+        self._layout()
+        self._actions()
+        self.model.subscribe(self._mark)
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.flush)
+        self._timer.start()
+        self._bind_model()
+        self._update_actions()
+
+    # -- construction --------------------------------------------------------------------------
+    def _layout(self) -> None:
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.sfm_charts, "Structure from Motion")
+        self.tabs.addTab(self.train_charts, "Training")
+        self.tabs.addTab(self.viewer, "3D view")
+        self.setCentralWidget(self.tabs)
+        left = QWidget()
+        box = QVBoxLayout(left)
+        box.addWidget(self.project_label)
+        box.addWidget(self.stage_list, 1)
+        self._dock("Pipeline", left, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.status_text = QLabel("ready")
+        self.statusBar().addWidget(self.status_text, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock{title}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(area, dock)
+
+    def _actions(self) -> None:
+        def action(text: str, slot: Callable[[], object], key: str | None = None) -> QAction:
+            act = QAction(text, self)
+            act.triggered.connect(lambda *_: slot())
+            if key:
+                act.setShortcut(QKeySequence(key))
+            return act
+
+        self.new_action = action("New project from flight…", self.choose_flight, "Ctrl+N")
+        self.open_action = action("Open project…", self.choose_project, "Ctrl+O")
+        self.run_action = action("Run", self.run, "F5")
+        self.cancel_action = action("Cancel", self.cancel, "Esc")
+        self.rerun_action = action("Rerun from selected stage", self.rerun_selected, "Shift+F5")
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addActions([self.new_action, self.open_action])
+        file_menu.addSeparator()
+        file_menu.addAction(action("Quit", self.close, "Ctrl+Q"))
+        self.menuBar().addMenu("&Run").addActions([self.run_action, self.cancel_action,
+                                                   self.rerun_action])
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.addActions([self.new_action, self.open_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.run_action, self.cancel_action, self.rerun_action])
+        self.stage_list.itemSelectionChanged.connect(self._update_actions)
+
+    # -- projects ------------------------------------------------------------------------------
+    def choose_flight(self) -> None:
+        """Ask for a flight folder, then for where its project folder goes."""
+        flight = QFileDialog.getExistingDirectory(self, "Flight folder (drone images)")
+        if not flight:
+            return
+        where = QFileDialog.getExistingDirectory(self, "Where to keep the project",
+                                                 str(Path(flight).parent))
+        if where:
+            self.new_project(Path(flight), project_folder_for(Path(flight), Path(where)))
+
+    def choose_project(self) -> None:
+        """Ask for an existing project folder."""
+        folder = QFileDialog.getExistingDirectory(self, "Open a Spaceport project")
+        if folder:
+            self.open_project(Path(folder))
+
+    def new_project(self, flight: Path, root: Path) -> bool:
+        """Create (or reopen) the project of a flight folder and show it."""
+        if not flight.is_dir():
+            return self.show_error(SpaceportError(
+                f"Flight folder {flight} does not exist or is not a folder",
+                hint="choose the folder that holds the drone images", path=flight))
+        try:
+            project = Project.open(root, source=flight)
+        except SpaceportError as exc:
+            return self.show_error(exc)
+        return self._show_project(project)
+
+    def open_project(self, root: Path) -> bool:
+        """Open an existing project folder, replaying its event log into the charts."""
+        try:
+            project = Project.open(root, create=False)
+        except SpaceportError as exc:
+            return self.show_error(exc)
+        return self._show_project(project)
+
+    def _show_project(self, project: Project) -> bool:
+        if self.busy:
+            return self.show_error(SpaceportError("A run is in progress",
+                                                  hint="cancel it or wait before switching project"))
+        self.close_project()
+        self.project, self.read_only = project, False
+        self.model = RunModel(self.stage_names, root=project.root)
+        self.model.subscribe(self._mark)
+        self.log_panel.reset()
+        self.viewer.clear()
+        self.model.replay(read_events(project.paths.events))
+        try:
+            project.lock()
+        except SpaceportError as exc:
+            self.read_only = True
+            self.show_error(exc, modal=False)
+        else:
+            self._runner_states()
+        self.model.load_records(project.stages)
+        self._load_scene(sparse=True)
+        self.project_label.setText(
+            f"<b>{project.root.name}</b>{' (read-only)' if self.read_only else ''}<br>"
+            f"project: {project.root}<br>flight: {project.source or '-'}")
+        self.setWindowTitle(f"Spaceport - {project.root.name}")
+        self._status(f"opened {project.root}")
+        self.flush()
+        return True
+
+    def _runner_states(self) -> None:
+        """Let the runner mark stale stages (needs the lock; project.json is rewritten)."""
+        from app.pipeline.runner import Runner
+
+        Runner(self.project, self._make_stages(), emit=lambda e: None).refresh_states()
+
+    def close_project(self) -> None:
+        """Release the project's lock and forget it."""
+        if self.project is not None and not self.read_only:
+            self.project.unlock()
+        self.project = None
+
+    # -- running -------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """True while a run is in progress."""
+        return self.worker is not None
+
+    def run(self, from_stage: str | None = None) -> bool:
+        """Run the pipeline (resuming what is not done), or rerun from `from_stage` on."""
+        if self.project is None or self.read_only or self.busy:
+            return False
+        if self.project.source is None:
+            return self.show_error(SpaceportError(f"Project {self.project.root} has no flight folder",
+                                                  hint="create it with New project from flight"))
+        project, stages = self.project, list(self._make_stages())
+        worker = PipelineWorker(lambda emit, cancel: run_stages(project, stages, emit, cancel,
+                                                                from_stage=from_stage))
+        worker.event.connect(self._on_event)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(self._on_errored)
+        worker.finished.connect(self._on_finished)
+        self.worker = worker
+        self._status(f"running from {from_stage}" if from_stage else "running")
+        self._update_actions()
+        worker.start()
+        return True
+
+    def cancel(self) -> None:
+        """Ask the running stage to stop at its next checkpoint (it stays resumable)."""
+        if self.worker is not None:
+            self.worker.cancel()
+            self._status("cancelling…")
+
+    def rerun_selected(self) -> bool:
+        """Rerun from the stage selected in the stage list."""
+        stage = self.stage_list.selected_stage()
+        return self.run(from_stage=stage) if stage else False
+
+    def _on_event(self, event: Event) -> None:
+        self.model.apply(event)
+        if isinstance(event, StageFinished) and event.stage == "sfm" and not event.skipped:
+            self._load_scene(sparse=True)
+
+    def _on_returned(self, ok: object) -> None:
+        self._status("finished" if ok else "stopped: see the stage list and the log")
+
+    def _on_errored(self, exc: object) -> None:
+        self.show_error(exc if isinstance(exc, SpaceportError) else
+                        SpaceportError(f"{type(exc).__name__}: {exc}"))
+
+    def _on_finished(self) -> None:
+        if self.worker is not None:
+            self.worker.wait()  # `finished` comes from the thread just before it ends
+        self.worker = None
+        if self.project is not None:
+            self.model.load_records(self.project.stages)
+        self._update_actions()
+        self.flush()
+
+    # -- view updates --------------------------------------------------------------------------
+    def _bind_model(self) -> None:
+        self._views: dict[str, Callable[[], None]] = {
+            "stages": lambda: self.stage_list.refresh(self.model),
+            "progress": self._refresh_progress,
+            "sfm": lambda: self.sfm_charts.refresh(self.model),
+            "train": lambda: self.train_charts.refresh(self.model),
+            "log": lambda: self.log_panel.refresh(self.model),
+            "preview": lambda: self._load_scene(sparse=False),
+        }
+        self._dirty.update(self._views)
+
+    def flush(self) -> None:
+        """Redraw the widgets whose model topics changed since the last flush."""
+        dirty, self._dirty = self._dirty, set()
+        for topic in dirty:
+            self._views[topic]()
+
+    def _mark(self, topic: str) -> None:
+        self._dirty.add(topic)
+
+    def _refresh_progress(self) -> None:
+        view = self.model.stages.get(self.model.running or "")
+        self.progress.setValue(int(1000 * view.fraction) if view else 0)
+        if view and view.message:
+            self.status_text.setText(f"{view.name}: {view.message}")
+
+    def _load_scene(self, sparse: bool) -> None:
+        if self.project is None:
+            return
+        paths = self.project.paths
+        try:
+            if sparse and sparse_model_ready(paths):
+                self.viewer.load_sparse(paths.sfm_model)
+            ply = self.model.preview if self.model.preview and self.model.preview.is_file() \
+                else paths.splats_ply
+            if ply.is_file() and self.viewer.loaded.get("splats") != ply:
+                self.viewer.load_splats(ply)
+        except (SpaceportError, OSError, ValueError, RuntimeError) as exc:
+            self.show_error(SpaceportError(f"Cannot show the 3D scene: {exc}",
+                                           hint="the files may still be being written; "
+                                                "reopen the project to retry"), modal=False)
+
+    def _update_actions(self) -> None:
+        can_run = self.project is not None and not self.read_only and not self.busy
+        self.run_action.setEnabled(can_run)
+        self.rerun_action.setEnabled(can_run and self.stage_list.selected_stage() is not None)
+        self.cancel_action.setEnabled(self.busy)
+        self.new_action.setEnabled(not self.busy)
+        self.open_action.setEnabled(not self.busy)
+
+    def _status(self, text: str) -> None:
+        self.status_text.setText(text)
+
+    def show_error(self, exc: SpaceportError, modal: bool = True) -> bool:
+        """Put an operator-facing error in the log and status bar (and a dialog); returns False."""
+        self.model.apply(Log(stage="app", level="error", text=exc.render()))
+        self._status(exc.message)
+        if modal:
+            self.error_box = QMessageBox(QMessageBox.Icon.Warning, "Spaceport", exc.message,
+                                         parent=self)
+            self.error_box.setInformativeText(exc.render()[len(exc.message):].strip())
+            self.error_box.open()  # window-modal, does not block the event loop
+        self.flush()
+        return False
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """Cancel a run (it stays resumable), wait for it, then release the project lock."""
+        if self.worker is not None:
+            self.worker.cancel()
+            self.worker.wait(30_000)
+        self._timer.stop()
+        self.close_project()
+        super().closeEvent(event)
+
+
+def project_folder_for(flight: Path, where: Path) -> Path:
+    """`where` itself if it is a project or empty, else a `<flight>-project` folder inside it."""
+    if (where / "project.json").exists() or not any(where.iterdir()):
+        return where
+    return where / f"{flight.name}-project"

@@ -1,0 +1,216 @@
+"""The main window over real projects: replay on open, run/cancel/rerun through the worker,
+locked and bad folders reported, not raised. Plain widgets: runs offscreen without a display."""
+
+from __future__ import annotations
+
+import os
+import time
+
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.pipeline.events import read_events, SfmStats, StageFinished, TrainMetrics
+from app.pipeline.project import Project
+from app.pipeline.stage import Stage, StageContext
+from app.ui.main_window import MainWindow, project_folder_for
+from tests.ui_scene import past_run_events, write_events
+
+WAIT_MS = 20_000
+
+
+class EmittingStage(Stage):
+    """A real stage that emits what the named stage emits and counts its runs."""
+
+    def __init__(self, name: str, upstream: tuple[str, ...] = (), wait_for_cancel: bool = False):
+        self.name, self.upstream, self.wait_for_cancel = name, upstream, wait_for_cancel
+        self.runs = 0
+
+    def run(self, ctx: StageContext) -> dict:
+        self.runs += 1
+        if self.wait_for_cancel and self.runs == 1:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                ctx.progress(0.3, "waiting for cancel")
+                ctx.cancel.check()
+                time.sleep(0.02)
+        for k in range(1, 6):
+            if self.name == "sfm":
+                ctx.emit(SfmStats(stage="sfm", registered_images=k, points=100 * k,
+                                  track_length_histogram={"2": 10 * k, "3": 5 * k}))
+            elif self.name == "train":
+                ctx.emit(TrainMetrics(stage="train", step=100 * k, total_steps=500,
+                                      loss=1.0 / k, num_gaussians=1000 * k, it_per_s=10.0))
+            ctx.progress(k / 5, f"unit {k}")
+        return {"runs": self.runs}
+
+
+@pytest.fixture
+def pipeline():
+    """Three stages in the real pipeline's order (the registry fills up as stages land)."""
+    return [EmittingStage("ingest"), EmittingStage("sfm", ("ingest",)),
+            EmittingStage("train", ("sfm",))]
+
+
+@pytest.fixture
+def window(qtbot, pipeline):
+    win = MainWindow(stages=lambda: pipeline, with_viewer=False)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def flight(tmp_path):
+    folder = tmp_path / "flight é"
+    folder.mkdir()
+    return folder
+
+
+def rows(win: MainWindow) -> dict[str, tuple[str, str]]:
+    lst = win.stage_list
+    return {lst.topLevelItem(i).text(0): (lst.topLevelItem(i).text(1), lst.topLevelItem(i).text(2))
+            for i in range(lst.topLevelItemCount())}
+
+
+def run_and_wait(qtbot, win: MainWindow, **kw) -> None:
+    assert win.run(**kw)
+    qtbot.waitUntil(lambda: not win.busy, timeout=WAIT_MS)
+
+
+def test_opening_a_project_replays_its_event_log_into_charts_and_log(window, flight, tmp_path):
+    project = Project.open(tmp_path / "proj", source=flight)
+    write_events(project.paths.events, past_run_events())
+    assert window.open_project(project.root)
+    xs, ys = window.sfm_charts.registered.getData()
+    assert list(ys) == list(range(1, 13))
+    assert len(window.train_charts.loss.getData()[0]) == 61
+    assert len(window.train_charts.psnr.getData()[0]) == 7
+    assert "42,000 Gaussians" in window.train_charts.summary.text()
+    assert "12/12 images registered" in window.sfm_charts.summary.text()
+    assert "12 usable images of 12" in window.log_panel.toPlainText()
+
+
+def test_stage_list_shows_project_json_states_with_the_failure_reason(window, flight, tmp_path):
+    project = Project.open(tmp_path / "proj", source=flight)
+    project.record("ingest").state = "done"
+    sfm = project.record("sfm")
+    sfm.state, sfm.reason, sfm.hint = "failed", "only 2 of 12 images registered", "more overlap"
+    project.save()
+    window.open_project(project.root)
+    # ingest's fingerprint was never recorded, so the runner marks it stale on open
+    assert rows(window) == {"ingest": ("stale", "its settings or inputs changed"),
+                            "sfm": ("failed", "only 2 of 12 images registered"),
+                            "train": ("pending", "")}
+    assert "more overlap" in window.stage_list.topLevelItem(1).toolTip(1)
+
+
+def test_run_drives_the_runner_and_streams_events_to_charts(qtbot, window, flight, tmp_path,
+                                                            pipeline):
+    assert window.new_project(flight, tmp_path / "proj")
+    run_and_wait(qtbot, window)
+    assert [s.runs for s in pipeline] == [1, 1, 1]
+    assert {name: state for name, (state, _) in rows(window).items()} == \
+        {"ingest": "done", "sfm": "done", "train": "done"}
+    assert list(window.sfm_charts.points.getData()[1]) == [100, 200, 300, 400, 500]
+    assert list(window.train_charts.gaussians.getData()[1]) == [1000, 2000, 3000, 4000, 5000]
+    on_disk = Project.open(tmp_path / "proj", create=False)
+    assert {k: r.state for k, r in on_disk.stages.items()} == \
+        {"ingest": "done", "sfm": "done", "train": "done"}
+    logged = read_events(on_disk.paths.events)
+    assert sum(isinstance(e, StageFinished) for e in logged) == 3
+    assert window.status_text.text() == "finished"
+
+
+def test_cancel_stops_the_stage_resumably_and_run_resumes_it(qtbot, window, flight, tmp_path):
+    stages = [EmittingStage("ingest"), EmittingStage("sfm", ("ingest",), wait_for_cancel=True)]
+    window._make_stages = lambda: stages
+    window.new_project(flight, tmp_path / "proj")
+    assert window.run()
+    qtbot.waitUntil(lambda: window.model.stages["sfm"].state == "running", timeout=WAIT_MS)
+    assert window.cancel_action.isEnabled() and not window.run_action.isEnabled()
+    window.cancel()
+    qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
+    assert rows(window)["sfm"] == ("cancelled", "cancelled by the user")
+    run_and_wait(qtbot, window)
+    assert rows(window)["sfm"][0] == "done"
+    assert [s.runs for s in stages] == [1, 2]
+
+
+def test_rerun_from_the_selected_stage_reruns_it_and_what_follows(qtbot, window, flight,
+                                                                  tmp_path, pipeline):
+    window.new_project(flight, tmp_path / "proj")
+    run_and_wait(qtbot, window)
+    assert not window.rerun_action.isEnabled()
+    window.stage_list.setCurrentItem(window.stage_list.topLevelItem(1))
+    assert window.rerun_action.isEnabled()
+    assert window.rerun_selected()
+    qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
+    assert [s.runs for s in pipeline] == [1, 2, 2]
+
+
+def test_a_project_locked_by_another_process_opens_read_only(window, flight, tmp_path):
+    holder = Project.open(tmp_path / "proj", source=flight)
+    holder.lock()
+    try:
+        assert window.open_project(holder.root)
+        assert window.read_only and not window.run_action.isEnabled()
+        assert "(read-only)" in window.project_label.text()
+        assert "open in another process" in window.log_panel.toPlainText()
+    finally:
+        holder.unlock()
+
+
+def test_a_folder_that_is_not_a_project_is_reported_not_raised(window, tmp_path):
+    assert not window.open_project(tmp_path)
+    assert "is not a Spaceport project" in window.error_box.text()
+    assert "spaceport process" in window.error_box.informativeText()
+    assert window.project is None and not window.run_action.isEnabled()
+
+
+def test_a_missing_flight_folder_or_one_holding_the_project_is_refused(window, flight, tmp_path):
+    assert not window.new_project(tmp_path / "no such flight", tmp_path / "proj")
+    assert "does not exist" in window.error_box.text()
+    assert not window.new_project(flight, flight / "proj")
+    assert "inside the flight folder" in window.error_box.text()
+
+
+def test_closing_the_window_releases_the_project_lock(qtbot, pipeline, flight, tmp_path):
+    win = MainWindow(stages=lambda: pipeline, with_viewer=False)
+    qtbot.addWidget(win)
+    win.new_project(flight, tmp_path / "proj")
+    assert (tmp_path / "proj" / ".lock").exists()
+    win.close()
+    assert not (tmp_path / "proj" / ".lock").exists()
+
+
+def test_new_project_folder_goes_inside_a_non_empty_folder(flight, tmp_path):
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("x")
+    (tmp_path / "empty").mkdir()
+    assert project_folder_for(flight, tmp_path / "busy") == tmp_path / "busy" / "flight é-project"
+    assert project_folder_for(flight, tmp_path / "empty") == tmp_path / "empty"
+
+
+def test_spaceport_gui_opens_the_project_and_returns_when_the_loop_quits(qapp, flight, tmp_path,
+                                                                        monkeypatch):
+    from app import cli
+    from app.ui import main_window
+
+    monkeypatch.setattr(main_window, "_default_stages", lambda: [EmittingStage("ingest")])
+    Project.open(tmp_path / "proj", source=flight)
+    seen = []
+
+    def check_then_quit():
+        seen.extend(w.windowTitle() for w in QApplication.topLevelWidgets()
+                    if isinstance(w, MainWindow))
+        QApplication.instance().quit()
+
+    QTimer.singleShot(300, check_then_quit)
+    assert cli.main(["gui", str(tmp_path / "proj")]) == 0
+    assert "Spaceport - proj" in seen
+    assert not (tmp_path / "proj" / ".lock").exists()
