@@ -111,8 +111,11 @@ def test_stage_list_shows_project_json_states_with_the_failure_reason(window, fl
 
 def test_run_drives_the_runner_and_streams_events_to_charts(qtbot, window, flight, tmp_path,
                                                             pipeline):
+    assert not window.run_action.isEnabled()
     assert window.new_project(flight, tmp_path / "proj")
-    run_and_wait(qtbot, window)
+    assert window.run_action.isEnabled() and not window.cancel_action.isEnabled()
+    window.run_action.trigger()
+    qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
     assert [s.runs for s in pipeline] == [1, 1, 1]
     assert {name: state for name, (state, _) in rows(window).items()} == \
         {"ingest": "done", "sfm": "done", "train": "done"}

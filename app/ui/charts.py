@@ -20,6 +20,7 @@ def _plot(title: str, bottom: str, left: str = "") -> pg.PlotWidget:
     if left:
         plot.setLabel("left", left)
     plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.getAxis("left").setWidth(64)  # room for "100,000"-wide labels before data arrives
     plot.setMinimumHeight(140)
     return plot
 
@@ -40,15 +41,18 @@ class _ChartPanel(QWidget):
 
 
 class SfmCharts(_ChartPanel):
-    """Registered images and 3D points over time, and the track-length histogram."""
+    """Registered images, 3D points and reprojection error over time; track-length histogram."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         self.registered_plot = _plot("Registered images", "seconds")
         self.points_plot = _plot("3D points", "seconds")
         self.histogram_plot = _plot("Track length histogram", "images per point", "points")
-        super().__init__([self.registered_plot, self.points_plot, self.histogram_plot], parent)
+        self.error_plot = _plot("Mean reprojection error (px)", "seconds")
+        super().__init__([self.registered_plot, self.points_plot, self.histogram_plot,
+                          self.error_plot], parent)
         self.registered = self.registered_plot.plot(pen=LINE, symbol="o", symbolSize=5)
         self.points = self.points_plot.plot(pen=LINE2)
+        self.error = self.error_plot.plot(pen=LINE)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#4aa3ff")
         self.histogram_plot.addItem(self.bars)
 
@@ -57,6 +61,7 @@ class SfmCharts(_ChartPanel):
         s = model.sfm
         self.registered.setData(s.seconds, s.registered)
         self.points.setData(s.seconds, s.points)
+        self.error.setData(s.seconds, s.reprojection_error)
         keys = sorted(s.histogram)
         self.bars.setOpts(x=keys, height=[s.histogram[k] for k in keys], width=0.8)
         e = s.latest
@@ -72,7 +77,6 @@ class TrainCharts(_ChartPanel):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         self.loss_plot = _plot("Loss", "step")
-        self.loss_plot.setLogMode(y=True)
         self.psnr_plot = _plot("PSNR (dB)", "step")
         self.gaussians_plot = _plot("Gaussians", "step")
         self.speed_plot = _plot("Speed (it/s)", "step")
@@ -87,7 +91,7 @@ class TrainCharts(_ChartPanel):
         """Redraw from the model's training series."""
         s = model.train
         loss = np.asarray(s.loss, dtype=float)
-        ok = np.isfinite(loss) & (loss > 0)  # the log axis cannot show NaN or zero
+        ok = np.isfinite(loss)  # a NaN loss (diverged step) would blank the whole curve
         self.loss.setData(np.asarray(s.step)[ok], loss[ok])
         self.psnr.setData(s.psnr_step, s.psnr)
         self.gaussians.setData(s.step, s.gaussians)

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 from .run_model import LOG_LIMIT, LogLine, RunModel
 
-LEVEL_COLORS = {"debug": "#8a8f98", "info": "#d4d7dd", "warning": "#e0a526", "error": "#ff6b6b"}
+LEVEL_COLORS = {"debug": "#8a8f98", "warning": "#e0a526", "error": "#ff6b6b"}  # info: theme text
 
 
 class LogPanel(QPlainTextEdit):
@@ -38,8 +38,8 @@ class LogPanel(QPlainTextEdit):
     @staticmethod
     def _format(line: LogLine) -> str:
         stamp = time.strftime("%H:%M:%S", time.localtime(line.t))
-        color = LEVEL_COLORS.get(line.level, LEVEL_COLORS["info"])
+        color = LEVEL_COLORS.get(line.level)
         text = html.escape(line.text).replace("\n", "<br>")
-        return (f'<span style="color:#6b7280">{stamp}</span> '
-                f'<span style="color:#9aa4b2">[{html.escape(line.stage)}]</span> '
-                f'<span style="color:{color}">{text}</span>')
+        if color:
+            text = f'<span style="color:{color}">{text}</span>'
+        return (f'<span style="color:#7d8590">{stamp} [{html.escape(line.stage)}]</span> {text}')

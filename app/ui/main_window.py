@@ -190,6 +190,7 @@ class MainWindow(QMainWindow):
             f"project: {project.root}<br>flight: {project.source or '-'}")
         self.setWindowTitle(f"Spaceport - {project.root.name}")
         self._status(f"opened {project.root}")
+        self._update_actions()
         self.flush()
         return True
 
@@ -204,6 +205,7 @@ class MainWindow(QMainWindow):
         if self.project is not None and not self.read_only:
             self.project.unlock()
         self.project = None
+        self._update_actions()
 
     # -- running -------------------------------------------------------------------------------
     @property

@@ -39,6 +39,7 @@ class SfmSeries:
     seconds: list[float] = field(default_factory=list)
     registered: list[int] = field(default_factory=list)
     points: list[int] = field(default_factory=list)
+    reprojection_error: list[float] = field(default_factory=list)
     histogram: dict[int, int] = field(default_factory=dict)
     latest: SfmStats | None = None
     t0: float | None = None
@@ -177,6 +178,7 @@ class RunModel:
         s.seconds.append(event.t - s.t0)
         s.registered.append(event.registered_images)
         s.points.append(event.points)
+        s.reprojection_error.append(event.mean_reprojection_error)
         if event.track_length_histogram:
             s.histogram = {int(k): int(v) for k, v in event.track_length_histogram.items()}
         s.latest = event
