@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 from app.pipeline.events import read_events, SfmStats, StageFinished, TrainMetrics
 from app.pipeline.project import Project
 from app.pipeline.stage import Stage, StageContext
-from app.ui.main_window import MainWindow, project_folder_for
+from app.ui.main_window import MainWindow, newest_file, project_folder_for
 from tests.ui_scene import past_run_events, write_events
 
 WAIT_MS = 20_000
@@ -189,6 +189,29 @@ def test_closing_the_window_releases_the_project_lock(qtbot, pipeline, flight, t
     assert (tmp_path / "proj" / ".lock").exists()
     win.close()
     assert not (tmp_path / "proj" / ".lock").exists()
+
+
+def test_closing_during_a_run_cancels_it_and_closes_once_it_stopped(qtbot, flight, tmp_path):
+    stages = [EmittingStage("ingest", wait_for_cancel=True)]
+    win = MainWindow(stages=lambda: stages, with_viewer=False)
+    qtbot.addWidget(win)
+    win.show()
+    win.new_project(flight, tmp_path / "proj")
+    win.run()
+    qtbot.waitUntil(lambda: win.model.stages["ingest"].state == "running", timeout=WAIT_MS)
+    win.close()
+    qtbot.waitUntil(lambda: not win.isVisible(), timeout=WAIT_MS)
+    assert not (tmp_path / "proj" / ".lock").exists()
+    assert Project.open(tmp_path / "proj", create=False).record("ingest").state == "cancelled"
+
+
+def test_the_newest_splat_file_is_shown(tmp_path):
+    old, new = tmp_path / "preview.ply", tmp_path / "splats.ply"
+    old.write_bytes(b"a")
+    new.write_bytes(b"b")
+    os.utime(old, ns=(1, 1))
+    assert newest_file([old, new, None, tmp_path / "missing.ply"]) == new
+    assert newest_file([None]) is None
 
 
 def test_new_project_folder_goes_inside_a_non_empty_folder(flight, tmp_path):

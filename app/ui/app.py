@@ -43,5 +43,5 @@ def run_gui(project: Path | None = None) -> int:
     if project is not None:
         window.open_project(Path(project))
     code = app.exec()
-    window.close()  # releases the project lock if the loop was quit without closing the window
+    window.shutdown()  # the loop may have been quit without closing the window
     return code

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
                                QProgressBar, QTabWidget, QVBoxLayout, QWidget)
 
 from app.pipeline.errors import SpaceportError
-from app.pipeline.events import Event, Log, PreviewSnapshot, StageFinished, read_events
+from app.pipeline.events import Event, Log, StageFinished, read_events
 from app.pipeline.project import Project
 from app.pipeline.stage import Stage
 
@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
         self.model = RunModel(self.stage_names)
         self._dirty: set[str] = set()
         self.error_box: QMessageBox | None = None
+        self._close_when_done = False
 
         self.stage_list = StageList()
         self.project_label = QLabel("No project open. File > New project from a flight folder, "
@@ -246,8 +247,8 @@ class MainWindow(QMainWindow):
 
     def _on_event(self, event: Event) -> None:
         self.model.apply(event)
-        if isinstance(event, StageFinished) and event.stage == "sfm" and not event.skipped:
-            self._load_scene(sparse=True)
+        if isinstance(event, StageFinished) and not event.skipped:
+            self._load_scene(sparse=event.stage == "sfm")
 
     def _on_returned(self, ok: object) -> None:
         self._status("finished" if ok else "stopped: see the stage list and the log")
@@ -264,6 +265,8 @@ class MainWindow(QMainWindow):
             self.model.load_records(self.project.stages)
         self._update_actions()
         self.flush()
+        if self._close_when_done:
+            self.close()
 
     # -- view updates --------------------------------------------------------------------------
     def _bind_model(self) -> None:
@@ -299,9 +302,9 @@ class MainWindow(QMainWindow):
         try:
             if sparse and sparse_model_ready(paths):
                 self.viewer.load_sparse(paths.sfm_model)
-            ply = self.model.preview if self.model.preview and self.model.preview.is_file() \
-                else paths.splats_ply
-            if ply.is_file() and self.viewer.loaded.get("splats") != ply:
+            shown = self.viewer.loaded.get("splats")
+            ply = newest_file([self.model.preview, paths.splats_ply])
+            if ply is not None and ply != shown:
                 self.viewer.load_splats(ply)
         except (SpaceportError, OSError, ValueError, RuntimeError) as exc:
             self.show_error(SpaceportError(f"Cannot show the 3D scene: {exc}",
@@ -332,13 +335,29 @@ class MainWindow(QMainWindow):
         return False
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        """Cancel a run (it stays resumable), wait for it, then release the project lock."""
+        """Closing during a run cancels it and closes once the stage has stopped (resumably)."""
         if self.worker is not None:
             self.worker.cancel()
-            self.worker.wait(30_000)
+            self._close_when_done = True
+            self._status("stopping the run; the window closes when the stage reaches a checkpoint")
+            event.ignore()
+            return
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Cancel any run, wait for the worker to stop, and release the project lock."""
+        if self.worker is not None:
+            self.worker.cancel()
+            self.worker.wait()
         self._timer.stop()
         self.close_project()
-        super().closeEvent(event)
+
+
+def newest_file(candidates: Sequence[Path | None]) -> Path | None:
+    """The most recently modified of the existing files, or None."""
+    files = [p for p in candidates if p is not None and p.is_file()]
+    return max(files, key=lambda p: p.stat().st_mtime_ns) if files else None
 
 
 def project_folder_for(flight: Path, where: Path) -> Path:

@@ -37,6 +37,7 @@ class ViewerPanel(QWidget):
         layout.addLayout(bar)
         self.loaded: dict[str, Path] = {}
         self._parts: dict[str, str] = {}
+        self._toggles = {"sparse": self.show_sparse, "splats": self.show_splats}
         if with_canvas:
             from app.viewer.canvas import SceneView
 
@@ -56,22 +57,23 @@ class ViewerPanel(QWidget):
         from app.viewer.scene_data import load_sparse
 
         sparse = load_sparse(model_dir)
-        self.loaded["sparse"] = model_dir
-        if self.scene is not None:
-            self.scene.show_sparse(sparse)
-            self.scene.set_layer_visible("sparse", self.show_sparse.isChecked())
-        self._status("sparse", f"{len(sparse.points.xyz):,} points, {len(sparse.centers)} cameras")
+        self._show("sparse", model_dir, sparse,
+                   f"{len(sparse.points.xyz):,} points, {len(sparse.centers)} cameras")
 
     def load_splats(self, ply: Path) -> None:
         """Show a splat PLY (a training preview or the final splats)."""
         from app.viewer.scene_data import load_splats
 
         cloud = load_splats(ply)
-        self.loaded["splats"] = ply
+        self._show("splats", ply, cloud, f"{len(cloud.xyz):,} splats from {ply.name}")
+
+    def _show(self, layer: str, path: Path, data: object, text: str) -> None:
+        self.loaded[layer] = path
         if self.scene is not None:
-            self.scene.show_splats(cloud)
-            self.scene.set_layer_visible("splats", self.show_splats.isChecked())
-        self._status("splats", f"{len(cloud.xyz):,} splats from {ply.name}")
+            getattr(self.scene, f"show_{layer}")(data)
+            self.scene.set_layer_visible(layer, self._toggles[layer].isChecked())
+        self._parts[layer] = text
+        self.status.setText(" | ".join(self._parts.values()))
 
     def clear(self) -> None:
         """Forget what was loaded (another project is opened)."""
@@ -80,7 +82,3 @@ class ViewerPanel(QWidget):
         self.status.setText("nothing loaded")
         if self.scene is not None:
             self.scene.clear()
-
-    def _status(self, key: str, text: str) -> None:
-        self._parts[key] = text
-        self.status.setText(" | ".join(self._parts.values()))
