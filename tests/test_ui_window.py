@@ -240,3 +240,14 @@ def test_spaceport_gui_opens_the_project_and_returns_when_the_loop_quits(qapp, f
     assert cli.main(["gui", str(tmp_path / "proj")]) == 0
     assert "Spaceport - proj" in seen
     assert not (tmp_path / "proj" / ".lock").exists()
+
+
+def test_without_a_display_spaceport_explains_instead_of_aborting(monkeypatch, capsys):
+    from app.ui import app as ui_app
+
+    for key in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(ui_app.QApplication, "instance", staticmethod(lambda: None))
+    monkeypatch.setattr(ui_app.sys, "platform", "linux")
+    assert ui_app.run_gui(None) == 2
+    assert "xvfb-run" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -33,10 +34,25 @@ def opengl_available() -> bool:
     return QGuiApplication.platformName() not in NO_OPENGL_PLATFORMS
 
 
+def missing_display() -> str | None:
+    """Why Qt could not open a window here (Linux without X or Wayland), or None."""
+    if not sys.platform.startswith("linux") or QApplication.instance() is not None:
+        return None
+    if any(os.environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        return None
+    return "no display: neither DISPLAY nor WAYLAND_DISPLAY is set"
+
+
 def run_gui(project: Path | None = None) -> int:
     """Open the main window (on `project` when given) and run the event loop; the exit code."""
     from .main_window import MainWindow
 
+    problem = missing_display()
+    if problem:
+        print(f"error: cannot open the Spaceport window ({problem})\n  fix: run it in a desktop "
+              "session or under `xvfb-run -a`, or use the headless subcommands "
+              "(`spaceport --help`)", file=sys.stderr)
+        return 2
     app = create_application()
     window = MainWindow(with_viewer=opengl_available())
     window.show()
