@@ -107,6 +107,9 @@ def test_stage_list_shows_project_json_states_with_the_failure_reason(window, fl
                             "sfm": ("failed", "only 2 of 12 images registered"),
                             "train": ("pending", "")}
     assert "more overlap" in window.stage_list.topLevelItem(1).toolTip(1)
+    assert window.stage_detail.text().startswith("<b>ingest</b>: stale")  # first needing attention
+    window.stage_list.setCurrentItem(window.stage_list.topLevelItem(1))
+    assert "only 2 of 12 images registered<br><i>fix: more overlap" in window.stage_detail.text()
 
 
 def test_run_drives_the_runner_and_streams_events_to_charts(qtbot, window, flight, tmp_path,

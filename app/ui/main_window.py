@@ -61,6 +61,9 @@ class MainWindow(QMainWindow):
                                     "or File > Open project.")
         self.project_label.setObjectName("projectLabel")
         self.project_label.setWordWrap(True)
+        self.stage_detail = QLabel()
+        self.stage_detail.setObjectName("stageDetail")
+        self.stage_detail.setWordWrap(True)
         self.sfm_charts = SfmCharts()
         self.train_charts = TrainCharts()
         self.viewer = ViewerPanel(with_canvas=with_viewer)
@@ -90,6 +93,8 @@ class MainWindow(QMainWindow):
         box = QVBoxLayout(left)
         box.addWidget(self.project_label)
         box.addWidget(self.stage_list, 1)
+        box.addWidget(self.stage_detail)
+        left.setMinimumWidth(300)
         self._dock("Pipeline", left, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.status_text = QLabel("ready")
@@ -128,6 +133,7 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addActions([self.run_action, self.cancel_action, self.rerun_action])
         self.stage_list.itemSelectionChanged.connect(self._update_actions)
+        self.stage_list.itemSelectionChanged.connect(self._refresh_stages)
 
     # -- projects ------------------------------------------------------------------------------
     def choose_flight(self) -> None:
@@ -271,7 +277,7 @@ class MainWindow(QMainWindow):
     # -- view updates --------------------------------------------------------------------------
     def _bind_model(self) -> None:
         self._views: dict[str, Callable[[], None]] = {
-            "stages": lambda: self.stage_list.refresh(self.model),
+            "stages": self._refresh_stages,
             "progress": self._refresh_progress,
             "sfm": lambda: self.sfm_charts.refresh(self.model),
             "train": lambda: self.train_charts.refresh(self.model),
@@ -288,6 +294,10 @@ class MainWindow(QMainWindow):
 
     def _mark(self, topic: str) -> None:
         self._dirty.add(topic)
+
+    def _refresh_stages(self) -> None:
+        self.stage_list.refresh(self.model)
+        self.stage_detail.setText(self.stage_list.detail(self.model))
 
     def _refresh_progress(self) -> None:
         view = self.model.stages.get(self.model.running or "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
 
@@ -45,6 +47,21 @@ class StageList(QTreeWidget):
         tip = view.reason + (f"\nfix: {view.hint}" if view.hint else "")
         for col in range(3):
             item.setToolTip(col, tip)
+
+    def detail(self, model: RunModel) -> str:
+        """Rich text on the selected stage, else on the first one that needs attention."""
+        views = list(model.stages.values())
+        name = self.selected_stage()
+        view = model.stages.get(name) if name else next(
+            (v for v in views if v.state in ("failed", "cancelled", "stale")), None)
+        if view is None:
+            return ""
+        text = f"<b>{html.escape(view.name)}</b>: {html.escape(view.state)}"
+        if view.reason:
+            text += f"<br>{html.escape(view.reason)}"
+        if view.hint:
+            text += f"<br><i>fix: {html.escape(view.hint)}</i>"
+        return text
 
     def selected_stage(self) -> str | None:
         """Name of the selected stage, if any."""
