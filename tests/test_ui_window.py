@@ -4,7 +4,6 @@ locked and bad folders reported, not raised. Plain widgets: runs offscreen witho
 from __future__ import annotations
 
 import os
-import time
 
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -13,39 +12,12 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from app.pipeline.events import read_events, SfmStats, StageFinished, TrainMetrics
+from app.pipeline.events import StageFinished, read_events
 from app.pipeline.project import Project
-from app.pipeline.stage import Stage, StageContext
 from app.ui.main_window import MainWindow, newest_file, project_folder_for
-from tests.ui_scene import past_run_events, write_events
+from tests.ui_scene import EmittingStage, past_run_events, write_events
 
 WAIT_MS = 20_000
-
-
-class EmittingStage(Stage):
-    """A real stage that emits what the named stage emits and counts its runs."""
-
-    def __init__(self, name: str, upstream: tuple[str, ...] = (), wait_for_cancel: bool = False):
-        self.name, self.upstream, self.wait_for_cancel = name, upstream, wait_for_cancel
-        self.runs = 0
-
-    def run(self, ctx: StageContext) -> dict:
-        self.runs += 1
-        if self.wait_for_cancel and self.runs == 1:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                ctx.progress(0.3, "waiting for cancel")
-                ctx.cancel.check()
-                time.sleep(0.02)
-        for k in range(1, 6):
-            if self.name == "sfm":
-                ctx.emit(SfmStats(stage="sfm", registered_images=k, points=100 * k,
-                                  track_length_histogram={"2": 10 * k, "3": 5 * k}))
-            elif self.name == "train":
-                ctx.emit(TrainMetrics(stage="train", step=100 * k, total_steps=500,
-                                      loss=1.0 / k, num_gaussians=1000 * k, it_per_s=10.0))
-            ctx.progress(k / 5, f"unit {k}")
-        return {"runs": self.runs}
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Inputs for the window's tests: a small COLMAP model, a splat PLY and a past run's event log.
+"""Inputs for the window's tests: a COLMAP model, a splat PLY, a past run's log, a toy stage.
 
 The model is written with pycolmap and the PLY with the project's writer, so the viewer reads
 real files; the event log is what a run of ingest, sfm and train emits, written with JsonlSink.
@@ -6,6 +6,7 @@ real files; the event log is what a run of ingest, sfm and train emits, written 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from app.pipeline.events import (Event, JsonlSink, Log, PreviewSnapshot, Progres
                                  StageFinished, StageStarted, TrainMetrics)
 from app.pipeline.formats.ply import write_ply
 from app.pipeline.formats.splats import SH_C0, Splats
+from app.pipeline.stage import Stage, StageContext
 
 NADIR = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])  # camera looks down
 
@@ -102,3 +104,29 @@ def write_events(path: Path, events: list[Event]) -> None:
     for event in events:
         sink(event)
     sink.close()
+
+
+class EmittingStage(Stage):
+    """A real stage that emits what the named stage emits and counts its runs."""
+
+    def __init__(self, name: str, upstream: tuple[str, ...] = (), wait_for_cancel: bool = False):
+        self.name, self.upstream, self.wait_for_cancel = name, upstream, wait_for_cancel
+        self.runs = 0
+
+    def run(self, ctx: StageContext) -> dict:
+        self.runs += 1
+        if self.wait_for_cancel and self.runs == 1:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                ctx.progress(0.3, "waiting for cancel")
+                ctx.cancel.check()
+                time.sleep(0.02)
+        for k in range(1, 6):
+            if self.name == "sfm":
+                ctx.emit(SfmStats(stage="sfm", registered_images=k, points=100 * k,
+                                  track_length_histogram={"2": 10 * k, "3": 5 * k}))
+            elif self.name == "train":
+                ctx.emit(TrainMetrics(stage="train", step=100 * k, total_steps=500,
+                                      loss=1.0 / k, num_gaussians=1000 * k, it_per_s=10.0))
+            ctx.progress(k / 5, f"unit {k}")
+        return {"runs": self.runs}
