@@ -7,9 +7,10 @@ from pathlib import Path
 from app.pipeline.events import (Log, PreviewSnapshot, SfmStats, StageFailed, StageFinished,
                                  StageStarted, TrainMetrics)
 from app.pipeline.project import StageRecord
+from app.ui.event_tail import EventTail
 from app.ui.run_model import RunModel
 
-from tests.ui_scene import past_run_events
+from tests.ui_scene import past_run_events, write_events
 
 NAMES = ["ingest", "sfm", "train"]
 
@@ -81,3 +82,21 @@ def test_an_absolute_preview_path_is_kept_as_it_is(tmp_path):
     model = RunModel(NAMES, root=Path("/elsewhere"))
     model.apply(PreviewSnapshot(stage="train", path=str(tmp_path / "p.ply")))
     assert model.preview == tmp_path / "p.ply"
+
+
+def test_event_tail_reads_only_new_complete_lines_and_skips_torn_ones(tmp_path):
+    log = tmp_path / "events.jsonl"
+    tail = EventTail(log)
+    assert tail.read_new() == []  # no log yet
+    events = past_run_events()
+    write_events(log, events[:3])
+    assert [type(e).__name__ for e in tail.read_new()] == ["StageStarted", "Log", "StageFinished"]
+    with open(log, "a", encoding="utf-8") as f:
+        f.write('{"type": "Log", "stage": "sfm", "te')  # a line still being written
+    assert tail.read_new() == []
+    with open(log, "a", encoding="utf-8") as f:
+        f.write('xt": "later"}\nnot json\n')
+    assert [e.text for e in tail.read_new()] == ["later"]
+    log.write_text("")  # replaced by a shorter log: read it from the start
+    write_events(log, events[:1])
+    assert len(tail.read_new()) == 1

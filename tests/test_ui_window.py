@@ -143,6 +143,25 @@ def test_a_project_locked_by_another_process_opens_read_only(window, flight, tmp
         holder.unlock()
 
 
+def test_a_run_by_another_process_is_followed_live_from_its_event_log(qtbot, window, flight,
+                                                                      tmp_path):
+    holder = Project.open(tmp_path / "proj", source=flight)
+    write_events(holder.paths.events, past_run_events()[:3])
+    holder.lock()
+    try:
+        window.open_project(holder.root)
+        assert window.model.sfm.registered == []
+        events, log = past_run_events(), holder.paths.events
+        write_events(log, events[3:10])
+        qtbot.waitUntil(lambda: len(window.model.sfm.registered) == 6, timeout=WAIT_MS)
+        assert rows(window)["sfm"][0].startswith("running")
+        write_events(log, events[10:])
+        qtbot.waitUntil(lambda: rows(window)["train"][0] == "done", timeout=WAIT_MS)
+        assert list(window.sfm_charts.registered.getData()[1]) == list(range(1, 13))
+    finally:
+        holder.unlock()
+
+
 def test_a_folder_that_is_not_a_project_is_reported_not_raised(window, tmp_path):
     assert not window.open_project(tmp_path)
     assert "is not a Spaceport project" in window.error_box.text()

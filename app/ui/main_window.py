@@ -2,7 +2,8 @@
 
 Open a flight folder (a new project) or an existing project; the stage list shows project.json's
 states; Run / Cancel / Rerun-from drive `Runner` in the one worker; charts, log and 3D view are
-bound to a `RunModel` fed by live events and by the replay of logs/events.jsonl.
+bound to a `RunModel` fed by live events and by the replay of logs/events.jsonl (followed live
+while another process, such as `spaceport process`, holds the project).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
                                QProgressBar, QTabWidget, QVBoxLayout, QWidget)
 
 from app.pipeline.errors import SpaceportError
-from app.pipeline.events import Event, Log, StageFinished, read_events
+from app.pipeline.events import Event, Log, StageFinished
 from app.pipeline.project import Project
 from app.pipeline.stage import Stage
 
 from .charts import SfmCharts, TrainCharts
+from .event_tail import EventTail
 from .jobs import run_stages
 from .log_panel import LogPanel
 from .run_model import RunModel
@@ -55,6 +57,7 @@ class MainWindow(QMainWindow):
         self._dirty: set[str] = set()
         self.error_box: QMessageBox | None = None
         self._close_when_done = False
+        self.tail: EventTail | None = None
 
         self.stage_list = StageList()
         self.project_label = QLabel("No project open. File > New project from a flight folder, "
@@ -182,12 +185,14 @@ class MainWindow(QMainWindow):
         self.model.subscribe(self._mark)
         self.log_panel.reset()
         self.viewer.clear()
-        self.model.replay(read_events(project.paths.events))
+        self.tail = EventTail(project.paths.events)
+        self.model.replay(self.tail.read_new())
         try:
             project.lock()
         except SpaceportError as exc:
             self.read_only = True
             self.show_error(exc, modal=False)
+            self.model.apply(Log(stage="app", text="read-only: following that run's event log"))
         else:
             self._runner_states()
         self.model.load_records(project.stages)
@@ -205,7 +210,10 @@ class MainWindow(QMainWindow):
         """Let the runner mark stale stages (needs the lock; project.json is rewritten)."""
         from app.pipeline.runner import Runner
 
-        Runner(self.project, self._make_stages(), emit=lambda e: None).refresh_states()
+        try:
+            Runner(self.project, self._make_stages(), emit=lambda e: None).refresh_states()
+        except SpaceportError as exc:
+            self.show_error(exc, modal=False)
 
     def close_project(self) -> None:
         """Release the project's lock and forget it."""
@@ -288,6 +296,9 @@ class MainWindow(QMainWindow):
 
     def flush(self) -> None:
         """Redraw the widgets whose model topics changed since the last flush."""
+        if self.read_only and self.tail is not None:
+            for event in self.tail.read_new():  # another process is running this project
+                self.model.apply(event)
         dirty, self._dirty = self._dirty, set()
         for topic in dirty:
             self._views[topic]()
