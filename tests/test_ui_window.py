@@ -94,6 +94,7 @@ def test_run_drives_the_runner_and_streams_events_to_charts(qtbot, window, fligh
     assert [s.runs for s in pipeline] == [1, 1, 1]
     assert {name: state for name, (state, _) in rows(window).items()} == \
         {"ingest": "done", "sfm": "done", "train": "done"}
+    assert rows(window)["ingest"][1] == "runs=1"  # the stage's own summary of its outputs
     assert list(window.sfm_charts.points.getData()[1]) == [100, 200, 300, 400, 500]
     assert list(window.train_charts.gaussians.getData()[1]) == [1000, 2000, 3000, 4000, 5000]
     on_disk = Project.open(tmp_path / "proj", create=False)

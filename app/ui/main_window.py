@@ -49,7 +49,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Spaceport")
         self.resize(1280, 800)
         self._make_stages = stages or _default_stages
-        self.stage_names = [s.name for s in self._make_stages()]
+        self._stage_info = {s.name: s for s in self._make_stages()}  # names and summaries only
+        self.stage_names = list(self._stage_info)
         self.project: Project | None = None
         self.read_only = False
         self.worker: PipelineWorker | None = None
@@ -59,7 +60,8 @@ class MainWindow(QMainWindow):
         self._close_when_done = False
         self.tail: EventTail | None = None
 
-        self.stage_list = StageList()
+        self.stage_list = StageList(
+            describe=lambda name, outputs: self._stage_info[name].summary(outputs))
         self.project_label = QLabel("No project open. File > New project from a flight folder, "
                                     "or File > Open project.")
         self.project_label.setObjectName("projectLabel")

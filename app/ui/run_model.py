@@ -10,7 +10,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from app.pipeline.events import (CloudJobStatus, Event, Log, PreviewSnapshot, Progress, SfmStats,
                                  StageFailed, StageFinished, StageStarted, TrainMetrics)
@@ -30,6 +30,7 @@ class StageView:
     hint: str = ""
     fraction: float = 0.0
     message: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -99,6 +100,7 @@ class RunModel:
         for name, view in self.stages.items():
             rec = records.get(name) or StageRecord()
             view.state, view.reason, view.hint = rec.state, rec.reason, rec.hint
+            view.outputs = dict(rec.outputs)
             view.fraction = 1.0 if rec.state == "done" else 0.0
             view.message = ""
         self.running = None
@@ -150,6 +152,7 @@ class RunModel:
         if isinstance(event, StageFinished):
             if view:
                 view.state, view.fraction, view.message = "done", 1.0, ""
+                view.outputs = dict(event.outputs)
             self._line(event, "info", "already done" if event.skipped else "finished")
             return "stages", "progress", "log"
         if isinstance(event, StageFailed):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import Any, Callable
 
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
@@ -16,8 +17,10 @@ STATE_COLORS = {"pending": "#8a8f98", "running": "#3b82f6", "done": "#22a35a",
 class StageList(QTreeWidget):
     """Stages in pipeline order; the selected one is where "Rerun from" starts."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, describe: Callable[[str, dict[str, Any]], str] | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.describe = describe or (lambda name, outputs: "")  # a done stage's outputs, in words
         self.setObjectName("stageList")
         self.setColumnCount(3)
         self.setHeaderLabels(["Stage", "State", "Detail"])
@@ -35,16 +38,17 @@ class StageList(QTreeWidget):
         for i, view in enumerate(model.stages.values()):
             self._fill(self.topLevelItem(i), view)
 
-    @staticmethod
-    def _fill(item: QTreeWidgetItem, view: StageView) -> None:
+    def _fill(self, item: QTreeWidgetItem, view: StageView) -> None:
         state = view.state
         if state == "running":
             state = f"running {view.fraction * 100:.0f}%"
         item.setText(1, state)
         item.setForeground(1, QBrush(QColor(STATE_COLORS.get(view.state, "#8a8f98"))))
         detail = view.reason if view.state in ("failed", "cancelled", "stale") else view.message
+        if view.state == "done":
+            detail = self.describe(view.name, view.outputs)
         item.setText(2, detail)
-        tip = view.reason + (f"\nfix: {view.hint}" if view.hint else "")
+        tip = (view.reason or detail) + (f"\nfix: {view.hint}" if view.hint else "")
         for col in range(3):
             item.setToolTip(col, tip)
 
@@ -57,8 +61,9 @@ class StageList(QTreeWidget):
         if view is None:
             return ""
         text = f"<b>{html.escape(view.name)}</b>: {html.escape(view.state)}"
-        if view.reason:
-            text += f"<br>{html.escape(view.reason)}"
+        said = view.reason or (self.describe(view.name, view.outputs) if view.state == "done" else "")
+        if said:
+            text += f"<br>{html.escape(said)}"
         if view.hint:
             text += f"<br><i>fix: {html.escape(view.hint)}</i>"
         return text
