@@ -20,7 +20,7 @@ from app.pipeline.project import Project
 from app.pipeline.runner import Runner
 from app.viewer.scene_data import load_sparse, load_splats
 from tests.ui_scene import (EmittingStage, past_run_events, scene_points, write_events,
-                            write_sparse_model, write_splats)
+                            write_ingest, write_sparse_model, write_splats)
 
 STAGES = ("ingest", "sfm", "train")
 needs_display = pytest.mark.skipif(not os.environ.get("DISPLAY"),
@@ -59,6 +59,7 @@ def finished_project(tmp_path: Path) -> Path:
     (tmp_path / "flight").mkdir()
     project = Project.open(tmp_path / "proj", source=tmp_path / "flight")
     Runner(project, [EmittingStage(n) for n in STAGES], emit=lambda e: None).run()
+    write_ingest(project.paths)
     write_sparse_model(project.paths.sfm_model, n_points=3000)
     write_splats(project.paths.previews / "step_3000.ply", n=6000)
     write_events(project.paths.events, past_run_events())
@@ -104,7 +105,8 @@ def _save_screenshots(win, folder: Path, qtbot) -> None:
     win.viewer.show_sparse.setChecked(False)
     win.grab().save(str(folder / "3d_splats.png"))
     win.viewer.show_sparse.setChecked(True)
-    for name, tab in (("sfm_charts", win.sfm_charts), ("training_charts", win.train_charts)):
+    for name, tab in (("flight", win.flight), ("sfm_charts", win.sfm_charts),
+                      ("training_charts", win.train_charts)):
         win.tabs.setCurrentWidget(tab)
         qtbot.wait(100)
         win.grab().save(str(folder / f"{name}.png"))

@@ -3,11 +3,13 @@ locked and bad folders reported, not raised. Plain widgets: runs offscreen witho
 
 from __future__ import annotations
 
+import json
 import os
 
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -15,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 from app.pipeline.events import StageFinished, read_events
 from app.pipeline.project import Project
 from app.ui.main_window import MainWindow, newest_file, project_folder_for
-from tests.ui_scene import EmittingStage, past_run_events, write_events
+from tests.ui_scene import EmittingStage, past_run_events, write_events, write_ingest
 
 WAIT_MS = 20_000
 
@@ -65,6 +67,22 @@ def test_opening_a_project_replays_its_event_log_into_charts_and_log(window, fli
     assert "42,000 Gaussians" in window.train_charts.summary.text()
     assert "12/12 images registered" in window.sfm_charts.summary.text()
     assert "12 usable images of 12" in window.log_panel.toPlainText()
+
+
+def test_the_flight_tab_shows_the_ingest_report_and_the_gps_track(window, flight, tmp_path):
+    from app.ui.flight_panel import track_metres
+
+    project = Project.open(tmp_path / "proj", source=flight)
+    write_ingest(project.paths)
+    window.open_project(project.root)
+    text = window.flight.report.text()
+    assert "11 of 12" in text and "img_00.jpg: truncated JPEG" in text and "2.61 cm/px" in text
+    east, north = window.flight.points.getData()
+    assert len(east) == 12
+    assert np.ptp(north) == pytest.approx(0.0004 * 111_195, rel=1e-3)  # 0.0004 deg of latitude
+    assert np.ptp(east) == pytest.approx(0.0009 * 111_195 * np.cos(np.radians(50.0002)), rel=1e-3)
+    assert list(track_metres(json.loads(project.paths.flight_json.read_text())["images"])[2]) \
+        == [False] + [True] * 11
 
 
 def test_stage_list_shows_project_json_states_with_the_failure_reason(window, flight, tmp_path):

@@ -6,6 +6,7 @@ real files; the event log is what a run of ingest, sfm and train emits, written 
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -130,3 +131,29 @@ class EmittingStage(Stage):
                                       loss=1.0 / k, num_gaussians=1000 * k, it_per_s=10.0))
             ctx.progress(k / 5, f"unit {k}")
         return {"runs": self.runs}
+
+
+def write_ingest(paths, n: int = 12, unusable: int = 1) -> None:
+    """flight.json and report.json as ingest writes them: a lawnmower track, `unusable` skipped."""
+    images = []
+    for i in range(n):
+        row, col = divmod(i, 4)
+        images.append({"file": f"img_{i:02d}.jpg", "usable": i >= unusable,
+                       "reason": "truncated JPEG" if i < unusable else None,
+                       "width": 1024, "height": 768,
+                       "gps": {"lat": 50.0 + 0.0002 * row,
+                               "lon": -0.1 + 0.0003 * (col if row % 2 == 0 else 3 - col),
+                               "alt": 120.0}})
+    report = {"images_total": n, "images_usable": n - unusable,
+              "unusable": [{"file": im["file"], "reason": im["reason"]}
+                           for im in images if not im["usable"]],
+              "gps": {"coverage": 1.0}, "cameras": {"DJI FC7303 1024x768": n},
+              "mixed_cameras": False, "duplicates": [],
+              "extent": {"east_west_m": 64.3, "north_south_m": 44.5},
+              "altitude": {"relative_m": {"median": 77.3}},
+              "gsd_cm_per_px": {"median": 2.61}, "forward_overlap": {"median": 0.76},
+              "warnings": ["1 image skipped"]}
+    paths.ingest.mkdir(parents=True, exist_ok=True)
+    paths.flight_json.write_text(json.dumps({"schema_version": 1, "source": "/flight",
+                                             "images": images, "report": report}))
+    paths.ingest_report.write_text(json.dumps(report))

@@ -13,7 +13,7 @@ LINE = pg.mkPen("#4aa3ff", width=2)
 LINE2 = pg.mkPen("#f59e0b", width=2)
 
 
-def _plot(title: str, bottom: str, left: str = "") -> pg.PlotWidget:
+def make_plot(title: str, bottom: str, left: str = "") -> pg.PlotWidget:
     """A titled plot with labelled axes and a light grid."""
     plot = pg.PlotWidget(title=title)
     plot.setLabel("bottom", bottom)
@@ -44,10 +44,10 @@ class SfmCharts(_ChartPanel):
     """Registered images, 3D points and reprojection error over time; track-length histogram."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        self.registered_plot = _plot("Registered images", "seconds")
-        self.points_plot = _plot("3D points", "seconds")
-        self.histogram_plot = _plot("Track length histogram", "images per point", "points")
-        self.error_plot = _plot("Mean reprojection error (px)", "seconds")
+        self.registered_plot = make_plot("Registered images", "seconds")
+        self.points_plot = make_plot("3D points", "seconds")
+        self.histogram_plot = make_plot("Track length histogram", "images per point", "points")
+        self.error_plot = make_plot("Mean reprojection error (px)", "seconds")
         super().__init__([self.registered_plot, self.points_plot, self.histogram_plot,
                           self.error_plot], parent)
         self.registered = self.registered_plot.plot(pen=LINE, symbol="o", symbolSize=5)
@@ -76,10 +76,10 @@ class TrainCharts(_ChartPanel):
     """Loss, PSNR, Gaussian count and iterations per second over training steps."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        self.loss_plot = _plot("Loss", "step")
-        self.psnr_plot = _plot("PSNR (dB)", "step")
-        self.gaussians_plot = _plot("Gaussians", "step")
-        self.speed_plot = _plot("Speed (it/s)", "step")
+        self.loss_plot = make_plot("Loss", "step")
+        self.psnr_plot = make_plot("PSNR (dB)", "step")
+        self.gaussians_plot = make_plot("Gaussians", "step")
+        self.speed_plot = make_plot("Speed (it/s)", "step")
         super().__init__([self.loss_plot, self.psnr_plot, self.gaussians_plot, self.speed_plot],
                          parent)
         self.loss = self.loss_plot.plot(pen=LINE)

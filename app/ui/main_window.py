@@ -23,6 +23,7 @@ from app.pipeline.stage import Stage
 
 from .charts import SfmCharts, TrainCharts
 from .event_tail import EventTail
+from .flight_panel import FlightPanel
 from .jobs import run_stages
 from .log_panel import LogPanel
 from .run_model import RunModel
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self.stage_detail = QLabel()
         self.stage_detail.setObjectName("stageDetail")
         self.stage_detail.setWordWrap(True)
+        self.flight = FlightPanel()
         self.sfm_charts = SfmCharts()
         self.train_charts = TrainCharts()
         self.viewer = ViewerPanel(with_canvas=with_viewer)
@@ -90,6 +92,7 @@ class MainWindow(QMainWindow):
     # -- construction --------------------------------------------------------------------------
     def _layout(self) -> None:
         self.tabs = QTabWidget()
+        self.tabs.addTab(self.flight, "Flight")
         self.tabs.addTab(self.sfm_charts, "Structure from Motion")
         self.tabs.addTab(self.train_charts, "Training")
         self.tabs.addTab(self.viewer, "3D view")
@@ -199,6 +202,7 @@ class MainWindow(QMainWindow):
             self._runner_states()
         self.model.load_records(project.stages)
         self._load_scene(sparse=True)
+        self.flight.load(project.paths)
         self.project_label.setText(
             f"<b>{project.root.name}</b>{' (read-only)' if self.read_only else ''}<br>"
             f"project: {project.root}<br>flight: {project.source or '-'}")
@@ -264,6 +268,8 @@ class MainWindow(QMainWindow):
     def _on_event(self, event: Event) -> None:
         self.model.apply(event)
         if isinstance(event, StageFinished) and not event.skipped:
+            if event.stage == "ingest":
+                self.flight.load(self.project.paths)
             self._load_scene(sparse=event.stage == "sfm")
 
     def _on_returned(self, ok: object) -> None:
