@@ -31,9 +31,7 @@ def generate_flight(out_dir: Path, n_images: int = 24, seed: int = 7, width: int
     _check_args(n_images, width, height)
     out_dir = Path(out_dir)
     emit = emit or (lambda event: None)
-    rng = np.random.default_rng(seed)
-    plan = plan_flight(n_images, width, height, rng)
-    world = build_world(plan, rng)
+    plan, world = survey(n_images, seed, width, height)
     emit(Progress(stage=STAGE, fraction=0.0, message=f"scene built; rendering {n_images} images"))
     takeoff_z = float(world.terrain.sample(np.zeros(1, np.float32), np.zeros(1, np.float32))[0])
     images = []
@@ -52,6 +50,13 @@ def generate_flight(out_dir: Path, n_images: int = 24, seed: int = 7, width: int
     return {"images": n_images, "width": width, "height": height, "folder": str(out_dir),
             "seed": seed, "overlap_forward": scene["overlap_forward"],
             "overlap_side": scene["overlap_side"], "ground_truth": str(out_dir / "ground_truth.json")}
+
+
+def survey(n_images: int, seed: int, width: int, height: int) -> tuple[FlightPlan, World]:
+    """The flight plan and the world it photographs, both determined by the seed."""
+    rng = np.random.default_rng(seed)
+    plan = plan_flight(n_images, width, height, rng)
+    return plan, build_world(plan, rng)
 
 
 def _check_args(n_images: int, width: int, height: int) -> None:

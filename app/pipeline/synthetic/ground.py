@@ -46,7 +46,9 @@ def paint_ground(rng: np.random.Generator, area: tuple[float, float, float, floa
     rgb *= _terrain_shading(grid, terrain, sun)[..., None]
     image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
     _trees_and_clutter(rng, grid, cover, image, sun)
-    image = ImageChops.multiply(image, _shadow_mask(grid, buildings, sun).convert("RGB"))
+    grain = Image.fromarray(rng.integers(180, 256, (grid.shape[0], grid.shape[1]), dtype=np.uint8))
+    light = ImageChops.multiply(_shadow_mask(grid, buildings, sun), grain)
+    image = ImageChops.multiply(image, light.convert("RGB"))
     grid.data = np.asarray(image)
     return grid
 
@@ -54,7 +56,7 @@ def paint_ground(rng: np.random.Generator, area: tuple[float, float, float, floa
 def _land_cover(rng: np.random.Generator, grid: Grid) -> np.ndarray:
     """Class label per texel: warped Voronoi cells, like a patchwork of fields."""
     rows, cols = grid.shape
-    step = 0.5  # labels are worked out at 0.5 m, then enlarged
+    step = 0.25  # labels are worked out at 0.25 m, then enlarged
     coarse = (int(rows * grid.step / step) + 1, int(cols * grid.step / step) + 1)
     xs = grid.x0 + step * np.arange(coarse[1])
     ys = grid.y0 + step * np.arange(coarse[0])
@@ -76,7 +78,7 @@ def _fields(rng: np.random.Generator, grid: Grid, cover: np.ndarray) -> np.ndarr
     n = len(LAND_COVER) * 32
     klass = np.arange(n) // 32
     base = np.array([LAND_COVER[k][1] for k in klass], np.float32)
-    base *= rng.uniform(0.8, 1.15, (n, 3)).astype(np.float32)
+    base *= (rng.uniform(0.8, 1.15, (n, 1)) * rng.uniform(0.94, 1.06, (n, 3))).astype(np.float32)
     stripe = np.array([LAND_COVER[k][2] for k in klass], np.float32) * rng.uniform(0.5, 1.2, n)
     angle = rng.uniform(0, math.pi, n)
     freq = (2 * math.pi / rng.uniform(1.2, 3.5, n)).astype(np.float32)
@@ -86,11 +88,10 @@ def _fields(rng: np.random.Generator, grid: Grid, cover: np.ndarray) -> np.ndarr
     phase = (xs[None, :] * np.cos(angle)[cover].astype(np.float32) +
              ys[:, None] * np.sin(angle)[cover].astype(np.float32) + warp) * freq[cover]
     shade = 1.0 + stripe[cover].astype(np.float32) * np.sin(phase)
-    shade += fractal(rng, (rows, cols), [(1, 0.22), (3, 0.3), (10, 0.3), (4 * px, 0.3),
-                                         (15 * px, 0.25)])
+    shade += fractal(rng, (rows, cols), [(3, 0.3), (10, 0.3), (4 * px, 0.3), (15 * px, 0.25)])
     rgb = base[cover] * shade[..., None]
     tint = np.stack([value_noise(rng, (rows, cols), 25 * px) for _ in range(3)], -1)
-    rgb *= np.float32(0.85) + np.float32(0.3) * tint
+    rgb *= np.float32(1.0) + np.float32(0.2) * tint
     return rgb
 
 
@@ -145,9 +146,12 @@ def _trees_and_clutter(rng: np.random.Generator, grid: Grid, cover: np.ndarray,
         sx, sy = c + away[0] * height * 0.6, r + away[1] * height * 0.6
         draw.ellipse([sx - radius, sy - radius, sx + radius, sy + radius], fill=(38, 44, 30))
         green = rng.uniform([30, 60, 20], [80, 115, 55]).astype(int)
-        draw.ellipse([c - radius, r - radius, c + radius, r + radius], fill=tuple(green))
-        hx, hy, hr = c + sun[0] * radius * 0.35, r + sun[1] * radius * 0.35, radius * 0.55
-        draw.ellipse([hx - hr, hy - hr, hx + hr, hy + hr], fill=tuple(np.minimum(green + 35, 255)))
+        for lobe in range(3):  # an irregular crown: overlapping lobes, the sunny side lighter
+            lc, lr = np.array([c, r]) + rng.normal(0.0, radius * 0.25, 2)
+            lr_, shift = radius * rng.uniform(0.55, 0.8), radius * 0.3 * (lobe == 2)
+            lc, lr = lc + sun[0] * shift, lr + sun[1] * shift
+            fill = tuple(int(v) for v in np.minimum(green + 25 * lobe, 255))
+            draw.ellipse([lc - lr_, lr - lr_, lc + lr_, lr + lr_], fill=fill)
     for _ in range(rng.poisson(area / 250.0)):
         c, r = rng.uniform(0, cols), rng.uniform(0, rows)
         w, h = rng.uniform(0.4, 2.2, 2) / grid.step
@@ -168,7 +172,7 @@ def _shadow_mask(grid: Grid, buildings: list[Building], sun: np.ndarray) -> Imag
         cast = foot - sun[:2] / max(sun[2], 0.2) * height
         pts = np.vstack([foot, cast])
         hull = pts[ConvexHull(pts).vertices]
-        draw.polygon([tuple(p) for p in grid.to_px(hull)], fill=120)
+        draw.polygon([tuple(p) for p in grid.to_px(hull)], fill=150)
         draw_ao.polygon([tuple(p) for p in grid.to_px(foot)], fill=90)
     ao = ao.filter(ImageFilter.GaussianBlur(1.5 / grid.step))
     return ImageChops.subtract(mask, ao)
