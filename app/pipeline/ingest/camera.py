@@ -1,0 +1,37 @@
+"""Focal length in pixels, estimated from EXIF: the 35 mm equivalent, else focal length and sensor."""
+
+from __future__ import annotations
+
+# Sensor widths (mm) of common survey drones' cameras, from the manufacturers' specifications;
+# used when an image has a focal length in mm but no 35 mm equivalent.
+SENSOR_WIDTH_MM = {
+    ("DJI", "FC300S"): 6.17,  # Phantom 3 Professional, 1/2.3"
+    ("DJI", "FC300X"): 6.17,  # Phantom 3 Advanced, 1/2.3"
+    ("DJI", "FC330"): 6.17,  # Phantom 4, 1/2.3"
+    ("DJI", "FC220"): 6.17,  # Mavic Pro, 1/2.3"
+    ("DJI", "FC6310"): 13.2,  # Phantom 4 Pro, 1"
+    ("DJI", "FC6310S"): 13.2,  # Phantom 4 Pro V2.0, 1"
+    ("Hasselblad", "L1D-20c"): 13.2,  # Mavic 2 Pro, 1"
+    ("DJI", "FC3411"): 13.2,  # Air 2S, 1"
+}
+FULL_FRAME_WIDTH_MM = 36.0
+RESOLUTION_UNIT_MM = {2: 25.4, 3: 10.0, 4: 1.0, 5: 0.001}  # EXIF FocalPlaneResolutionUnit -> mm
+
+
+def focal_length_px(width: int | None, height: int | None, focal_mm: float | None,
+                    focal_35mm: float | None, make: str | None, model: str | None,
+                    plane_x_resolution: float | None = None, plane_unit: int | None = None) -> float | None:
+    """Focal length in pixels of the image's longer side, or None when EXIF does not tell it."""
+    if not width or not height:
+        return None
+    long_side = max(width, height)
+    if focal_35mm:
+        return focal_35mm / FULL_FRAME_WIDTH_MM * long_side
+    if not focal_mm:
+        return None
+    sensor_mm = SENSOR_WIDTH_MM.get((make or "", model or ""))
+    if sensor_mm:
+        return focal_mm / sensor_mm * long_side
+    if plane_x_resolution and plane_unit in RESOLUTION_UNIT_MM:
+        return focal_mm * plane_x_resolution / RESOLUTION_UNIT_MM[plane_unit]
+    return None
