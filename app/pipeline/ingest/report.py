@@ -17,7 +17,7 @@ def build_report(entries: list[dict[str, Any]], listing: FlightListing, cameras:
     """Counts, reasons, GPS coverage, cameras, duplicates and flight geometry of usable images."""
     usable = [e for e in entries if e["usable"]]
     located = [e for e in usable if e["gps"]]
-    status = [e["gps_status"] for e in entries]
+    status = [e["gps_status"] for e in usable]
     report: dict[str, Any] = {
         "images_total": len(entries),
         "images_usable": len(usable),
@@ -76,7 +76,7 @@ def render_text(report: dict[str, Any]) -> str:
     """The human summary printed by `spaceport ingest`."""
     gps, alt = report["gps"], report["altitude"]
     lines = [f"Flight: {summary_line(report)}",
-             f"  GPS: {gps['with_gps']} with a position, {gps['missing']} without, {gps['invalid']} invalid"]
+             f"  GPS of usable images: {gps['with_gps']} with a position, {gps['missing']} without, {gps['invalid']} invalid"]
     for camera, count in report["cameras"].items():
         lines.append(f"  camera: {camera} ({count} images)")
     if alt["gps_m"]:
