@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 # Sensor widths (mm) of common survey drones' cameras, from the manufacturers' specifications;
 # used when an image has a focal length in mm but no 35 mm equivalent.
 SENSOR_WIDTH_MM = {
@@ -25,13 +27,13 @@ def focal_length_px(width: int | None, height: int | None, focal_mm: float | Non
     if not width or not height:
         return None
     long_side = max(width, height)
-    if focal_35mm:
-        return focal_35mm / FULL_FRAME_WIDTH_MM * long_side
-    if not focal_mm:
-        return None
     sensor_mm = SENSOR_WIDTH_MM.get((make or "", model or ""))
-    if sensor_mm:
-        return focal_mm / sensor_mm * long_side
-    if plane_x_resolution and plane_unit in RESOLUTION_UNIT_MM:
-        return focal_mm * plane_x_resolution / RESOLUTION_UNIT_MM[plane_unit]
-    return None
+    if focal_35mm:
+        value = focal_35mm / FULL_FRAME_WIDTH_MM * long_side
+    elif focal_mm and sensor_mm:
+        value = focal_mm / sensor_mm * long_side
+    elif focal_mm and plane_x_resolution and plane_unit in RESOLUTION_UNIT_MM:
+        value = focal_mm * plane_x_resolution / RESOLUTION_UNIT_MM[plane_unit]
+    else:
+        return None
+    return value if math.isfinite(value) else None  # absurd EXIF values can overflow

@@ -8,7 +8,7 @@ from typing import Callable, Hashable, Iterable
 
 from .scan import FlightFile
 
-PARTIAL_BYTES = 64 * 1024  # hashed from each end of a file before any full read
+PARTIAL_BYTES = 16 * 1024  # hashed from each end of a file before any full read
 
 
 def exact_duplicates(files: Iterable[FlightFile]) -> list[list[FlightFile]]:

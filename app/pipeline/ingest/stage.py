@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -60,9 +61,9 @@ class IngestStage(Stage):
             raise InputError(_too_few(report, settings.min_images, source),
                              hint="fix or replace the files listed (see ingest/report.json), or "
                                   "lower ingest.min_images", path=source)
-        atomic.write_json(paths.flight_json, _clean({
+        _write_json_streamed(paths.flight_json, {
             "schema_version": SCHEMA_VERSION, "source": str(source), "images": entries,
-            "report": report}))
+            "report": report})
         return {
             "flight_json": paths.flight_json.relative_to(paths.root).as_posix(),
             "report_json": paths.ingest_report.relative_to(paths.root).as_posix(),
@@ -119,6 +120,13 @@ def _too_few(report: dict[str, Any], minimum: int, source: Path) -> str:
     if len(report["unusable"]) > 20:
         lines.append(f"  ... and {len(report['unusable']) - 20} more (see ingest/report.json)")
     return "\n".join(lines)
+
+
+def _write_json_streamed(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically, encoding it chunk by chunk (no whole-file string for long flights)."""
+    with atomic.atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, allow_nan=False)
+        f.write("\n")
 
 
 def _clean(value: Any) -> Any:
