@@ -35,7 +35,7 @@ def test_a_clean_flight_is_ingested_with_geometry_in_the_report(tmp_path, capsys
     assert report["images_usable"] == 6 and report["gps"]["coverage"] == 1.0
     assert report["extent"]["north_south_m"] == pytest.approx(50.0, rel=1e-3)
     assert report["extent"]["east_west_m"] == pytest.approx(0.0, abs=1e-6)
-    f_px = 20 / 36 * 96
+    f_px = 3.61 / 6.17 * 96
     assert report["gsd_cm_per_px"]["median"] == pytest.approx(40.0 / f_px * 100)
     footprint_along_track = 54 * 40.0 / f_px  # image height (rows) points north, the way it flies
     assert report["forward_overlap"]["median"] == pytest.approx(1 - 10.0 / footprint_along_track, rel=1e-3)
@@ -171,7 +171,7 @@ def test_the_real_brighton_beach_flight(tmp_path, capsys):
     assert ingest(BRIGHTON, tmp_path / "p") == 0
     _, report = load(tmp_path / "p")
     assert report["images_usable"] == 18 and report["cameras"] == {"DJI FC300S 4000x2250": 18}
-    assert report["gsd_cm_per_px"]["median"] == pytest.approx(1.8, abs=0.05)
+    assert report["gsd_cm_per_px"]["median"] == pytest.approx(40.1 / (3.61 / 6.17 * 4000) * 100, rel=1e-3)
     assert 0.5 < report["forward_overlap"]["median"] < 0.9
     assert "18/18 images usable" in capsys.readouterr().out
 
@@ -184,4 +184,5 @@ def test_the_synthetic_sample_flight(request, tmp_path):
     truth = json.loads((flight / "ground_truth.json").read_text())
     assert report["images_usable"] == len(truth["images"]) and report["gps"]["coverage"] == 1.0
     assert not report["mixed_cameras"] and not report["duplicates"]
-    assert report["forward_overlap"]["median"] > 0.6
+    assert report["forward_overlap"]["median"] == pytest.approx(truth["scene"]["overlap_forward"], abs=0.03)
+    assert flight_json["images"][0]["focal_length_px"] == pytest.approx(truth["camera"]["fx"], rel=0.01)

@@ -30,7 +30,7 @@ def test_reads_camera_time_gps_and_dji_tags_from_a_jpeg_header(tmp_path):
     assert (entry["width"], entry["height"], entry["make"], entry["model"]) == (96, 54, "DJI", "FC300S")
     assert entry["focal_length_mm"] == pytest.approx(3.61)
     assert entry["focal_length_35mm"] == 20
-    assert entry["focal_length_px"] == pytest.approx(20 / 36 * 96)
+    assert entry["focal_length_px"] == pytest.approx(3.61 / 6.17 * 96)  # FC300S: 6.17 mm sensor
     assert entry["timestamp"] == "2024-05-01T10:00:00"
     assert entry["gps"]["lat"] == pytest.approx(-33.5, abs=1e-7)
     assert entry["gps"]["lon"] == pytest.approx(-70.25, abs=1e-7)
@@ -47,7 +47,7 @@ def test_reads_a_real_dji_phantom_image():
     assert entry["gps"]["lon"] == pytest.approx(-91.9946, abs=1e-3)
     assert entry["dji"]["relative_altitude"] == pytest.approx(39.8)
     assert entry["dji"]["gimbal_pitch"] == pytest.approx(-89.9)
-    assert entry["focal_length_px"] == pytest.approx(20 / 36 * 4000)
+    assert entry["focal_length_px"] == pytest.approx(3.61 / 6.17 * 4000)
 
 
 @pytest.mark.parametrize("content, reason", [
@@ -109,11 +109,19 @@ def test_a_0_over_0_altitude_keeps_the_position(tmp_path):
     assert entry["gps"]["alt"] is None and entry["gps"]["lat"] == pytest.approx(46.8426, abs=1e-6)
 
 
-def test_focal_length_px_from_35mm_equivalent_then_sensor_table_then_unknown():
-    assert focal_length_px(4000, 2250, 3.61, 20, "DJI", "FC300S") == pytest.approx(2222.2, abs=0.1)
-    assert focal_length_px(4000, 2250, 3.61, None, "DJI", "FC300S") == pytest.approx(3.61 / 6.17 * 4000)
-    assert focal_length_px(4000, 3000, 8.0, None, "X", "Y", 1000.0, 3) == pytest.approx(800.0)
+def test_focal_length_px_from_sensor_size_then_35mm_equivalent_else_unknown():
+    assert focal_length_px(4000, 2250, 3.61, 20, "DJI", "FC300S") == pytest.approx(3.61 / 6.17 * 4000)
+    assert focal_length_px(4000, 3000, 8.0, 24, "X", "Y", 1000.0, 3) == pytest.approx(800.0)
+    assert focal_length_px(4000, 2250, 3.61, 20, "X", "Y") == pytest.approx(20 / 36 * 4000)
+    assert focal_length_px(2250, 4000, None, 20, "X", "Y") == pytest.approx(20 / 36 * 4000)
     assert focal_length_px(4000, 3000, 8.0, None, "X", "Y") is None
+    assert focal_length_px(4000, 3000, None, 1e308, "X", "Y") is None
+
+
+def test_gps_below_sea_level_has_negative_altitude(tmp_path):
+    for ref in (1, b"\x01"):
+        entry = read(make_jpeg(tmp_path / "a.jpg", alt=12.5, gps={GPS.GPSAltitudeRef: ref}))
+        assert entry["gps"]["alt"] == pytest.approx(-12.5)
 
 
 def test_dji_xmp_tags_in_attribute_and_element_form():

@@ -1,11 +1,11 @@
-"""Focal length in pixels, estimated from EXIF: the 35 mm equivalent, else focal length and sensor."""
+"""Focal length in pixels from EXIF: focal length and sensor size when known, else the 35 mm equivalent."""
 
 from __future__ import annotations
 
 import math
 
 # Sensor widths (mm) of common survey drones' cameras, from the manufacturers' specifications;
-# used when an image has a focal length in mm but no 35 mm equivalent.
+# focal length (mm) / sensor width * image width is more precise than the rounded 35 mm equivalent.
 SENSOR_WIDTH_MM = {
     ("DJI", "FC300S"): 6.17,  # Phantom 3 Professional, 1/2.3"
     ("DJI", "FC300X"): 6.17,  # Phantom 3 Advanced, 1/2.3"
@@ -28,12 +28,12 @@ def focal_length_px(width: int | None, height: int | None, focal_mm: float | Non
         return None
     long_side = max(width, height)
     sensor_mm = SENSOR_WIDTH_MM.get((make or "", model or ""))
-    if focal_35mm:
-        value = focal_35mm / FULL_FRAME_WIDTH_MM * long_side
-    elif focal_mm and sensor_mm:
+    if focal_mm and sensor_mm:
         value = focal_mm / sensor_mm * long_side
     elif focal_mm and plane_x_resolution and plane_unit in RESOLUTION_UNIT_MM:
         value = focal_mm * plane_x_resolution / RESOLUTION_UNIT_MM[plane_unit]
+    elif focal_35mm:  # rounded to whole mm by cameras: the least precise estimate
+        value = focal_35mm / FULL_FRAME_WIDTH_MM * long_side
     else:
         return None
     return value if math.isfinite(value) else None  # absurd EXIF values can overflow

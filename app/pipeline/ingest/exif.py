@@ -121,7 +121,7 @@ def _gps_fields(entry: dict[str, Any], gps_ifd: Any) -> None:
         entry["warnings"].append(f"{problem}; GPS of this image ignored")
         return
     alt = _number(gps_ifd.get(GPS.GPSAltitude))
-    if alt is not None and _text(gps_ifd.get(GPS.GPSAltitudeRef)) in ("\x01", "1"):
+    if alt is not None and gps_ifd.get(GPS.GPSAltitudeRef) in (1, b"\x01", "\x01", "1"):
         alt = -alt  # below sea level
     entry["gps"] = {"lat": lat, "lon": lon, "alt": alt}
     entry["gps_status"] = "ok"
