@@ -85,6 +85,20 @@ def test_the_flight_tab_shows_the_ingest_report_and_the_gps_track(window, flight
         == [False] + [True] * 11
 
 
+def test_the_real_ingest_stage_runs_from_the_window_on_the_sample_flight(qtbot, sample_flight,
+                                                                         tmp_path):
+    win = MainWindow(with_viewer=False)  # the registry's stages
+    qtbot.addWidget(win)
+    assert win.stage_names[0] == "ingest"
+    assert win.new_project(sample_flight, tmp_path / "proj")
+    assert win.run(until="ingest")
+    qtbot.waitUntil(lambda: not win.busy, timeout=60_000)
+    assert rows(win)["ingest"][0] == "done"
+    assert "12 of 12" in win.flight.report.text()
+    assert len(win.flight.points.getData()[0]) == 12
+    win.close()
+
+
 def test_stage_list_shows_project_json_states_with_the_failure_reason(window, flight, tmp_path):
     project = Project.open(tmp_path / "proj", source=flight)
     project.record("ingest").state = "done"

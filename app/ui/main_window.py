@@ -234,7 +234,7 @@ class MainWindow(QMainWindow):
         """True while a run is in progress."""
         return self.worker is not None
 
-    def run(self, from_stage: str | None = None) -> bool:
+    def run(self, from_stage: str | None = None, until: str | None = None) -> bool:
         """Run the pipeline (resuming what is not done), or rerun from `from_stage` on."""
         if self.project is None or self.read_only or self.busy:
             return False
@@ -243,7 +243,8 @@ class MainWindow(QMainWindow):
                                                   hint="create it with New project from flight"))
         project, stages = self.project, list(self._make_stages())
         worker = PipelineWorker(lambda emit, cancel: run_stages(project, stages, emit, cancel,
-                                                                from_stage=from_stage))
+                                                                from_stage=from_stage,
+                                                                until=until))
         worker.event.connect(self._on_event)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)
