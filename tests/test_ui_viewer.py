@@ -106,7 +106,7 @@ def _save_screenshots(win, folder: Path, qtbot) -> None:
     win.grab().save(str(folder / "3d_splats.png"))
     win.viewer.show_sparse.setChecked(True)
     for name, tab in (("flight", win.flight), ("sfm_charts", win.sfm_charts),
-                      ("training_charts", win.train_charts)):
+                      ("training_charts", win.train_charts), ("settings", win.settings_panel)):
         win.tabs.setCurrentWidget(tab)
         qtbot.wait(100)
         win.grab().save(str(folder / f"{name}.png"))

@@ -11,7 +11,7 @@ if not os.environ.get("DISPLAY"):
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.pipeline.events import StageFinished, read_events
@@ -164,6 +164,40 @@ def test_rerun_from_the_selected_stage_reruns_it_and_what_follows(qtbot, window,
     assert [s.runs for s in pipeline] == [1, 2, 2]
 
 
+def setting_item(win: MainWindow, dotted: str):
+    from app.ui.settings_panel import DOTTED
+
+    tree = win.settings_panel
+    for i in range(tree.topLevelItemCount()):
+        top = tree.topLevelItem(i)
+        for j in range(top.childCount()):
+            if top.child(j).data(0, DOTTED) == dotted:
+                return top.child(j)
+    raise KeyError(dotted)
+
+
+def test_editing_a_setting_saves_it_and_marks_that_stage_and_downstream_stale(
+        qtbot, window, flight, tmp_path):
+    window.new_project(flight, tmp_path / "proj")
+    run_and_wait(qtbot, window)
+    assert setting_item(window, "sfm.backend").text(1) == "pycolmap"
+    setting_item(window, "sfm.backend").setText(1, "opensfm")
+    window.flush()
+    assert {n: state for n, (state, _) in rows(window).items()} == \
+        {"ingest": "done", "sfm": "stale", "train": "stale"}
+    assert Project.open(tmp_path / "proj", create=False).settings.sfm.backend == "opensfm"
+    assert "setting sfm.backend = opensfm" in window.log_panel.toPlainText()
+
+
+def test_a_bad_setting_value_is_refused_and_the_old_value_shown_again(qtbot, window, flight,
+                                                                      tmp_path):
+    window.new_project(flight, tmp_path / "proj")
+    setting_item(window, "ingest.min_images").setText(1, "many")
+    assert "expects int" in window.error_box.text()
+    qtbot.waitUntil(lambda: setting_item(window, "ingest.min_images").text(1) == "3")
+    assert window.project.settings.ingest.min_images == 3
+
+
 def test_a_project_locked_by_another_process_opens_read_only(window, flight, tmp_path):
     holder = Project.open(tmp_path / "proj", source=flight)
     holder.lock()
@@ -172,6 +206,7 @@ def test_a_project_locked_by_another_process_opens_read_only(window, flight, tmp
         assert window.read_only and not window.run_action.isEnabled()
         assert "(read-only)" in window.project_label.text()
         assert "open in another process" in window.log_panel.toPlainText()
+        assert not setting_item(window, "ingest.min_images").flags() & Qt.ItemFlag.ItemIsEditable
     finally:
         holder.unlock()
 

@@ -27,6 +27,7 @@ from .flight_panel import FlightPanel
 from .jobs import run_stages
 from .log_panel import LogPanel
 from .run_model import RunModel
+from .settings_panel import SettingsPanel
 from .stage_list import StageList
 from .viewer_panel import ViewerPanel, sparse_model_ready
 from .worker import PipelineWorker
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.sfm_charts = SfmCharts()
         self.train_charts = TrainCharts()
         self.viewer = ViewerPanel(with_canvas=with_viewer)
+        self.settings_panel = SettingsPanel(on_change=self.change_setting)
         self.log_panel = LogPanel()
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -96,6 +98,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.sfm_charts, "Structure from Motion")
         self.tabs.addTab(self.train_charts, "Training")
         self.tabs.addTab(self.viewer, "3D view")
+        self.tabs.addTab(self.settings_panel, "Settings")
         self.setCentralWidget(self.tabs)
         left = QWidget()
         box = QVBoxLayout(left)
@@ -203,6 +206,7 @@ class MainWindow(QMainWindow):
         self.model.load_records(project.stages)
         self._load_scene(sparse=True)
         self.flight.load(project.paths)
+        self.settings_panel.show_settings(project.settings, editable=not self.read_only)
         self.project_label.setText(
             f"<b>{project.root.name}</b>{' (read-only)' if self.read_only else ''}<br>"
             f"project: {project.root}<br>flight: {project.source or '-'}")
@@ -227,6 +231,30 @@ class MainWindow(QMainWindow):
             self.project.unlock()
         self.project = None
         self._update_actions()
+
+    def change_setting(self, dotted: str, text: str) -> bool:
+        """Set `section.key` as `--set` does, save, and mark what it invalidates stale."""
+        project = self.project
+        if project is None:
+            return False
+        ok = False
+        try:
+            if self.read_only or self.busy:
+                raise SpaceportError("Settings cannot change now",
+                                     hint="wait for the run to end (or close the other process)")
+            project.settings.set(dotted, text)
+        except SpaceportError as exc:
+            self.show_error(exc)
+        else:
+            project.save()
+            self._runner_states()
+            self.model.load_records(project.stages)
+            self.model.apply(Log(stage="app", text=f"setting {dotted} = {text}"))
+            ok = True
+        # redraw after Qt has finished the edit: shows the stored (or restored) value
+        QTimer.singleShot(0, lambda: self.settings_panel.show_settings(
+            project.settings, editable=not self.read_only))
+        return ok
 
     # -- running -------------------------------------------------------------------------------
     @property
