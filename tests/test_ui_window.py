@@ -16,7 +16,9 @@ from PySide6.QtWidgets import QApplication
 
 from app.pipeline.events import StageFinished, read_events
 from app.pipeline.project import Project
-from app.ui.main_window import MainWindow, newest_file, project_folder_for
+from app.ui.dialogs import project_folder_for
+from app.ui.main_window import MainWindow
+from app.ui.viewer_panel import newest_file
 from tests.ui_scene import EmittingStage, past_run_events, write_events, write_ingest
 
 WAIT_MS = 20_000
@@ -274,6 +276,20 @@ def test_the_newest_splat_file_is_shown(tmp_path):
     os.utime(old, ns=(1, 1))
     assert newest_file([old, new, None, tmp_path / "missing.ply"]) == new
     assert newest_file([None]) is None
+
+
+def test_new_project_asks_for_the_flight_then_the_place_of_the_project(window, flight, tmp_path,
+                                                                      monkeypatch):
+    from app.ui import dialogs
+
+    (tmp_path / "projects").mkdir()
+    (tmp_path / "projects" / "other").mkdir()
+    answers = iter([str(flight), str(tmp_path / "projects")])
+    monkeypatch.setattr(dialogs.QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *a, **k: next(answers)))
+    window.new_action.trigger()
+    assert window.project.root == tmp_path / "projects" / "flight é-project"
+    assert window.project.source == flight
 
 
 def test_new_project_folder_goes_inside_a_non_empty_folder(flight, tmp_path):

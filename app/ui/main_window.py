@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QTabWidget, QVBoxLayout, QWidget)
 
 from app.pipeline.errors import SpaceportError
@@ -22,6 +22,7 @@ from app.pipeline.project import Project
 from app.pipeline.stage import Stage
 
 from .charts import SfmCharts, TrainCharts
+from .dialogs import ask_new_project, ask_project
 from .event_tail import EventTail
 from .flight_panel import FlightPanel
 from .jobs import run_stages
@@ -29,7 +30,7 @@ from .log_panel import LogPanel
 from .run_model import RunModel
 from .settings_panel import SettingsPanel
 from .stage_list import StageList
-from .viewer_panel import ViewerPanel, sparse_model_ready
+from .viewer_panel import ViewerPanel
 from .worker import PipelineWorker
 
 REFRESH_MS = 100  # widgets redraw at most this often, however fast events arrive
@@ -148,20 +149,16 @@ class MainWindow(QMainWindow):
 
     # -- projects ------------------------------------------------------------------------------
     def choose_flight(self) -> None:
-        """Ask for a flight folder, then for where its project folder goes."""
-        flight = QFileDialog.getExistingDirectory(self, "Flight folder (drone images)")
-        if not flight:
-            return
-        where = QFileDialog.getExistingDirectory(self, "Where to keep the project",
-                                                 str(Path(flight).parent))
-        if where:
-            self.new_project(Path(flight), project_folder_for(Path(flight), Path(where)))
+        """Ask for a flight folder and where its project goes, then create the project."""
+        chosen = ask_new_project(self)
+        if chosen:
+            self.new_project(*chosen)
 
     def choose_project(self) -> None:
-        """Ask for an existing project folder."""
-        folder = QFileDialog.getExistingDirectory(self, "Open a Spaceport project")
+        """Ask for an existing project folder and open it."""
+        folder = ask_project(self)
         if folder:
-            self.open_project(Path(folder))
+            self.open_project(folder)
 
     def new_project(self, flight: Path, root: Path) -> bool:
         """Create (or reopen) the project of a flight folder and show it."""
@@ -356,14 +353,8 @@ class MainWindow(QMainWindow):
     def _load_scene(self, sparse: bool) -> None:
         if self.project is None:
             return
-        paths = self.project.paths
         try:
-            if sparse and sparse_model_ready(paths):
-                self.viewer.load_sparse(paths.sfm_model)
-            shown = self.viewer.loaded.get("splats")
-            ply = newest_file([self.model.preview, paths.splats_ply])
-            if ply is not None and ply != shown:
-                self.viewer.load_splats(ply)
+            self.viewer.show_project(self.project.paths, self.model.preview, sparse=sparse)
         except (SpaceportError, OSError, ValueError, RuntimeError) as exc:
             self.show_error(SpaceportError(f"Cannot show the 3D scene: {exc}",
                                            hint="the files may still be being written; "
@@ -410,16 +401,3 @@ class MainWindow(QMainWindow):
             self.worker.wait()
         self._timer.stop()
         self.close_project()
-
-
-def newest_file(candidates: Sequence[Path | None]) -> Path | None:
-    """The most recently modified of the existing files, or None."""
-    files = [p for p in candidates if p is not None and p.is_file()]
-    return max(files, key=lambda p: p.stat().st_mtime_ns) if files else None
-
-
-def project_folder_for(flight: Path, where: Path) -> Path:
-    """`where` itself if it is a project or empty, else a `<flight>-project` folder inside it."""
-    if (where / "project.json").exists() or not any(where.iterdir()):
-        return where
-    return where / f"{flight.name}-project"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
                                QWidget)
@@ -13,6 +14,12 @@ from app.pipeline.project import ProjectPaths
 def sparse_model_ready(paths: ProjectPaths) -> bool:
     """True when the SfM hand-off model exists (a COLMAP binary model)."""
     return (paths.sfm_model / "points3D.bin").is_file()
+
+
+def newest_file(candidates: Sequence[Path | None]) -> Path | None:
+    """The most recently modified of the existing files, or None."""
+    files = [p for p in candidates if p is not None and p.is_file()]
+    return max(files, key=lambda p: p.stat().st_mtime_ns) if files else None
 
 
 class ViewerPanel(QWidget):
@@ -51,6 +58,14 @@ class ViewerPanel(QWidget):
             placeholder.setWordWrap(True)
             layout.addWidget(placeholder, 1)
             fit.setEnabled(False)
+
+    def show_project(self, paths: ProjectPaths, preview: Path | None, sparse: bool) -> None:
+        """Load the SfM model (when `sparse`) and the newest of the preview and final splats."""
+        if sparse and sparse_model_ready(paths):
+            self.load_sparse(paths.sfm_model)
+        ply = newest_file([preview, paths.splats_ply])
+        if ply is not None and ply != self.loaded.get("splats"):
+            self.load_splats(ply)
 
     def load_sparse(self, model_dir: Path) -> None:
         """Show a COLMAP model's points and camera frusta."""
