@@ -126,6 +126,17 @@ def test_exact_duplicates_are_skipped_keeping_the_first(tmp_path):
     assert "exact duplicate of IMG_0001 copy.JPG" in report["unusable"][0]["reason"]
 
 
+def test_oblique_images_are_left_out_of_gsd_and_overlap(tmp_path):
+    flight = tmp_path / "flight"
+    make_flight(flight, n=4)
+    make_jpeg(flight / "IMG_0001.JPG", pitch=-30.0, time="2024:05:01 10:00:01")
+    assert ingest(flight, tmp_path / "p") == 0
+    _, report = load(tmp_path / "p")
+    assert report["oblique_images"] == 1 and report["images_usable"] == 4
+    assert report["forward_overlap"]["pairs"] == 2
+    assert any("1 oblique image(s)" in w for w in report["warnings"])
+
+
 def test_require_gps_skips_images_without_a_position(tmp_path):
     flight = tmp_path / "flight"
     make_flight(flight, n=3)

@@ -28,6 +28,7 @@ def build_report(entries: list[dict[str, Any]], listing: FlightListing, cameras:
                 "coverage": len(located) / len(usable) if usable else 0.0},
         "cameras": cameras,
         "mixed_cameras": len(cameras) > 1,
+        "oblique_images": sum(not geometry.is_nadir(e) for e in usable),
         "duplicates": duplicates,
         "extent": geometry.extent(located),
         "altitude": geometry.altitude(usable),
@@ -47,6 +48,9 @@ def _warnings(report: dict[str, Any], entries: list[dict[str, Any]]) -> list[str
         warnings.append(f"only {gps['coverage']:.0%} of usable images have a valid GPS position"
                         + ("; the model cannot be placed on the map" if gps["coverage"] < LOW_GPS_COVERAGE
                            else ""))
+    if report["oblique_images"]:
+        warnings.append(f"{report['oblique_images']} oblique image(s) (gimbal pitch above "
+                        f"{geometry.NADIR_PITCH_DEG:.0f} degrees) left out of the GSD and overlap estimates")
     for e in entries:
         warnings.extend(f"{e['file']}: {w}" for w in e["warnings"])
     if report["duplicates"]:
