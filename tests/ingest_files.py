@@ -54,10 +54,11 @@ def make_jpeg(path: Path, *, lat: float | None = ORIGIN[0], lon: float | None = 
 
 
 def make_flight(folder: Path, n: int = 5, step_m: float = 10.0, **kwargs: Any) -> list[Path]:
-    """`n` JPEGs flown north in a line, `step_m` apart, one second apart."""
+    """`n` JPEGs flown north in a line, `step_m` apart, one second apart (`kwargs` go to make_jpeg)."""
     paths = []
     for i in range(n):
-        lat = ORIGIN[0] + math.degrees(i * step_m / 6378137.0)
-        paths.append(make_jpeg(folder / f"IMG_{i:04d}.JPG", lat=lat, seed=i,
-                               time=f"2024:05:01 10:00:{i:02d}", **kwargs))
+        position = {"lat": ORIGIN[0] + math.degrees(i * step_m / 6378137.0)}
+        position.update(kwargs)
+        paths.append(make_jpeg(folder / f"IMG_{i:04d}.JPG", seed=i,
+                               time=f"2024:05:01 10:00:{i:02d}", **position))
     return paths

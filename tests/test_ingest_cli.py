@@ -137,6 +137,14 @@ def test_oblique_images_are_left_out_of_gsd_and_overlap(tmp_path):
     assert any("1 oblique image(s)" in w for w in report["warnings"])
 
 
+def test_a_flight_without_gps_is_ingested_with_a_warning_and_no_geometry(tmp_path, capsys):
+    make_flight(tmp_path / "flight", n=3, lat=None, lon=None)
+    assert ingest(tmp_path / "flight", tmp_path / "p") == 0
+    _, report = load(tmp_path / "p")
+    assert report["gps"]["coverage"] == 0 and report["extent"] is None and report["forward_overlap"] is None
+    assert "not placed on the map" in capsys.readouterr().err
+
+
 def test_require_gps_skips_images_without_a_position(tmp_path):
     flight = tmp_path / "flight"
     make_flight(flight, n=3)
