@@ -205,3 +205,27 @@ def test_the_synthetic_sample_flight(request, tmp_path):
     assert not report["mixed_cameras"] and not report["duplicates"]
     assert report["forward_overlap"]["median"] == pytest.approx(truth["scene"]["overlap_forward"], abs=0.03)
     assert flight_json["images"][0]["focal_length_px"] == pytest.approx(truth["camera"]["fx"], rel=0.01)
+
+
+def test_cancel_while_reading_headers_leaves_a_resumable_project(tmp_path):
+    from app.pipeline.events import Progress
+    from app.pipeline.project import Project
+    from app.pipeline.runner import Runner
+    from app.pipeline.stage import CancelToken
+    from app.pipeline.stages import default_stages
+
+    make_flight(tmp_path / "flight", n=3)
+    project = Project.open(tmp_path / "p", source=tmp_path / "flight")
+    cancel = CancelToken()
+
+    def stop_at_first_progress(event):
+        if isinstance(event, Progress):
+            cancel.cancel()
+
+    with project:
+        runner = Runner(project, default_stages(), emit=stop_at_first_progress, cancel=cancel)
+        assert not runner.run(until="ingest")
+    assert project.record("ingest").state == "cancelled"
+    assert not project.paths.flight_json.exists()
+    assert ingest(tmp_path / "flight", tmp_path / "p") == 0
+    assert len(load(tmp_path / "p")[0]["images"]) == 3
