@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -300,8 +301,8 @@ def test_new_project_folder_goes_inside_a_non_empty_folder(flight, tmp_path):
     assert project_folder_for(flight, tmp_path / "empty") == tmp_path / "empty"
 
 
-def test_spaceport_gui_opens_the_project_and_returns_when_the_loop_quits(qapp, flight, tmp_path,
-                                                                        monkeypatch):
+def test_spaceport_gui_opens_the_project_and_sigterm_closes_it(qapp, flight, tmp_path,
+                                                              monkeypatch):
     from app import cli
     from app.ui import main_window
 
@@ -309,12 +310,12 @@ def test_spaceport_gui_opens_the_project_and_returns_when_the_loop_quits(qapp, f
     Project.open(tmp_path / "proj", source=flight)
     seen = []
 
-    def check_then_quit():
+    def check_then_terminate():
         seen.extend(w.windowTitle() for w in QApplication.topLevelWidgets()
                     if isinstance(w, MainWindow))
-        QApplication.instance().quit()
+        os.kill(os.getpid(), signal.SIGTERM)
 
-    QTimer.singleShot(300, check_then_quit)
+    QTimer.singleShot(300, check_then_terminate)
     assert cli.main(["gui", str(tmp_path / "proj")]) == 0
     assert "Spaceport - proj" in seen
     assert not (tmp_path / "proj" / ".lock").exists()

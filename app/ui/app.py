@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -58,6 +60,16 @@ def run_gui(project: Path | None = None) -> int:
     window.show()
     if project is not None:
         window.open_project(Path(project))
-    code = app.exec()
-    window.shutdown()  # the loop may have been quit without closing the window
+    previous = {sig: signal.signal(sig, lambda *_: app.quit())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    ticker = QTimer()  # Python runs signal handlers only between bytecodes: wake it up
+    ticker.timeout.connect(lambda: None)
+    ticker.start(200)
+    try:
+        code = app.exec()
+    finally:
+        ticker.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    window.shutdown()  # Ctrl+C, SIGTERM or quit(): cancel a run resumably, release the lock
     return code
