@@ -190,3 +190,17 @@ def test_bad_arguments_raise_an_input_error_with_a_hint(tmp_path: Path):
     with pytest.raises(InputError, match="out of range"):
         generate_flight(tmp_path / "y", n_images=2, width=10, height=10)
     assert not (tmp_path / "x").exists()
+
+
+def test_rays_stop_on_the_terrain_surface_or_on_a_building():
+    plan, world = survey(n_images=4, seed=5, width=200, height=150)
+    shot = plan.shots[1]
+    hits = cast(world, plan.camera, shot.R, shot.position)
+    ground = hits.building < 0
+    pts = hits.points[ground]
+    height = world.terrain.sample(pts[:, 0], pts[:, 1])
+    assert np.abs(pts[:, 2] - height).max() < 0.05  # metres
+    assert ground.mean() > 0.5 and (~ground).any()  # mostly ground, some buildings in view
+    on_building = hits.points[~ground]
+    assert (on_building[:, 2] > world.terrain.sample(on_building[:, 0], on_building[:, 1])
+            - 1.0).all()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
@@ -35,10 +37,13 @@ def generate_flight(out_dir: Path, n_images: int = 24, seed: int = 7, width: int
     emit(Progress(stage=STAGE, fraction=0.0, message=f"scene built; rendering {n_images} images"))
     takeoff_z = float(world.terrain.sample(np.zeros(1, np.float32), np.zeros(1, np.float32))[0])
     images = []
-    for shot in plan.shots:
-        images.append(_write_shot(out_dir, world, plan, shot, takeoff_z))
-        emit(Progress(stage=STAGE, fraction=(shot.index + 1) / n_images,
-                      message=f"rendered {images[-1]['file']}"))
+    # numpy and Pillow release the GIL in the heavy loops, so threads render shots in parallel
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for record in pool.map(lambda shot: _write_shot(out_dir, world, plan, shot, takeoff_z),
+                               plan.shots):
+            images.append(record)
+            emit(Progress(stage=STAGE, fraction=len(images) / n_images,
+                          message=f"rendered {record['file']}"))
     truth = {"origin": ORIGIN, "crs": "local ENU metres (x east, y north, z up)",
              "camera": {**plan.camera.to_json(), **_lens(plan)}, "images": images,
              "scene": _scene_info(world, plan, seed, takeoff_z)}
