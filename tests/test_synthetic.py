@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image
 
-from app.pipeline.errors import InputError
+from app.pipeline.errors import InputError, ProjectError
 from app.pipeline.events import Progress
 from app.pipeline.synthetic import generate_flight
 from app.pipeline.synthetic.flight import survey
@@ -204,3 +204,14 @@ def test_rays_stop_on_the_terrain_surface_or_on_a_building():
     on_building = hits.points[~ground]
     assert (on_building[:, 2] > world.terrain.sample(on_building[:, 0], on_building[:, 1])
             - 1.0).all()
+
+
+def test_an_output_path_that_is_a_file_fails_with_a_clear_message(tmp_path: Path):
+    from app.cli import main
+
+    blocker = tmp_path / "not a folder.txt"
+    blocker.write_text("keep me")
+    with pytest.raises(ProjectError, match="Cannot create the sample flight folder"):
+        generate_flight(blocker / "flight", n_images=2, width=64, height=64)
+    assert main(["sample-flight", str(blocker), "--images", "2"]) != 0
+    assert blocker.read_text() == "keep me"

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..atomic import write_json
-from ..errors import InputError
+from ..errors import InputError, ProjectError
 from ..events import Event, Log, Progress
 from .exif import build_exif, build_xmp, write_jpeg
 from .geodesy import enu_to_geodetic
@@ -32,6 +32,12 @@ def generate_flight(out_dir: Path, n_images: int = 24, seed: int = 7, width: int
     """Render a lawnmower survey of a synthetic village into `out_dir`; returns a summary."""
     _check_args(n_images, width, height)
     out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProjectError(f"Cannot create the sample flight folder {out_dir}: "
+                           f"{exc.strerror or exc}", hint="choose a folder you can write to "
+                           "(and not an existing file)", path=out_dir) from exc
     emit = emit or (lambda event: None)
     plan, world = survey(n_images, seed, width, height)
     emit(Progress(stage=STAGE, fraction=0.0, message=f"scene built; rendering {n_images} images"))
