@@ -215,3 +215,10 @@ def test_an_output_path_that_is_a_file_fails_with_a_clear_message(tmp_path: Path
         generate_flight(blocker / "flight", n_images=2, width=64, height=64)
     assert main(["sample-flight", str(blocker), "--images", "2"]) != 0
     assert blocker.read_text() == "keep me"
+
+
+def test_regenerating_a_shorter_flight_in_the_same_folder_leaves_no_stale_images(tmp_path: Path):
+    generate_flight(tmp_path, n_images=3, width=96, height=72)
+    generate_flight(tmp_path, n_images=2, width=96, height=72)
+    assert sorted(p.name for p in tmp_path.glob("*.JPG")) == ["SYN_0001.JPG", "SYN_0002.JPG"]
+    assert len(_truth(tmp_path)["images"]) == 2

@@ -38,6 +38,7 @@ def generate_flight(out_dir: Path, n_images: int = 24, seed: int = 7, width: int
         raise ProjectError(f"Cannot create the sample flight folder {out_dir}: "
                            f"{exc.strerror or exc}", hint="choose a folder you can write to "
                            "(and not an existing file)", path=out_dir) from exc
+    (out_dir / "ground_truth.json").unlink(missing_ok=True)  # written last: marks a whole flight
     emit = emit or (lambda event: None)
     plan, world = survey(n_images, seed, width, height)
     emit(Progress(stage=STAGE, fraction=0.0, message=f"scene built; rendering {n_images} images"))
@@ -73,7 +74,7 @@ def survey(n_images: int, seed: int, width: int, height: int) -> tuple[FlightPla
 def _check_args(n_images: int, width: int, height: int) -> None:
     if n_images < 1:
         raise InputError(f"A sample flight needs at least one image, not {n_images}",
-                         hint="pass --images 2 or more (24 is the default)")
+                         hint="pass --images 1 or more (24 is the default)")
     if not (64 <= width <= 8192 and 64 <= height <= 8192):
         raise InputError(f"Image size {width}x{height} is out of range",
                          hint="use a width and height between 64 and 8192 pixels")
