@@ -95,6 +95,9 @@ def test_dji_xmp_carries_altitudes_and_gimbal_angles_as_dji_writes_them(small_fl
     truth = _truth(small_flight)
     takeoff_z = truth["scene"]["takeoff_enu"][2]
     for img in truth["images"]:
+        raw = (small_flight / img["file"]).read_bytes()
+        at = raw.find(b"http://ns.adobe.com/xap/1.0/\x00")
+        assert at > 0 and raw[at - 4:at - 2] == b"\xff\xe1"  # in an APP1 segment
         with Image.open(small_flight / img["file"]) as im:
             xmp = im.info["xmp"].decode("utf-8")
         tags = dict(re.findall(r'drone-dji:(\w+)="([^"]*)"', xmp))
