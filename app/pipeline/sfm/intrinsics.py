@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import pycolmap
@@ -22,30 +22,38 @@ from .geo import Origin, camera_centres, expected_ground_altitude
 NADIR_MAX_OFF_DEG = 15.0  # a gimbal pitch within this of -90 degrees counts as nadir
 
 
+def camera_focal_priors(images: Iterable[tuple[str, int]], flight: Flight) -> dict[int, float]:
+    """Median EXIF focal prior (pixels) per camera id, from (image name, camera id) pairs."""
+    priors = {im.file: im.focal_prior_px for im in flight.images if im.focal_prior_px}
+    per_camera: dict[int, list[float]] = {}
+    for name, camera_id in images:
+        if name in priors:
+            per_camera.setdefault(camera_id, []).append(priors[name])
+    return {cid: float(median(values)) for cid, values in per_camera.items()}
+
+
+def model_focal_priors(rec: pycolmap.Reconstruction, flight: Flight) -> dict[int, float]:
+    """EXIF focal prior of each camera of a model."""
+    return camera_focal_priors(((im.name, im.camera_id) for im in rec.images.values()), flight)
+
+
 def apply_focal_priors(database: Path, flight: Flight) -> dict[int, float]:
     """Set each database camera's focal length to the EXIF prior of its images (pixels)."""
-    priors = {im.file: im.focal_prior_px for im in flight.images if im.focal_prior_px}
     db = pycolmap.Database.open(str(database))
-    applied: dict[int, float] = {}
     try:
-        per_camera: dict[int, list[float]] = {}
-        for image in db.read_all_images():
-            if image.name in priors:
-                per_camera.setdefault(image.camera_id, []).append(priors[image.name])
+        priors = camera_focal_priors(
+            ((im.name, im.camera_id) for im in db.read_all_images()), flight)
         for camera in db.read_all_cameras():
-            values = per_camera.get(camera.camera_id)
-            if not values:
+            if camera.camera_id not in priors:
                 continue
-            focal = float(median(values))
             params = np.array(camera.params, dtype=np.float64)
-            params[list(camera.focal_length_idxs())] = focal
+            params[list(camera.focal_length_idxs())] = priors[camera.camera_id]
             camera.params = params
             camera.has_prior_focal_length = True
             db.update_camera(camera)
-            applied[camera.camera_id] = focal
     finally:
         db.close()
-    return applied
+    return priors
 
 
 def nadir_fraction(flight: Flight) -> float | None:
@@ -129,3 +137,4 @@ def focal_report(rec: pycolmap.Reconstruction, priors: dict[int, float],
             entry["disagrees_with_prior"] = abs(focal / prior - 1.0) > tolerance
         cameras[str(cid)] = entry
     return cameras
+

@@ -26,7 +26,7 @@ class SfmStage(Stage):
             from .colmap_import import import_model
 
             ctx.log(f"importing the COLMAP model in {settings.import_from} (no SfM is run)")
-            raw = import_model(settings.import_from, flight)
+            raw = import_model(ctx, settings.import_from, flight)
         elif settings.backend == "opensfm":
             from .opensfm import run_opensfm
 
