@@ -21,13 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.pipeline.project import Project  # noqa: E402
-from tests.sfm_helpers import run_sfm, write_flight_json  # noqa: E402
+from tests.sfm_helpers import BRIGHTON, FIXTURES, run_sfm  # noqa: E402
 
-# ../shared beside the checkout (main), or one level up (a worktree under wt/)
-SHARED = next((p / "shared" for p in Path(__file__).resolve().parents[1:4]
-               if (p / "shared" / "data").is_dir()), Path("shared"))
-IMAGES = SHARED / "data" / "brighton_beach" / "images"
-REFERENCE = SHARED / "fixtures" / "opensfm_brighton" / "reconstruction.json"
+IMAGES = BRIGHTON
+REFERENCE = FIXTURES / "opensfm_brighton" / "reconstruction.json"
 
 # the issue's anchor: 1600 px SIFT (pycolmap's default upsampling octave), 8192 features,
 # spatial matching with 12 neighbours, GPS priors, incremental mapping with pycolmap's options
@@ -53,7 +50,6 @@ def run_once(name: str, settings: dict, workdir: Path) -> dict:
     """One fresh SfM run; returns its figures."""
     root = workdir / f"{name}-{time.time_ns()}"
     project = Project.open(root, source=IMAGES)
-    write_flight_json(project, IMAGES)
     t0 = time.perf_counter()
     ok, _ = run_sfm(project, **settings)
     wall = time.perf_counter() - t0

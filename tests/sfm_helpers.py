@@ -1,77 +1,39 @@
-"""Helpers of the SfM tests: a minimal flight.json for a folder of JPEGs, and a stage runner.
-
-The ingest stage writes the real flight.json; this tiny reader (PIL EXIF GPS, DJI XMP tags)
-lets the SfM tests run on their own, in the format of the contract.
-"""
+"""Helpers of the SfM tests and bench: run ingest + sfm on a project, edit flight.json, and
+find ../shared (beside the checkout, or one level up from a worktree under wt/)."""
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
-
-from PIL import Image
 
 from app.pipeline.events import Event
 from app.pipeline.project import Project
 from app.pipeline.runner import Runner
-from app.pipeline.sfm.stage import SfmStage
+from app.pipeline.stage import CancelToken
+from app.pipeline.stages import default_stages
 
-_DJI = {"relative_altitude": "RelativeAltitude", "gimbal_pitch": "GimbalPitchDegree",
-        "gimbal_yaw": "GimbalYawDegree", "flight_yaw": "FlightYawDegree"}
-
-
-def _gps(exif: Image.Exif) -> dict[str, float] | None:
-    g = exif.get_ifd(0x8825)
-    if 2 not in g or 4 not in g:
-        return None
-
-    def dms(v: Any) -> float:
-        return float(v[0]) + float(v[1]) / 60 + float(v[2]) / 3600
-
-    lat = dms(g[2]) * (-1 if g.get(1) == "S" else 1)
-    lon = dms(g[4]) * (-1 if g.get(3) == "W" else 1)
-    alt = float(g.get(6, 0.0)) * (-1 if g.get(5) == 1 else 1)
-    return {"lat": lat, "lon": lon, "alt": alt}
+SHARED = next((p / "shared" for p in Path(__file__).resolve().parents[1:4]
+               if (p / "shared" / "fixtures").is_dir()), Path("shared"))
+BRIGHTON = SHARED / "data" / "brighton_beach" / "images"
+FIXTURES = SHARED / "fixtures"
 
 
-def flight_entry(path: Path, root: Path) -> dict[str, Any]:
-    """One flight.json image entry, read from a JPEG's EXIF and DJI XMP."""
-    with Image.open(path) as im:
-        exif = im.getexif()
-        width, height = im.size
-    head = path.read_bytes()[:300_000].decode("latin1")
-    dji = {k: float(m.group(1)) for k, tag in _DJI.items()
-           if (m := re.search(rf'drone-dji:{tag}="([-+0-9.]+)"', head))}
-    f35 = exif.get_ifd(0x8769).get(0xA405)
-    return {"file": path.relative_to(root).as_posix(), "usable": True, "reason": None,
-            "width": width, "height": height, "make": exif.get(0x010F),
-            "model": exif.get(0x0110), "focal_length_mm": None,
-            "focal_length_35mm": float(f35) if f35 else None, "focal_length_px": None,
-            "timestamp": None, "gps": _gps(exif), "dji": dji or None,
-            "size_bytes": path.stat().st_size}
-
-
-def write_flight_json(project: Project, folder: Path, names: list[str] | None = None,
-                      drop_gps: set[str] = frozenset()) -> None:
-    """flight.json for the JPEGs of `folder` (or the given names), optionally without GPS."""
-    files = [folder / n for n in names] if names else sorted(
-        p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
-    images = [flight_entry(p, folder) for p in files]
-    for entry in images:
-        if entry["file"] in drop_gps:
+def drop_gps(project: Project, names: set[str] | None = None) -> None:
+    """Remove GPS from flight.json for the named images (all when None)."""
+    data = json.loads(project.paths.flight_json.read_text())
+    for entry in data["images"]:
+        if names is None or entry["file"] in names:
             entry["gps"] = None
-    project.paths.ingest.mkdir(parents=True, exist_ok=True)
-    project.paths.flight_json.write_text(json.dumps(
-        {"schema_version": 1, "source": str(folder), "images": images, "report": {}}))
+    project.paths.flight_json.write_text(json.dumps(data))
 
 
-def run_sfm(project: Project, **settings: Any) -> tuple[bool, list[Event]]:
-    """Run only the SfM stage on a project whose flight.json exists; returns (ok, events)."""
+def run_sfm(project: Project, cancel: CancelToken | None = None,
+            **settings: Any) -> tuple[bool, list[Event]]:
+    """Run ingest (when needed) and sfm with these sfm settings; returns (ok, events)."""
     for key, value in settings.items():
         setattr(project.settings.sfm, key, value)
     events: list[Event] = []
     with project:
-        ok = Runner(project, [SfmStage()], emit=events.append).run()
+        ok = Runner(project, default_stages(), emit=events.append, cancel=cancel).run(until="sfm")
     return ok, events

@@ -87,7 +87,8 @@ def finish(ctx: StageContext, raw: RawResult, flight: Flight, expected: list[str
         ctx.log("not enough registered images with GPS (3 needed): the model is NOT "
                 "georeferenced (arbitrary frame and scale)", "warning")
 
-    focal = _check_focal(ctx, rec, flight, origin, targets, raw.focal_priors)
+    rec, focal = _check_focal(ctx, rec, flight, origin, targets, raw.focal_priors)
+    raw.models[0] = rec
     if residuals is not None:
         residuals = geo.gps_residuals(rec, targets)
         if residuals.mean > settings.max_gps_residual_m:
@@ -124,9 +125,9 @@ def finish(ctx: StageContext, raw: RawResult, flight: Flight, expected: list[str
 
 def _check_focal(ctx: StageContext, rec: pycolmap.Reconstruction, flight: Flight,
                  origin: geo.Origin | None, targets: dict, priors: dict[int, float]
-                 ) -> dict[str, Any]:
+                 ) -> tuple[pycolmap.Reconstruction, dict[str, Any]]:
     """Report focal vs EXIF and ground height vs DJI altitude; on nadir flights under the
-    `auto` policy, correct a focal length the altitude disagrees with (logged)."""
+    `auto` policy, correct a focal length the altitude disagrees with when the images agree."""
     settings = ctx.settings
     tol = settings.focal_tolerance
     check = intrinsics.height_check(rec, flight, origin)
@@ -135,37 +136,44 @@ def _check_focal(ctx: StageContext, rec: pycolmap.Reconstruction, flight: Flight
                               "height_check_before": check.to_dict() if check else None,
                               "corrected": False}
     if check is None:
-        ctx.log("no DJI RelativeAltitude: the model's ground height cannot be checked", "info")
-    elif abs(check.ratio - 1.0) > tol:
-        before = {cid: c.mean_focal_length() for cid, c in rec.cameras.items()}
-        if settings.focal_policy == "auto" and nadir is not None and nadir >= 0.8:
-            intrinsics.correct_focal_by_height(rec, check.ratio)
-            geo.align_to_gps(rec, targets, 3.0 * settings.gps_std_horizontal_m)
-            after = {cid: c.mean_focal_length() for cid, c in rec.cameras.items()}
-            report["corrected"] = True
+        ctx.log("no DJI RelativeAltitude: the model's ground height cannot be checked")
+    elif abs(check.ratio - 1.0) > tol and settings.focal_policy == "auto" and \
+            nadir is not None and nadir >= 0.8:
+        before = _fmt(rec)
+        corrected, figures = intrinsics.try_focal_correction(
+            rec, check.ratio, targets, 3.0 * settings.gps_std_horizontal_m)
+        report["correction"] = figures
+        if corrected is not None:
+            rec, report["corrected"] = corrected, True
             ctx.log(f"nadir flight: the model put the ground {check.model_height_m:.1f} m "
                     f"below the cameras where DJI RelativeAltitude says "
-                    f"{check.expected_height_m:.1f} m; focal length set from "
-                    f"{_fmt(before)} to {_fmt(after)} px and bundle adjustment re-run with it "
-                    f"fixed (sfm.focal_policy=refine keeps the refined value)", "warning")
+                    f"{check.expected_height_m:.1f} m; focal length set from {before} to "
+                    f"{_fmt(rec)} px and bundle adjustment re-run with it fixed "
+                    f"(sfm.focal_policy=refine keeps the refined value)", "warning")
             check = intrinsics.height_check(rec, flight, origin)
         else:
-            ctx.log(f"the model's ground is {check.model_ground_m - check.expected_ground_m:+.1f}"
-                    f" m from GPS altitude - RelativeAltitude (height ratio {check.ratio:.3f}); "
-                    f"the focal length {_fmt(before)} px may be wrong", "warning")
+            ctx.log(f"the altitude suggests a focal length {check.ratio:.3f}x the refined "
+                    f"{before} px, but the images contradict it (reprojection "
+                    f"{figures['reprojection_before_px']:.2f} -> "
+                    f"{figures['reprojection_after_px']:.2f} px): kept the refined value",
+                    "warning")
     report["height_check"] = check.to_dict() if check else None
     report["height_disagrees"] = bool(check and abs(check.ratio - 1.0) > tol)
+    if report["height_disagrees"]:
+        ctx.log(f"the model's ground is {check.model_ground_m - check.expected_ground_m:+.1f} m "
+                f"from GPS altitude - RelativeAltitude (height ratio {check.ratio:.3f}): the "
+                f"focal length {_fmt(rec)} px or the take-off height may be wrong", "warning")
     report["cameras"] = intrinsics.focal_report(rec, priors, tol)
     for cid, cam in report["cameras"].items():
         if cam.get("disagrees_with_prior"):
             ctx.log(f"camera {cid}: focal {cam['focal_px']:.0f} px is "
                     f"{cam['focal_over_prior']:.3f}x the EXIF prior {cam['prior_focal_px']:.0f} px",
                     "warning")
-    return report
+    return rec, report
 
 
-def _fmt(focals: dict[int, float]) -> str:
-    return "/".join(f"{f:.0f}" for f in focals.values())
+def _fmt(rec: pycolmap.Reconstruction) -> str:
+    return "/".join(f"{c.mean_focal_length():.0f}" for c in rec.cameras.values())
 
 
 def _undistort(ctx: StageContext, image_path: Path) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 import pycolmap
 
 from .flight import Flight
-from .geo import Origin, camera_centres, expected_ground_altitude
+from .geo import Origin, align_to_gps, camera_centres, expected_ground_altitude, gps_residuals
 
 NADIR_MAX_OFF_DEG = 15.0  # a gimbal pitch within this of -90 degrees counts as nadir
 
@@ -103,9 +103,11 @@ def height_check(rec: pycolmap.Reconstruction, flight: Flight,
 
 
 def correct_focal_by_height(rec: pycolmap.Reconstruction, ratio: float,
-                            max_iterations: int = 50) -> None:
-    """Scale every focal length by `ratio`, move the points to the matching depth, and re-run
-    bundle adjustment with the focal length held fixed (the cameras stay on their GPS)."""
+                            targets: dict[str, np.ndarray], max_error_m: float,
+                            max_iterations: int = 50) -> pycolmap.Reconstruction:
+    """A copy of `rec` with every focal length scaled by `ratio`, the points moved to the
+    matching depth, bundle adjustment re-run with the focal held fixed, re-aligned to GPS."""
+    rec = pycolmap.Reconstruction(rec)
     cam_z = float(np.median([c[2] for c in camera_centres(rec).values()]))
     for camera in rec.cameras.values():
         params = np.array(camera.params, dtype=np.float64)
@@ -120,6 +122,25 @@ def correct_focal_by_height(rec: pycolmap.Reconstruction, ratio: float,
     options.print_summary = False
     options.ceres.solver_options.max_num_iterations = max_iterations
     pycolmap.bundle_adjustment(rec, options)
+    align_to_gps(rec, targets, max_error_m)
+    return rec
+
+
+def try_focal_correction(rec: pycolmap.Reconstruction, ratio: float,
+                         targets: dict[str, np.ndarray], max_error_m: float
+                         ) -> tuple[pycolmap.Reconstruction | None, dict[str, float]]:
+    """The altitude-corrected model, or None when the images or the GPS contradict it (the
+    reprojection error grows by more than 10 % + 0.05 px, or the GPS residual by more than
+    50 % + 0.25 m): the data decides, not the altitude alone."""
+    candidate = correct_focal_by_height(rec, ratio, targets, max_error_m)
+    figures = {"ratio": ratio,
+               "reprojection_before_px": float(rec.compute_mean_reprojection_error()),
+               "reprojection_after_px": float(candidate.compute_mean_reprojection_error()),
+               "gps_residual_before_m": gps_residuals(rec, targets).mean,
+               "gps_residual_after_m": gps_residuals(candidate, targets).mean}
+    agrees = (figures["reprojection_after_px"] <= 1.1 * figures["reprojection_before_px"] + 0.05
+              and figures["gps_residual_after_m"] <= 1.5 * figures["gps_residual_before_m"] + 0.25)
+    return (candidate if agrees else None), figures
 
 
 def focal_report(rec: pycolmap.Reconstruction, priors: dict[int, float],
