@@ -13,6 +13,7 @@ import argparse
 import json
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -66,13 +67,29 @@ def run_once(name: str, settings: dict, workdir: Path) -> dict:
     return result
 
 
+def run_isolated(name: str, workdir: Path) -> dict:
+    """run_once in a child process, so a crash of pycolmap (seen: SIGBUS under memory
+    pressure on this shared machine) is recorded as a failed run instead of ending the bench."""
+    proc = subprocess.run([sys.executable, __file__, "--one", name, "--workdir", str(workdir)],
+                          capture_output=True, text=True)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode == 0 and lines:
+        return json.loads(lines[-1])
+    return {"name": name, "ok": False, "exit": proc.returncode}
+
+
 def main() -> int:
     """Run the rounds, print the table, write JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--candidates", default="baseline,default,fast")
     parser.add_argument("--out", type=Path, default=Path("bench/sfm.json"))
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_once(args.one, CANDIDATES[args.one], args.workdir)))
+        return 0
     if not IMAGES.is_dir():
         print(f"skipped: {IMAGES} is absent")
         return 0
@@ -83,7 +100,7 @@ def main() -> int:
         for r in range(args.rounds):
             order = names[r % len(names):] + names[:r % len(names)]
             for name in order:
-                res = run_once(name, CANDIDATES[name], Path(tmp))
+                res = run_isolated(name, Path(tmp))
                 runs.append(res)
                 print(json.dumps(res), flush=True)
     table = summarise(runs, names, ref)

@@ -74,8 +74,11 @@ def finish(ctx: StageContext, raw: RawResult, flight: Flight, expected: list[str
         others = "; ".join(f"model {m['model']}: {len(m['images'])} images "
                            f"({', '.join(m['images'][:5])}{'...' if len(m['images']) > 5 else ''})"
                            for m in membership[1:])
-        ctx.log(f"the images formed {len(raw.models)} separate models; keeping the largest "
-                f"({rec.num_reg_images()} images), the others are left out: {others}", "warning")
+        ctx.log(f"the images formed {len(raw.models)} separate models (they do not overlap); "
+                f"keeping the largest ({rec.num_reg_images()} images), left out: {others}",
+                "warning")
+        elsewhere = {name for m in membership[1:] for name in m["images"]}
+        expected = [name for name in expected if name not in elsewhere]
 
     origin = geo.choose_origin(flight)
     targets = geo.gps_targets(flight, origin) if origin else {}

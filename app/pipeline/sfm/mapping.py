@@ -17,15 +17,14 @@ class _StopMapping(Exception):
     """Raised from a mapper callback to end pycolmap's loop when the user cancels."""
 
 
-def incremental_options(settings: SfmSettings, image_path: Path, num_images: int,
-                        use_priors: bool) -> pycolmap.IncrementalPipelineOptions:
+def incremental_options(settings: SfmSettings, image_path: Path, use_priors: bool) -> pycolmap.IncrementalPipelineOptions:
     """IncrementalPipelineOptions from the stage settings (tuned for GPS-guided flights)."""
     opts = pycolmap.IncrementalPipelineOptions()
     opts.image_path = str(image_path)
     opts.num_threads = settings.num_threads
     opts.random_seed = 0
     opts.min_num_matches = settings.min_num_matches
-    opts.min_model_size = max(3, min(10, num_images // 2))
+    opts.min_model_size = 3  # smaller models are reported too (unrelated flights)
     opts.use_prior_position = use_priors
     opts.ba_refine_focal_length = settings.focal_policy != "fixed"
     opts.ba_global_max_num_iterations = settings.ba_global_max_num_iterations
@@ -35,12 +34,11 @@ def incremental_options(settings: SfmSettings, image_path: Path, num_images: int
     return opts
 
 
-def run_incremental(db_path: Path, image_path: Path, settings: SfmSettings, num_images: int,
-                    use_priors: bool, cancel: CancelToken,
-                    on_model: Callable[[pycolmap.Reconstruction], None]
+def run_incremental(db_path: Path, image_path: Path, settings: SfmSettings, use_priors: bool,
+                    cancel: CancelToken, on_model: Callable[[pycolmap.Reconstruction], None]
                     ) -> list[pycolmap.Reconstruction]:
     """Incremental mapping; `on_model` sees the growing model after each registration."""
-    opts = incremental_options(settings, image_path, num_images, use_priors)
+    opts = incremental_options(settings, image_path, use_priors)
     manager = pycolmap.ReconstructionManager()
     database = pycolmap.Database.open(str(db_path))
     try:

@@ -77,7 +77,7 @@ def reconstruct(ctx: StageContext, flight: Flight) -> RawResult:
         with tempfile.TemporaryDirectory(dir=paths.sfm, prefix=".global-") as tmp:
             models = run_global(paths.sfm_database, flight.source, Path(tmp), settings, ctx.cancel)
     else:
-        models = run_incremental(paths.sfm_database, flight.source, settings, total, use_priors,
+        models = run_incremental(paths.sfm_database, flight.source, settings, use_priors,
                                  ctx.cancel, on_model)
     timings["mapping_s"] = time.perf_counter() - t1
     if not models:
