@@ -7,7 +7,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pycolmap
@@ -21,7 +21,7 @@ from .intrinsics import apply_focal_priors
 from .matching import MatchPlan, run_matching
 from .monitor import PycolmapCall
 from .settings import SfmSettings
-from .stats import DatabaseCounts, database_counts
+from .stats import ProgressFn, database_counts
 
 
 @dataclass
@@ -56,7 +56,7 @@ def matches_fingerprint(features_fp: str, plan: MatchPlan, priors_fp: str,
 
 def build_database(db_path: Path, flight: Flight, origin: Origin | None, plan: MatchPlan,
                    settings: SfmSettings, cancel: CancelToken,
-                   on_progress: Callable[[str, float, DatabaseCounts], None]) -> DatabaseResult:
+                   on_progress: ProgressFn) -> DatabaseResult:
     """Extract features and match into `db_path`, reusing what earlier runs left when current."""
     record_path = db_path.with_suffix(".json")
     record = _read_record(record_path) if db_path.exists() else {}
@@ -98,7 +98,7 @@ def _read_record(path: Path) -> dict[str, Any]:
 
 
 def _extract(db: Path, flight: Flight, settings: SfmSettings, cancel: CancelToken,
-             on_progress: Callable[[str, float, DatabaseCounts], None]) -> None:
+             on_progress: ProgressFn) -> None:
     reader = pycolmap.ImageReaderOptions()
     reader.camera_model = settings.camera_model
     extraction = pycolmap.FeatureExtractionOptions()

@@ -151,7 +151,8 @@ def focal_report(rec: pycolmap.Reconstruction, priors: dict[int, float],
         focal = float(camera.mean_focal_length())
         prior = priors.get(cid)
         entry: dict[str, Any] = {"model": camera.model.name, "width": camera.width,
-                                 "height": camera.height, "focal_px": focal, "prior_focal_px": prior,
+                                 "height": camera.height, "focal_px": focal,
+                                 "prior_focal_px": prior,
                                  "params": [float(v) for v in camera.params]}
         if prior:
             entry["focal_over_prior"] = focal / prior

@@ -17,7 +17,8 @@ class _StopMapping(Exception):
     """Raised from a mapper callback to end pycolmap's loop when the user cancels."""
 
 
-def incremental_options(settings: SfmSettings, image_path: Path, use_priors: bool) -> pycolmap.IncrementalPipelineOptions:
+def incremental_options(settings: SfmSettings, image_path: Path,
+                        use_priors: bool) -> pycolmap.IncrementalPipelineOptions:
     """IncrementalPipelineOptions from the stage settings (tuned for GPS-guided flights)."""
     opts = pycolmap.IncrementalPipelineOptions()
     opts.image_path = str(image_path)

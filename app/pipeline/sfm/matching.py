@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pycolmap
 
@@ -12,7 +11,7 @@ from ..stage import CancelToken
 from .flight import Flight
 from .monitor import PycolmapCall
 from .settings import SfmSettings
-from .stats import DatabaseCounts, database_counts
+from .stats import ProgressFn, database_counts
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def plan_matching(flight: Flight, settings: SfmSettings) -> MatchPlan:
 
 
 def run_matching(db: Path, plan: MatchPlan, settings: SfmSettings, cancel: CancelToken,
-                 on_progress: Callable[[str, float, DatabaseCounts], None]) -> None:
+                 on_progress: ProgressFn) -> None:
     """Run the plan's matchers on the database (pairs already matched are skipped)."""
     matching = pycolmap.FeatureMatchingOptions()
     matching.num_threads = settings.num_threads

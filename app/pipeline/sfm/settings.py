@@ -50,4 +50,5 @@ class SfmSettings:
     max_gps_residual_m: float = 10.0  # mean camera-to-GPS distance after alignment
 
     # -- hand-off -----------------------------------------------------------------------------
-    undistort_max_image_size: int = 1600  # longest side of the hand-off images (-1: as shot); 1600 is the 3DGS reference default
+    # longest side of the hand-off images (-1: as shot); 1600 px is the 3DGS reference's default
+    undistort_max_image_size: int = 1600

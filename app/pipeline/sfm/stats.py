@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pycolmap
@@ -30,6 +30,9 @@ class DatabaseCounts:
         """Mean keypoints over the images that have any."""
         counts = [c for c in self.features_per_image.values() if c > 0]
         return float(np.mean(counts)) if counts else 0.0
+
+
+ProgressFn = Callable[[str, float, DatabaseCounts], None]  # phase, fraction, counts so far
 
 
 def database_counts(path: Path, timeout: float = 30.0) -> DatabaseCounts:
