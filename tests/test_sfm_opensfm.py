@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,6 @@ from app.pipeline.errors import StageError
 from app.pipeline.sfm.opensfm import config_yaml, opensfm_available, run_opensfm
 from app.pipeline.sfm.opensfm_export import read_opensfm_export, read_text_model, write_text_model
 from app.pipeline.sfm.settings import SfmSettings
-from app.pipeline.sfm.stats import database_counts
 from app.pipeline.sfm.validate import check_model
 from tests.sfm_helpers import FIXTURES
 
@@ -60,16 +57,6 @@ def test_an_export_whose_tracks_cannot_be_rebuilt_fails_loudly(tmp_path: Path):
     write_text_model(model, tmp_path)
     with pytest.raises(StageError, match="cannot be rebuilt"):
         read_opensfm_export(tmp_path)
-
-
-def test_the_exported_database_is_counted_without_being_rewritten(tmp_path: Path):
-    db = tmp_path / "colmap_database.db"
-    shutil.copyfile(FIXTURES / "opensfm_brighton" / "colmap_export" / "colmap_database.db", db)
-    before = hashlib.sha256(db.read_bytes()).hexdigest()
-    counts = database_counts(db)
-    assert counts.images == 18 and counts.matched_pairs == 69
-    assert sum(counts.features_per_image.values()) == 94347
-    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 
 def test_opensfm_backend_says_clearly_when_opensfm_is_not_installed(tmp_path: Path):

@@ -109,7 +109,7 @@ def _extract(db: Path, flight: Flight, settings: SfmSettings, cancel: CancelToke
     total = len(flight.images)
 
     def poll() -> None:
-        counts = database_counts(db, timeout=0.05)
+        counts = database_counts(db)
         on_progress("features", counts.images_with_features / max(1, total), counts)
 
     with PycolmapCall(cancel, poll) as call:

@@ -64,7 +64,7 @@ def run_matching(db: Path, plan: MatchPlan, settings: SfmSettings, cancel: Cance
     verification.min_num_inliers = settings.min_num_matches
 
     def poll() -> None:
-        counts = database_counts(db, timeout=0.05)
+        counts = database_counts(db)
         on_progress("matching", min(1.0, counts.matched_pairs / max(1, plan.expected_pairs)),
                     counts)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -35,25 +34,30 @@ class DatabaseCounts:
 ProgressFn = Callable[[str, float, DatabaseCounts], None]  # phase, fraction, counts so far
 
 
-def database_counts(path: Path, timeout: float = 30.0) -> DatabaseCounts:
-    """Counts from a COLMAP database, read with sqlite directly (pycolmap's open rewrites it)."""
+def database_counts(path: Path) -> DatabaseCounts:
+    """Counts from a COLMAP database, read through pycolmap.
+
+    Never through Python's sqlite3 while pycolmap may hold the file: two SQLite copies in one
+    process do not share their POSIX locks, and reading beside pycolmap's writer crashed it
+    (SIGBUS) here. pycolmap may migrate a foreign database in place: open copies of those.
+    """
     counts = DatabaseCounts()
     if not Path(path).exists():
         return counts
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+    db = pycolmap.Database.open(str(path))
     try:
-        rows = con.execute("SELECT images.name, COALESCE(keypoints.rows, 0) FROM images "
-                           "LEFT JOIN keypoints ON keypoints.image_id = images.image_id").fetchall()
-        counts.images = len(rows)
-        counts.features_per_image = {name: int(n) for name, n in rows}
-        counts.images_with_features = sum(1 for _, n in rows if n > 0)
-        pairs = con.execute("SELECT COUNT(*), COALESCE(SUM(rows), 0) FROM two_view_geometries "
-                            "WHERE rows > 0").fetchone()
-        counts.matched_pairs, counts.inlier_matches = int(pairs[0]), int(pairs[1])
-    except sqlite3.Error:
-        pass  # a database still being created: report what is known (nothing yet)
+        images = db.read_all_images()
+        counts.images = len(images)
+        counts.features_per_image = {
+            im.name: int(db.num_keypoints_for_image(im.image_id))
+            if db.exists_keypoints(im.image_id) else 0 for im in images}
+        counts.images_with_features = sum(1 for n in counts.features_per_image.values() if n)
+        _, geometries = db.read_two_view_geometries()
+        inliers = [len(g.inlier_matches) for g in geometries]
+        counts.matched_pairs = sum(1 for n in inliers if n > 0)
+        counts.inlier_matches = int(sum(inliers))
     finally:
-        con.close()
+        db.close()
     return counts
 
 
