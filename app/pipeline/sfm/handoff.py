@@ -98,11 +98,11 @@ def finish(ctx: StageContext, raw: RawResult, flight: Flight, expected: list[str
             ctx.log(f"camera centres are {residuals.mean:.2f} m from GPS on average "
                     f"(max {residuals.max:.2f} m)", "warning")
 
-    gate = require_valid(rec, expected, settings)
     ctx.progress(0.9, "writing the model")
     shutil.rmtree(paths.sfm_sparse, ignore_errors=True)
-    for i, model in enumerate(raw.models):
+    for i, model in enumerate(raw.models):  # kept even when the gate fails, for inspection
         write_model(model, paths.sfm_sparse / str(i))
+    gate = require_valid(rec, expected, settings, paths.sfm_sparse / "0")
     _undistort(ctx, raw.image_path)
     handoff = pycolmap.Reconstruction(str(paths.sfm_model))
     require_valid(handoff, expected, settings, paths.sfm_model)
