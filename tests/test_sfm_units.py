@@ -108,6 +108,14 @@ def test_gate_fails_on_too_few_points_or_too_large_errors(brighton_model):
     assert "4095 3D points" in result.failures[0] and "reprojection" in result.failures[1]
 
 
+@needs_fixtures
+def test_gate_fails_when_cameras_are_far_from_their_gps(brighton_model):
+    names = sorted(im.name for im in brighton_model.images.values())
+    assert check_model(brighton_model, names, SfmSettings(), gps_residual_m=0.6).ok
+    failures = check_model(brighton_model, names, SfmSettings(), gps_residual_m=25.0).failures
+    assert failures == ["camera centres are 25.0 m from their GPS positions on average (> 10.0 m)"]
+
+
 def test_gate_fails_when_nothing_registered():
     assert check_model(pycolmap.Reconstruction(), ["a"], SfmSettings()).failures == \
         ["no image was registered"]

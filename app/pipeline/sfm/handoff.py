@@ -94,15 +94,13 @@ def finish(ctx: StageContext, raw: RawResult, flight: Flight, expected: list[str
     raw.models[0] = rec
     if residuals is not None:
         residuals = geo.gps_residuals(rec, targets)
-        if residuals.mean > settings.max_gps_residual_m:
-            ctx.log(f"camera centres are {residuals.mean:.2f} m from GPS on average "
-                    f"(max {residuals.max:.2f} m)", "warning")
 
     ctx.progress(0.9, "writing the model")
     shutil.rmtree(paths.sfm_sparse, ignore_errors=True)
     for i, model in enumerate(raw.models):  # kept even when the gate fails, for inspection
         write_model(model, paths.sfm_sparse / str(i))
-    gate = require_valid(rec, expected, settings, paths.sfm_sparse / "0")
+    gate = require_valid(rec, expected, settings, paths.sfm_sparse / "0",
+                         residuals.mean if residuals else None)
     _undistort(ctx, raw.image_path)
     handoff = pycolmap.Reconstruction(str(paths.sfm_model))
     require_valid(handoff, expected, settings, paths.sfm_model)

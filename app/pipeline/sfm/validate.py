@@ -34,8 +34,9 @@ def _names(names: list[str], limit: int = 8) -> str:
 
 
 def check_model(rec: pycolmap.Reconstruction, expected_images: list[str],
-                settings: SfmSettings) -> GateResult:
-    """Run every check of the gate on `rec` against the images that should be in it."""
+                settings: SfmSettings, gps_residual_m: float | None = None) -> GateResult:
+    """Run every check of the gate on `rec` against the images that should be in it (and,
+    for a georeferenced model, the mean distance of its cameras to their GPS positions)."""
     result = GateResult(expected=len(expected_images), points=rec.num_points3D(),
                         registered=rec.num_reg_images())
     registered = {im.name: im for im in rec.images.values() if im.has_pose}
@@ -59,6 +60,9 @@ def check_model(rec: pycolmap.Reconstruction, expected_images: list[str],
             f"{settings.min_registered_ratio:.0%}); not registered: {_names(missing)}")
     if rec.num_points3D() < settings.min_points:
         result.failures.append(f"{rec.num_points3D()} 3D points (< {settings.min_points})")
+    if gps_residual_m is not None and not gps_residual_m <= settings.max_gps_residual_m:
+        result.failures.append(f"camera centres are {gps_residual_m:.1f} m from their GPS "
+                               f"positions on average (> {settings.max_gps_residual_m} m)")
     if rec.num_points3D():
         result.mean_error_px = float(rec.compute_mean_reprojection_error())
         if not np.isfinite(result.mean_error_px) or \
@@ -80,9 +84,10 @@ def _inconsistent_tracks(rec: pycolmap.Reconstruction) -> int:
 
 
 def require_valid(rec: pycolmap.Reconstruction, expected_images: list[str],
-                  settings: SfmSettings, model_path: Path | None = None) -> GateResult:
+                  settings: SfmSettings, model_path: Path | None = None,
+                  gps_residual_m: float | None = None) -> GateResult:
     """Run the gate; StageError naming every failed check and the images concerned."""
-    result = check_model(rec, expected_images, settings)
+    result = check_model(rec, expected_images, settings, gps_residual_m)
     if not result.ok:
         raise StageError(
             "The SfM model failed validation: " + "; ".join(result.failures),
