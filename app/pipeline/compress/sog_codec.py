@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..formats.quantise import normalised_quats, to_byte
+
 SQRT2 = np.sqrt(2.0)
 SH_COEFFS = {1: 3, 2: 8, 3: 15}
 PALETTE_ROW = 64  # centroids per row of shN_centroids.webp
@@ -45,14 +47,6 @@ def decode_means(low: np.ndarray, high: np.ndarray, mins, maxs) -> np.ndarray:
     return inverse_log_transform(mins + span * q / 65535).astype(np.float32)
 
 
-def normalised_quats(quats: np.ndarray) -> np.ndarray:
-    """Unit quaternions (w, x, y, z); zero-length ones become the identity."""
-    q = quats.astype(np.float64)
-    norm = np.linalg.norm(q, axis=1, keepdims=True)
-    q = np.where(norm > 0, q / np.where(norm > 0, norm, 1), [1.0, 0.0, 0.0, 0.0])
-    return q
-
-
 def encode_quats(quats: np.ndarray) -> np.ndarray:
     """Smallest-three rows: the three other components scaled by sqrt(2), A = 252 + dropped index."""
     q = normalised_quats(quats)
@@ -61,7 +55,7 @@ def encode_quats(quats: np.ndarray) -> np.ndarray:
     keep = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])[largest]
     others = np.take_along_axis(q, keep, axis=1)
     rows = np.empty((len(q), 4), np.uint8)
-    rows[:, :3] = np.clip(np.rint(255 * (others * SQRT2 * 0.5 + 0.5)), 0, 255)
+    rows[:, :3] = to_byte(255 * (others * SQRT2 * 0.5 + 0.5))
     rows[:, 3] = 252 + largest
     return rows
 
@@ -79,18 +73,6 @@ def decode_quats(rows: np.ndarray) -> np.ndarray:
     q[np.arange(len(q)), largest] = big
     q[~valid] = [1.0, 0.0, 0.0, 0.0]
     return q.astype(np.float32)
-
-
-def opacity_byte(logits: np.ndarray) -> np.ndarray:
-    """sigmoid(opacity) as a byte."""
-    alpha = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-    return np.clip(np.rint(alpha * 255), 0, 255).astype(np.uint8)
-
-
-def opacity_logit(byte: np.ndarray) -> np.ndarray:
-    """The logit a reader recovers from an opacity byte (clamped away from 0 and 1)."""
-    a = np.clip(byte.astype(np.float64) / 255, 1e-6, 1 - 1e-6)
-    return np.log(a / (1 - a)).astype(np.float32)
 
 
 def index_rows(indices: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:

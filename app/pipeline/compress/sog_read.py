@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..formats.quantise import opacity_logit
 from ..formats.splats import Splats
 from . import sog_codec as codec
 from .textures import decode_webp
@@ -54,7 +55,7 @@ def read_sog(path: Path) -> Splats:
         scales = scale_book[rows(meta["scales"]["files"][0])[:, :3]]
         sh0_rows = rows(meta["sh0"]["files"][0])
         sh0 = np.asarray(meta["sh0"]["codebook"], np.float32)[sh0_rows[:, :3]]
-        opacities = codec.opacity_logit(sh0_rows[:, 3])
+        opacities = opacity_logit(sh0_rows[:, 3])
         shN = np.zeros((n, 0, 3), np.float32)
         if meta.get("shN"):
             bands, count = int(meta["shN"]["bands"]), int(meta["shN"]["count"])

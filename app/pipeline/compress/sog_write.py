@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from .. import atomic
+from ..formats.quantise import opacity_byte
 from ..formats.splats import Splats
 from ..stage import CancelToken
 from . import sog_codec as codec
@@ -67,7 +68,7 @@ def encode_sog(splats: Splats, settings: CompressSettings | None = None,
         check()
         progress(0.2, "colour codebook")
         colour_book, colour_idx = fit_codebook(s.sh0)
-        texture("sh0.webp", codec.index_rows(colour_idx, codec.opacity_byte(s.opacities)))
+        texture("sh0.webp", codec.index_rows(colour_idx, opacity_byte(s.opacities)))
         check()
         meta = {"version": 2, "asset": {"generator": GENERATOR}, "count": n,
                 "means": {"mins": mins, "maxs": maxs, "files": ["means_l.webp", "means_u.webp"]},
