@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from .compress.stage import CompressStage
 from .ingest.stage import IngestStage
 from .stage import Stage
 
 
 def default_stages() -> list[Stage]:
     """Fresh instances of every stage the pipeline runs, upstream first."""
-    return [IngestStage()]
+    return [IngestStage(), CompressStage()]  # CompressStage stays after train
