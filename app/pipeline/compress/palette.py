@@ -10,13 +10,13 @@ MAX_AUTO_PALETTE = 2048  # auto size cap: seconds, not minutes, for 1M splats on
 
 
 def palette_size(count: int, requested: int | None) -> int:
-    """Palette entries for `count` splats: the setting, or a power of two near count/64."""
+    """Palette entries for `count` splats: the setting, or a power of two near count/16 (capped)."""
     if requested is not None:
         if requested < 1 or requested > 65536:
             raise InputError(f"compress.sh_palette_size must be 1..65536, not {requested}",
                              hint="use e.g. --set compress.sh_palette_size=2048 (None = auto)")
         return min(requested, count)
-    auto = 2 ** int(np.floor(np.log2(max(count / 64, 1))))
+    auto = 2 ** int(np.floor(np.log2(max(count / 16, 1))))
     return int(min(MAX_AUTO_PALETTE, max(min(count, 16), auto)))
 
 
