@@ -39,7 +39,7 @@ def _fractional_bits(means: np.ndarray) -> int:
     while bits > 0 and extent * (1 << bits) >= (1 << 23) - 1:
         bits -= 1
     if extent * (1 << bits) >= (1 << 23) - 1:
-        raise InputError(f"positions reach {extent:.0f} m, beyond what .spz can hold (8 km)",
+        raise InputError(f"positions reach {extent:.0f} m, beyond what .spz can hold (24-bit fixed point, 8388 km)",
                          hint="crop the scene (--crop) or centre it before exporting to .spz")
     return bits
 
