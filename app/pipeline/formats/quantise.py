@@ -19,9 +19,9 @@ def normalised_quats(quats: np.ndarray) -> np.ndarray:
     return np.where(norm > 0, q / np.where(norm > 0, norm, 1), [1.0, 0.0, 0.0, 0.0])
 
 
-def opacity_byte(logits: np.ndarray) -> np.ndarray:
-    """sigmoid(opacity logit) as a byte."""
-    return to_byte(255.0 / (1.0 + np.exp(-logits.astype(np.float64))))
+def opacity_byte(logits: np.ndarray, top: int = 255) -> np.ndarray:
+    """sigmoid(opacity logit) as a byte, at most `top` (254 where a reader's logit(1) is inf)."""
+    return np.minimum(to_byte(255.0 / (1.0 + np.exp(-logits.astype(np.float64)))), top)
 
 
 def opacity_logit(byte: np.ndarray) -> np.ndarray:

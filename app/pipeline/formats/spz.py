@@ -30,6 +30,7 @@ FLIP_P = np.array([1.0, -1.0, -1.0])  # RDF (PLY) <-> RUB (spz)
 FLIP_Q = np.array([1.0, -1.0, -1.0])  # on (x, y, z) of the quaternion
 FLIP_SH = np.array([-1, -1, 1, -1, 1, 1, -1, 1, -1, 1, -1, -1, 1, -1, 1], np.float64)
 DEGREE_COEFFS = {0: 0, 1: 3, 2: 8, 3: 15}
+OPAQUE = 254  # the reference reader turns 255 into an infinite logit (and drops the splat)
 
 
 def _fractional_bits(means: np.ndarray) -> int:
@@ -58,7 +59,7 @@ def encode_spz(splats: Splats) -> bytes:
     sh = np.clip((np.rint(sh).astype(np.int64) + bucket // 2) // bucket * bucket, 0, 255)
     body = b"".join([
         HEADER.pack(MAGIC, VERSION, n, degree, bits, 0, 0), positions.tobytes(),
-        opacity_byte(splats.opacities).tobytes(), colours.tobytes(), scales.tobytes(),
+        opacity_byte(splats.opacities, OPAQUE).tobytes(), colours.tobytes(), scales.tobytes(),
         _pack_quats(splats.quats).tobytes(), sh.astype(np.uint8).tobytes()])
     return gzip.compress(body, compresslevel=6)
 
