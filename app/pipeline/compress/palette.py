@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import InputError
 
-MAX_AUTO_PALETTE = 2048  # auto size cap: seconds, not minutes, for 1M splats on 2 cores
+MAX_AUTO_PALETTE = 1024  # auto size cap: ~10 s of k-means for 1M splats on 2 cores
 
 
 def palette_size(count: int, requested: int | None) -> int:

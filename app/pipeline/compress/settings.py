@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class CompressSettings:
     """SOG encoding knobs (quality against time and size)."""
 
-    sh_palette_size: int | None = None  # SH palette entries; None: min(2048, ~N/16); more = better, slower
+    sh_palette_size: int | None = None  # SH palette entries; None: min(1024, ~N/16); more = better, slower
     sh_iterations: int = 10  # k-means iterations of the SH palette
     sh_train_per_centroid: int = 64  # k-means trains on at most this many splats per entry
     sh_degree: int = 3  # highest SH band kept in the SOG (0 drops view-dependent colour)
