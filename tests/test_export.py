@@ -131,3 +131,15 @@ def test_compress_stage_writes_scene_sog_through_the_runner(project):
     assert project.paths.scene_sog.is_file()
     assert (project.root / rec.outputs["quality"]).is_file()
     assert any(isinstance(e, Progress) and e.stage == "compress" for e in events)
+
+
+def test_compress_ply_writes_an_unbundled_sog_folder_when_asked(project, tmp_path):
+    from app.pipeline.compress.compress_ply import compress_ply
+    from app.pipeline.compress.settings import CompressSettings
+
+    report = compress_ply(project.paths.splats_ply, tmp_path / "out", CompressSettings(bundle=False),
+                          emit=lambda e: None, cancel=None, georef=GEO)
+    folder = tmp_path / "out" / "scene"
+    assert report["output"] == str(folder / "meta.json")
+    assert {"meta.json", "means_l.webp", "shN_labels.webp", "quality.json", "georef.json"} <= {
+        p.name for p in folder.iterdir()}
