@@ -75,8 +75,3 @@ def read_sog(path: Path) -> Splats:
                          path=path) from exc
     return Splats(means, scales, quats, opacities, sh0, np.ascontiguousarray(shN, np.float32))
 
-
-def read_sog_meta(path: Path) -> dict:
-    """Just meta.json of a bundle or folder."""
-    read, meta_name = _opener(Path(path))
-    return json.loads(read(meta_name))

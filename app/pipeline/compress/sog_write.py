@@ -6,7 +6,7 @@ import io
 import json
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -34,7 +34,6 @@ class EncodedSog:
     meta: dict
     files: dict[str, bytes]
     order: np.ndarray
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 def encode_sog(splats: Splats, settings: CompressSettings | None = None,

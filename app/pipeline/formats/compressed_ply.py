@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import atomic
 from ..errors import InputError
+from .ply import parse_elements
 from .quantise import normalised_quats, opacity_byte
 from .splats import SH_C0, Splats
 
@@ -96,10 +97,8 @@ def write_compressed_ply(path: Path, splats: Splats, order: np.ndarray) -> None:
 
 def read_compressed_ply(path: Path) -> Splats:
     """Decode a PlayCanvas compressed PLY (as the engine does) to splats in file order."""
-    from .ply import _parse_header
-
     path = Path(path)
-    fmt, elements, header_len = _parse_header(path)
+    fmt, elements, header_len = parse_elements(path)
     names = [e[0] for e in elements]
     if fmt != "binary_little_endian" or names[:2] != ["chunk", "vertex"]:
         raise InputError(f"{path} is not a PlayCanvas compressed PLY", path=path,

@@ -37,8 +37,8 @@ class PlyLoad:
     ignored_properties: list[str]
 
 
-def _parse_header(path: Path) -> tuple[str, list[tuple[str, int, list[tuple[str, str]]]], int]:
-    """(format, [(element, count, [(property, type)])], header bytes); InputError if malformed."""
+def parse_elements(path: Path) -> tuple[str, list[tuple[str, int, list[tuple[str, str]]]], int]:
+    """Parse a PLY header: (format, [(element, count, [(property, type)])], header bytes)."""
     with open(path, "rb") as f:
         head = f.read(_HEADER_LIMIT)
     end = head.find(b"end_header\n")
@@ -63,7 +63,7 @@ def _parse_header(path: Path) -> tuple[str, list[tuple[str, int, list[tuple[str,
 
 def read_header(path: Path) -> tuple[int, list[str], str, int]:
     """Parse the PLY header only: (vertex count, property names, format, header bytes)."""
-    fmt, elements, header_len = _parse_header(Path(path))
+    fmt, elements, header_len = parse_elements(Path(path))
     count, props = next((c, p) for name, c, p in elements if name == "vertex")
     return count, [name for name, _ in props], fmt, header_len
 
@@ -86,7 +86,7 @@ def _columns_layout(path: Path, names: list[str]) -> tuple[list[str], list[str]]
 def load_ply(path: Path, progress: Callable[[float, str], None] | None = None) -> PlyLoad:
     """Read a 3DGS PLY with bounded memory; NaN/inf splats are dropped and counted."""
     path = Path(path)
-    fmt, elements, header_len = _parse_header(path)
+    fmt, elements, header_len = parse_elements(path)
     count, props = next((c, p) for name, c, p in elements if name == "vertex")
     names = [n for n, _ in props]
     rest, ignored = _columns_layout(path, names)
