@@ -52,7 +52,7 @@ def test_the_user_can_force_either_side():
 def test_forcing_the_cloud_without_configuration_is_a_clear_error():
     with pytest.raises(InputError) as err:
         decide("cloud", [T4], cloud_configured=False)
-    assert "cloud.bucket" in err.value.hint
+    assert "cloud.bucket" in err.value.hint and "--train-on local" in err.value.hint
 
 
 def test_the_best_of_several_gpus_is_chosen():
@@ -67,3 +67,14 @@ def test_an_unknown_choice_is_refused():
 
 def test_detection_on_this_machine_returns_a_list():
     assert all(isinstance(g, GpuInfo) for g in detect_gpus())
+
+
+def test_the_cloud_counts_as_configured_only_with_bucket_role_and_image():
+    from types import SimpleNamespace
+
+    from app.pipeline.hardware import cloud_configured
+
+    full = SimpleNamespace(bucket="b", role_arn="arn:aws:iam::1:role/r", train_image="ecr/x")
+    assert cloud_configured(full)
+    assert not cloud_configured(SimpleNamespace(**{**vars(full), "role_arn": ""}))
+    assert not cloud_configured(SimpleNamespace(bucket=""))

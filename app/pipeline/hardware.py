@@ -9,6 +9,7 @@ small preview on the CPU). The user can force either side.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import InputError
 
@@ -66,6 +67,12 @@ def detect_gpus() -> list[GpuInfo]:
     return found
 
 
+def cloud_configured(cloud: Any) -> bool:
+    """True when the cloud settings name what a SageMaker training job needs."""
+    # role_arn and train_image arrive with the cloud offload's settings; absent fields don't count
+    return all(getattr(cloud, name, "set") for name in ("bucket", "role_arn", "train_image"))
+
+
 def decide(where: str, devices: list[GpuInfo], cloud_configured: bool) -> Decision:
     """Apply the policy to a `train.where` choice (auto|local|cloud) and the visible GPUs."""
     if where not in ("auto", "local", "cloud"):
@@ -75,7 +82,7 @@ def decide(where: str, devices: list[GpuInfo], cloud_configured: bool) -> Decisi
     if where == "cloud":
         if not cloud_configured:
             raise InputError("Training was set to run in the cloud, but no cloud is configured",
-                             hint="set cloud.bucket (and an AWS profile) in the settings, "
+                             hint="set cloud.bucket, cloud.role_arn and cloud.train_image in the settings, "
                                   "or train locally with --train-on local")
         return Decision("cloud", "cloud training chosen by the user")
     if best is not None and best.class_ok:

@@ -61,7 +61,7 @@ def rasterize_cpu(params: dict[str, Tensor], viewmat: Tensor, K: Tensor, width: 
 def composite(means2d: Tensor, conics: Tensor, opacities: Tensor, colors: Tensor, depths: Tensor,
               radii: Tensor, width: int, height: int) -> tuple[Tensor, Tensor]:
     """Front-to-back alpha compositing of projected Gaussians over the pixels in their radius."""
-    gid, pix = _pairs(radii, means2d.detach(), width, height)
+    gid, pix = _pairs(_opacity_radii(radii, opacities.detach()), means2d.detach(), width, height)
     order = torch.argsort(torch.argsort(depths.detach()))  # depth rank of each Gaussian
     key = pix * means2d.shape[0] + order[gid]
     sort = torch.argsort(key)
@@ -85,6 +85,12 @@ def composite(means2d: Tensor, conics: Tensor, opacities: Tensor, colors: Tensor
         0, pix, weight[:, None] * colors[gid])
     acc = torch.zeros(n_pix, dtype=alpha.dtype).index_add(0, pix, weight)
     return out.view(height, width, -1), acc.view(height, width, 1)
+
+
+def _opacity_radii(radii: Tensor, opacities: Tensor) -> Tensor:
+    """Shrink the 3.33-sigma radii to where o * exp(-d^2/2) can still reach ALPHA_MIN."""
+    reach = torch.sqrt(2.0 * torch.log(torch.clamp_min(opacities / ALPHA_MIN, 1.0)))
+    return torch.ceil(radii * torch.clamp_max(reach / 3.33, 1.0)[:, None])
 
 
 def _pairs(radii: Tensor, means2d: Tensor, width: int, height: int) -> tuple[Tensor, Tensor]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from ..hardware import decide, detect_gpus
+from ..hardware import cloud_configured, decide, detect_gpus
 from ..stage import Stage, StageContext
 from . import checkpoint as ckpt_io
 from .trainer import train_model
@@ -23,7 +23,7 @@ class TrainStage(Stage):
     def run(self, ctx: StageContext) -> dict[str, Any]:
         """Apply the local-or-cloud policy, then train locally or hand over to the cloud."""
         settings, project = ctx.settings, ctx.project
-        decision = decide(settings.where, detect_gpus(), bool(project.settings.cloud.bucket))
+        decision = decide(settings.where, detect_gpus(), cloud_configured(project.settings.cloud))
         ctx.log(f"training {decision.where}: {decision.reason}",
                 level="warning" if decision.warning else "info")
         if decision.where == "cloud":

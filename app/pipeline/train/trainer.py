@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
 
 from ..errors import Cancelled, InputError, ProjectError, StageError
@@ -103,6 +104,7 @@ def train_model(model_dir: Path, images_dir: Path, out_dir: Path, settings: Trai
     final = reporter.last_evaluation or _evaluate(run, out_dir / "heldout.png")
     outputs = write_outputs(out_dir, run.params, final, run.extra, run.total_steps,
                             run.elapsed(), str(dev))
+    outputs["resolution"] = f"{scene.views[0].width}x{scene.views[0].height}"
     ckpt_io.remove(run.ckpt_dir)
     return outputs
 
@@ -147,6 +149,16 @@ def _budget(settings: TrainSettings, device: torch.device) -> int:
     return settings.max_gaussians
 
 
+def _seed_points(scene: Scene, limit: int, seed: int, emit) -> tuple[np.ndarray, np.ndarray]:
+    """The sparse points that seed the Gaussians: a random subset when over `limit`."""
+    if len(scene.points) <= limit:
+        return scene.points, scene.colors
+    emit(Log(stage=STAGE, text=f"seeding {limit} of the {len(scene.points)} sparse points "
+                               "(Gaussian budget)"))
+    keep = np.sort(np.random.default_rng(seed).choice(len(scene.points), limit, replace=False))
+    return scene.points[keep], scene.colors[keep]
+
+
 def _start(scene: Scene, settings: TrainSettings, device: torch.device, ckpt_dir: Path,
            emit) -> Run:
     """A fresh run initialised from the sparse points, or the checkpointed one resumed."""
@@ -156,14 +168,16 @@ def _start(scene: Scene, settings: TrainSettings, device: torch.device, ckpt_dir
                       "they were left out"))
     train_views, test_views = scene.split(settings.eval_every_n_image)
     scale = scene.scene_scale()
-    params = init_params(scene.points, scene.colors, settings.sh_degree, settings.init_opacity,
-                         scale, device)
+    budget = _budget(settings, device)
+    points, colors = _seed_points(scene, budget // 2 if device.type == "cpu" else budget,
+                                  settings.seed, emit)
+    params = init_params(points, colors, settings.sh_degree, settings.init_opacity, scale, device)
     optimizers = make_optimizers(params, settings, scale)
     total = _total_steps(settings, device, emit)
     generator = torch.Generator().manual_seed(settings.seed)
     torch.manual_seed(settings.seed)
     run = Run(settings, scene, device, total, train_views, test_views, params, optimizers,
-              make_densifier(settings, total, scale, params, optimizers, _budget(settings, device)),
+              make_densifier(settings, total, scale, params, optimizers, budget),
               generator, ckpt_dir)
     saved = ckpt_io.load(ckpt_dir, device)
     if saved is not None:
@@ -174,7 +188,7 @@ def _start(scene: Scene, settings: TrainSettings, device: torch.device, ckpt_dir
             return run
         emit(Log(stage=STAGE, level="warning", text="the checkpoint was made with another SH "
                  "degree, strategy or resolution; training starts over"))
-    emit(Log(stage=STAGE, text=f"training {len(scene.points)} initial Gaussians on "
+    emit(Log(stage=STAGE, text=f"training {len(points)} initial Gaussians on "
              f"{len(train_views)} views ({len(test_views)} held out), {total} steps on {device}"))
     initial = _evaluate(run, None)
     run.extra["initial_psnr"] = initial.psnr if initial else None
