@@ -24,8 +24,8 @@ from tests.train_scene import make_scene, quick_settings
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory) -> tuple[Path, Path]:
-    return make_scene(tmp_path_factory.mktemp("tiny"), n_views=6, n_points=150, width=48,
-                      height=36)
+    return make_scene(tmp_path_factory.mktemp("tiny"), n_views=6, n_points=100, width=40,
+                      height=30)
 
 
 def train(scene, out: Path, stop_at: int | None = None, **overrides):
@@ -42,9 +42,9 @@ def train(scene, out: Path, stop_at: int | None = None, **overrides):
 
 
 def test_training_lowers_the_loss_and_beats_the_untrained_psnr(scene, tmp_path):
-    outputs, events = train(scene, tmp_path, max_steps=60)
+    outputs, events = train(scene, tmp_path, max_steps=40)
     metrics = [e for e in events if isinstance(e, TrainMetrics)]
-    assert [m.step for m in metrics] == [10, 20, 30, 40, 50, 60]
+    assert [m.step for m in metrics] == [10, 20, 30, 40]
     assert metrics[-1].loss < metrics[0].loss
     assert outputs["psnr"] > outputs["initial_psnr"] + 1.0
     assert metrics[-1].psnr == pytest.approx(outputs["psnr"], abs=1e-3)
@@ -71,42 +71,42 @@ def test_splats_ply_has_the_standard_layout_and_reads_back(scene, tmp_path):
 
 
 def test_resume_after_cancel_equals_an_uninterrupted_run(scene, tmp_path):
-    straight, _ = train(scene, tmp_path / "a", max_steps=40)
+    straight, _ = train(scene, tmp_path / "a", max_steps=20)
     with pytest.raises(Cancelled):
-        train(scene, tmp_path / "b", stop_at=20, max_steps=40)
+        train(scene, tmp_path / "b", stop_at=10, max_steps=20)
     saved = ckpt_io.load(tmp_path / "b" / "checkpoints", torch.device("cpu"))
-    assert saved.step == 20 and saved.optimizers["means"]["state"]
-    resumed, events = train(scene, tmp_path / "b", max_steps=40)
-    assert any(isinstance(e, Log) and "resuming from the checkpoint at step 20" in e.text
+    assert saved.step == 10 and saved.optimizers["means"]["state"]
+    resumed, events = train(scene, tmp_path / "b", max_steps=20)
+    assert any(isinstance(e, Log) and "resuming from the checkpoint at step 10" in e.text
                for e in events)
-    assert resumed["steps"] == straight["steps"] == 40
+    assert resumed["steps"] == straight["steps"] == 20
     a, b = read_ply(tmp_path / "a" / "splats.ply"), read_ply(tmp_path / "b" / "splats.ply")
     assert len(a) == len(b)
     for key in ("means", "scales", "quats", "opacities", "sh0", "shN"):
         # not bit-exact: two uninterrupted CPU runs already differ in the last float bit
         np.testing.assert_allclose(getattr(a, key), getattr(b, key), rtol=1e-4, atol=1e-5)
     steps = [json.loads(x)["step"] for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
-    assert steps == [10, 20, 30, 40]
+    assert steps == [10, 20]
 
 
 def test_a_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(scene, tmp_path,
                                                                             monkeypatch):
     with pytest.raises(Cancelled):
-        train(scene, tmp_path, stop_at=20, max_steps=40)
+        train(scene, tmp_path, stop_at=10, max_steps=20)
     real_loss = trainer.photometric_loss
     monkeypatch.setattr(trainer, "photometric_loss",  # fault injection: the 3rd loss is NaN
                         lambda *a, calls=[]: real_loss(*a) * (float("nan") if calls.append(1)
                                                               or len(calls) == 3 else 1.0))
     with pytest.raises(StageError) as err:
-        train(scene, tmp_path, max_steps=40)
-    assert "diverged at step 22" in err.value.message
+        train(scene, tmp_path, max_steps=20)
+    assert "diverged at step 13" in err.value.message
     assert "last good checkpoint" in err.value.message
-    assert ckpt_io.load(tmp_path / "checkpoints", torch.device("cpu")).step == 20
+    assert ckpt_io.load(tmp_path / "checkpoints", torch.device("cpu")).step == 10
 
 
 def test_a_failed_checkpoint_write_keeps_the_previous_one(scene, tmp_path, monkeypatch):
     with pytest.raises(Cancelled):
-        train(scene, tmp_path, stop_at=20, max_steps=60)
+        train(scene, tmp_path, stop_at=10, max_steps=30)
 
     def disk_full(obj, path):
         Path(path).write_bytes(b"partial")
@@ -114,14 +114,14 @@ def test_a_failed_checkpoint_write_keeps_the_previous_one(scene, tmp_path, monke
 
     monkeypatch.setattr(ckpt_io.torch, "save", disk_full)
     with pytest.raises(Cancelled):
-        _, events = train(scene, tmp_path, stop_at=40, max_steps=60)
+        train(scene, tmp_path, stop_at=20, max_steps=30)
     monkeypatch.undo()
-    assert ckpt_io.load(tmp_path / "checkpoints", torch.device("cpu")).step == 20
+    assert ckpt_io.load(tmp_path / "checkpoints", torch.device("cpu")).step == 10
     assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["latest.pt"]
 
 
 def test_a_checkpoint_of_another_scene_is_refused(scene, tmp_path):
-    other = make_scene(tmp_path / "other", n_views=6, n_points=150, width=48, height=36, seed=5)
+    other = make_scene(tmp_path / "other", n_views=6, n_points=100, width=40, height=30, seed=5)
     with pytest.raises(Cancelled):
         train(other, tmp_path / "other_train", stop_at=10, max_steps=40)
     shutil.copytree(tmp_path / "other_train" / "checkpoints", tmp_path / "mine" / "checkpoints")
@@ -139,7 +139,8 @@ def test_a_checkpoint_of_an_older_format_is_refused(scene, tmp_path):
     assert "format 0" in err.value.message and str(ckpt_io.path_in(folder)) in err.value.render()
 
 
-def test_mcmc_trains_on_cpu_within_its_budget(scene, tmp_path):
-    outputs, _ = train(scene, tmp_path, max_steps=80, strategy="mcmc", max_gaussians=160)
-    assert 150 < outputs["num_gaussians"] <= 160
+def test_mcmc_trains_on_cpu(scene, tmp_path):
+    outputs, events = train(scene, tmp_path, max_steps=30, strategy="mcmc", max_gaussians=120)
+    assert any(isinstance(e, Log) and "seeding 60 of the 100" in e.text for e in events)
+    assert outputs["num_gaussians"] == 60  # relocation and growth: test_train_model
     assert outputs["psnr"] > outputs["initial_psnr"]

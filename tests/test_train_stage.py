@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 
 import pytest
@@ -21,10 +20,10 @@ from tests.train_scene import make_scene, quick_settings
 def project(tmp_path):
     (tmp_path / "flight").mkdir()
     project = Project.open(tmp_path / "proj", source=tmp_path / "flight")
-    make_scene(tmp_path / "scene", n_views=6, n_points=150, width=48, height=36)
+    make_scene(tmp_path / "scene", n_views=6, n_points=100, width=40, height=30)
     shutil.copytree(tmp_path / "scene" / "sparse", project.paths.sfm_model)
     shutil.copytree(tmp_path / "scene" / "images", project.paths.sfm_images)
-    project.settings.train = quick_settings(max_steps=40, where="local")
+    project.settings.train = quick_settings(max_steps=20, where="local")
     sfm = project.record("sfm")
     sfm.state, sfm.run_id = "done", "sfm-run-1"
     project.save()
@@ -55,20 +54,19 @@ def test_the_stage_logs_its_decision_and_writes_project_outputs(project):
 
 
 def test_a_cancelled_stage_resumes_from_its_checkpoint(project):
-    ok, events = run(project, stop_at=20)
+    ok, events = run(project, stop_at=10)
     assert not ok and any(isinstance(e, StageFailed) and e.cancelled for e in events)
     assert Project.open(project.root).record("train").state == "cancelled"
     ok, events = run(project)
     assert ok
     assert next(e for e in events if isinstance(e, StageStarted)).resumed
-    assert any(isinstance(e, Log) and "resuming from the checkpoint at step 20" in e.text
+    assert any(isinstance(e, Log) and "resuming from the checkpoint at step 10" in e.text
                for e in events)
 
 
 def test_a_new_sfm_result_discards_this_projects_old_checkpoint(project):
-    run(project, stop_at=20)
+    run(project, stop_at=10)
     project.record("sfm").run_id = "sfm-run-2"
-    project.settings.train = dataclasses.replace(project.settings.train, max_steps=40)
     ok, events = run(project)
     assert ok
     assert any(isinstance(e, Log) and "SfM model changed" in e.text for e in events)

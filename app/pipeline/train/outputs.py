@@ -31,22 +31,18 @@ class Reporter:
         _trim_metrics(self.metrics_path, start_step)
         self._sink = JsonlSink(self.metrics_path)
         self.emit = emit
-        self._losses: list[float] = []
         self._mark = (start_step, time.perf_counter())
         self.last_evaluation: Evaluation | None = None
 
-    def step(self, step: int, total: int, loss: float, num_gaussians: int,
-             evaluation: Evaluation | None, report: bool) -> None:
-        """Record a finished step; on report steps emit TrainMetrics + Progress and log a line."""
-        self._losses.append(loss)
+    def report(self, step: int, total: int, loss: float, num_gaussians: int,
+               evaluation: Evaluation | None) -> None:
+        """Emit TrainMetrics (mean loss since the last report) + Progress; log a metrics line."""
         if evaluation is not None:
             self.last_evaluation = evaluation
-        if not report:
-            return
         now, (mark_step, mark_time) = time.perf_counter(), self._mark
         rate = (step - mark_step) / max(now - mark_time, 1e-9)
         metrics = TrainMetrics(
-            stage=STAGE, step=step, total_steps=total, loss=float(np.mean(self._losses)),
+            stage=STAGE, step=step, total_steps=total, loss=loss,
             psnr=evaluation.psnr if evaluation else None,
             ssim=evaluation.ssim if evaluation else None, num_gaussians=num_gaussians,
             it_per_s=rate, eta_s=(total - step) / rate if rate > 0 else None,
@@ -56,7 +52,7 @@ class Reporter:
         self.emit(metrics)
         self.emit(Progress(stage=STAGE, fraction=step / total,
                            message=f"step {step}/{total}, {num_gaussians} Gaussians"))
-        self._losses, self._mark = [], (step, now)
+        self._mark = (step, now)
 
     def preview(self, params: dict[str, torch.Tensor], step: int, max_gaussians: int) -> Path:
         """Write a subsample of the splats for the viewer and announce it."""

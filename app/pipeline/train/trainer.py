@@ -50,6 +50,7 @@ class Run:
     ckpt_dir: Path
     step: int = 0
     extra: dict[str, Any] = field(default_factory=dict)  # saved with checkpoints
+    losses: list[torch.Tensor] = field(default_factory=list)  # since the last report (no sync)
     resumed_at: float = field(default_factory=time.perf_counter)
 
     def elapsed(self) -> float:
@@ -94,8 +95,8 @@ def train_model(model_dir: Path, images_dir: Path, out_dir: Path, settings: Trai
     try:
         while run.step < run.total_steps:
             cancel.check()
-            loss = _train_step(run)
-            _after_step(run, loss, reporter, emit)
+            _train_step(run)
+            _after_step(run, reporter, emit)
     except (Cancelled, KeyboardInterrupt):
         _save_checkpoint(run, emit)
         raise
@@ -210,8 +211,8 @@ def _restore(run: Run, saved: ckpt_io.Checkpoint) -> None:
     run.resumed_at = time.perf_counter()
 
 
-def _train_step(run: Run) -> float:
-    """One optimisation step on a random training view; returns the loss."""
+def _train_step(run: Run) -> None:
+    """One optimisation step on a random training view (its loss is checked at reports)."""
     view = run.train_views[int(torch.randint(len(run.train_views), (1,), generator=run.generator))]
     viewmat, K, photo = view_tensors(view, run.device)
     rasterize = rasterizer_for(run.device)
@@ -220,9 +221,7 @@ def _train_step(run: Run) -> float:
     loss = photometric_loss(colors[0], photo, run.settings.ssim_lambda)
     if run.densifier.regularizes:
         loss = loss + mcmc_regularizer(run.params)
-    value = loss.item()
-    if not math.isfinite(value):
-        _diverged(run)
+    run.losses.append(loss.detach())
     loss.backward()
     lr = run.means_lr()
     run.optimizers["means"].param_groups[0]["lr"] = lr
@@ -231,31 +230,48 @@ def _train_step(run: Run) -> float:
         opt.zero_grad(set_to_none=True)
     run.densifier.post_backward(run.params, run.optimizers, run.step, info, lr)
     run.step += 1
-    return value
 
 
-def _diverged(run: Run) -> None:
+def _diverged(run: Run, step: int) -> None:
     kept = ckpt_io.path_in(run.ckpt_dir)
     where = (f"the last good checkpoint {kept} is kept" if kept.exists()
              else "no checkpoint was written before it")
-    raise StageError(f"Training diverged at step {run.step}: the loss or the Gaussians became "
+    raise StageError(f"Training diverged at step {step}: the loss or the Gaussians became "
                      f"NaN; {where}",
                      hint="lower the learning rates (e.g. --set train.lr_means=...) or rerun "
                           "SfM; then run the train stage again")
 
 
-def _after_step(run: Run, loss: float, reporter: Reporter, emit) -> None:
+def _after_step(run: Run, reporter: Reporter, emit) -> None:
     s, step, last = run.settings, run.step, run.step == run.total_steps
-    evaluate_now = last or (s.eval_every > 0 and step % s.eval_every == 0)
-    report = evaluate_now or step % max(1, s.metrics_every) == 0
-    if report and not all_finite(run.params):
-        _diverged(run)
+
+    def due(every: int) -> bool:
+        return every > 0 and step % every == 0
+
+    evaluate_now = last or due(s.eval_every)
+    preview, save = due(s.preview_every) and not last, due(s.checkpoint_every) and not last
+    if not (evaluate_now or preview or save or due(s.metrics_every)):
+        return
+    losses = _checked_losses(run)
     evaluation = _evaluate(run, reporter.out_dir / "heldout.png") if evaluate_now else None
-    reporter.step(step, run.total_steps, loss, len(run.params["means"]), evaluation, report)
-    if s.preview_every > 0 and step % s.preview_every == 0 and not last:
+    reporter.report(step, run.total_steps, sum(losses) / len(losses), len(run.params["means"]),
+                    evaluation)
+    if preview:
         reporter.preview(run.params, step, s.preview_max_gaussians)
-    if s.checkpoint_every > 0 and step % s.checkpoint_every == 0 and not last:
+    if save:
         _save_checkpoint(run, emit)
+
+
+def _checked_losses(run: Run) -> list[float]:
+    """The losses since the last report; stops the run at the first NaN one or NaN Gaussians."""
+    losses = torch.stack(run.losses).tolist()
+    run.losses = []
+    bad = next((i for i, x in enumerate(losses) if not math.isfinite(x)), None)
+    if bad is not None:
+        _diverged(run, run.step - len(losses) + bad + 1)
+    if not all_finite(run.params):
+        _diverged(run, run.step)
+    return losses
 
 
 def _evaluate(run: Run, png: Path | None) -> Evaluation | None:
@@ -265,8 +281,8 @@ def _evaluate(run: Run, png: Path | None) -> Evaluation | None:
 
 def _save_checkpoint(run: Run, emit) -> None:
     """Checkpoint the run; a failed write (disk full) keeps the previous one and warns."""
-    if not all_finite(run.params):
-        _diverged(run)
+    if run.losses:
+        _checked_losses(run)
     saved = ckpt_io.Checkpoint(
         step=run.step, scene=run.scene.fingerprint, structure=run.structure,
         params={k: v.detach() for k, v in run.params.items()},
