@@ -47,11 +47,12 @@ def train(project: Project, out_dir: Path, settings: TrainSettings, device: str)
         if isinstance(event, Log) and event.level in ("info", "warning"):
             logs.append(event.text)
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     outputs = train_model(project.paths.sfm_model, project.paths.sfm_images, out_dir, settings,
                           keep, CancelToken(), out_dir / "checkpoints", device=device)
     wall = time.perf_counter() - start
-    outputs.update(wall_s=round(wall, 1), steps_per_s=round(outputs["steps"] / outputs["seconds"], 2),
+    outputs.update(wall_s=round(wall, 1), cpu_s=round(time.process_time() - cpu, 1),
+                   steps_per_s=round(outputs["steps"] / outputs["seconds"], 2),
                    settings=dataclasses.asdict(settings), log=logs)
     if device.startswith("cuda"):
         outputs["peak_gpu_mem_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)

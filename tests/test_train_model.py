@@ -81,7 +81,7 @@ def strategy_setup(strategy: str, n: int = 40):
 
 def fake_info(n: int, grad: float) -> dict:
     means2d = torch.zeros(1, n, 2, requires_grad=True)
-    means2d.grad = torch.full((1, n, 2), grad)
+    means2d.grad = grad * torch.linspace(0.5, 1.5, n)[None, :, None].expand(1, n, 2).clone()
     return {"means2d": means2d, "radii": torch.full((1, n, 2), 3), "width": 64, "height": 48,
             "n_cameras": 1, "gaussian_ids": None}
 
@@ -91,11 +91,11 @@ def test_default_strategy_densifies_up_to_the_budget():
     step = densifier.strategy.refine_start_iter + densifier.strategy.refine_every
     step -= step % densifier.strategy.refine_every
     densifier.post_backward(params, optimizers, step, fake_info(40, 1.0), 1e-3)
-    grown = len(params["means"])
-    assert grown >= 60  # every Gaussian had a high gradient: each was cloned or split
+    assert len(params["means"]) == 60  # all 40 had high gradients; growth stops at the budget
+    assert len(optimizers["means"].param_groups[0]["params"][0]) == 60
     densifier.post_backward(params, optimizers, step + densifier.strategy.refine_every,
-                            fake_info(grown, 1.0), 1e-3)
-    assert len(params["means"]) == grown  # over the budget of 60: no more growth
+                            fake_info(60, 1.0), 1e-3)
+    assert len(params["means"]) == 60
 
 
 def test_default_strategy_resets_opacity_despite_the_gsplat_153_bug():

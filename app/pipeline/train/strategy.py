@@ -35,9 +35,17 @@ class BudgetedDefaultStrategy(DefaultStrategy):
                              value=self.prune_opa * 2.0)
 
     def _grow_gs(self, params, optimizers, state, step) -> tuple[int, int]:
-        if len(params["means"]) >= self.max_gaussians:
+        room = self.max_gaussians - len(params["means"])
+        if room <= 0:
             return 0, 0
-        return super()._grow_gs(params, optimizers, state, step)
+        grads = state["grad2d"] / state["count"].clamp_min(1)
+        base = self.grow_grad2d
+        if int((grads > base).sum()) > room:  # each clone or split adds one: keep the top `room`
+            self.grow_grad2d = max(base, float(torch.topk(grads, room + 1).values[-1]))
+        try:
+            return super()._grow_gs(params, optimizers, state, step)
+        finally:
+            self.grow_grad2d = base
 
 
 @dataclass
