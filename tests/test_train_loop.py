@@ -74,7 +74,7 @@ def test_resume_after_cancel_equals_an_uninterrupted_run(scene, tmp_path):
     straight, _ = train(scene, tmp_path / "a", max_steps=20)
     with pytest.raises(Cancelled):
         train(scene, tmp_path / "b", stop_at=10, max_steps=20)
-    saved = ckpt_io.load(tmp_path / "b" / "checkpoints", torch.device("cpu"))
+    saved = ckpt_io.load(tmp_path / "b" / "checkpoints")
     assert saved.step == 10 and saved.optimizers["means"]["state"]
     resumed, events = train(scene, tmp_path / "b", max_steps=20)
     assert any(isinstance(e, Log) and "resuming from the checkpoint at step 10" in e.text
@@ -101,7 +101,7 @@ def test_a_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(scen
         train(scene, tmp_path, max_steps=20)
     assert "diverged at step 13" in err.value.message
     assert "last good checkpoint" in err.value.message
-    assert ckpt_io.load(tmp_path / "checkpoints", torch.device("cpu")).step == 10
+    assert ckpt_io.load(tmp_path / "checkpoints").step == 10
 
 
 def test_a_failed_checkpoint_write_keeps_the_previous_one(scene, tmp_path, monkeypatch):
@@ -116,7 +116,7 @@ def test_a_failed_checkpoint_write_keeps_the_previous_one(scene, tmp_path, monke
     with pytest.raises(Cancelled):
         train(scene, tmp_path, stop_at=20, max_steps=30)
     monkeypatch.undo()
-    assert ckpt_io.load(tmp_path / "checkpoints", torch.device("cpu")).step == 10
+    assert ckpt_io.load(tmp_path / "checkpoints").step == 10
     assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["latest.pt"]
 
 

@@ -52,14 +52,15 @@ def save(folder: Path, ckpt: Checkpoint) -> Path:
     return path
 
 
-def load(folder: Path, device: torch.device) -> Checkpoint | None:
-    """The checkpoint in `folder` (None when there is none); refuses foreign or old files."""
+def load(folder: Path) -> Checkpoint | None:
+    """The checkpoint in `folder`, on the CPU (None when there is none); refuses foreign or old
+    files."""
     path = path_in(folder)
     if not path.exists():
         return None
     hint = f"delete {path} to start training from scratch"
     try:
-        blob = torch.load(path, map_location=device, weights_only=True, mmap=True)
+        blob = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
         raise InputError(f"The checkpoint {path} is unreadable: {exc}", hint=hint,
                          path=path) from exc

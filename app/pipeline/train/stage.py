@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from ..hardware import cloud_configured, decide, detect_gpus
 from ..stage import Stage, StageContext
 from . import checkpoint as ckpt_io
@@ -51,7 +49,7 @@ class TrainStage(Stage):
     def _forget_outdated_checkpoint(ctx: StageContext, owner: str) -> None:
         """This project's checkpoint from an earlier SfM result cannot be resumed: drop it."""
         folder = ctx.project.paths.checkpoints
-        saved = ckpt_io.load(folder, torch.device("cpu"))
+        saved = ckpt_io.load(folder)
         if saved is None:
             return
         previous = str(saved.extra.get("owner", ""))

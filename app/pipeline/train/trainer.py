@@ -180,7 +180,7 @@ def _start(scene: Scene, settings: TrainSettings, device: torch.device, ckpt_dir
     run = Run(settings, scene, device, total, train_views, test_views, params, optimizers,
               make_densifier(settings, total, scale, params, optimizers, budget),
               generator, ckpt_dir)
-    saved = ckpt_io.load(ckpt_dir, device)
+    saved = ckpt_io.load(ckpt_dir)
     if saved is not None:
         ckpt_io.check_scene(saved, scene.fingerprint, ckpt_io.path_in(ckpt_dir))
         if saved.structure == run.structure:
@@ -207,8 +207,18 @@ def _restore(run: Run, saved: ckpt_io.Checkpoint) -> None:
                                 for k, v in saved.strategy_state.items()})
     run.generator.set_state(saved.rng["views"])
     torch.set_rng_state(saved.rng["torch"])
+    if "cuda" in saved.rng and run.device.type == "cuda":
+        torch.cuda.set_rng_state(saved.rng["cuda"].cpu(), run.device)
     run.step, run.extra = saved.step, dict(saved.extra)
     run.resumed_at = time.perf_counter()
+
+
+def _rng_states(generator: torch.Generator, device: torch.device) -> dict[str, torch.Tensor]:
+    """The random generators a resumed run must continue (view order, strategies' sampling)."""
+    states = {"views": generator.get_state(), "torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        states["cuda"] = torch.cuda.get_rng_state(device)
+    return states
 
 
 def _train_step(run: Run) -> None:
@@ -288,7 +298,7 @@ def _save_checkpoint(run: Run, emit) -> None:
         params={k: v.detach() for k, v in run.params.items()},
         optimizers={k: o.state_dict() for k, o in run.optimizers.items()},
         strategy_state=dict(run.densifier.state),
-        rng={"views": run.generator.get_state(), "torch": torch.get_rng_state()},
+        rng=_rng_states(run.generator, run.device),
         extra={**run.extra, "elapsed_s": run.elapsed()})
     try:
         path = ckpt_io.save(run.ckpt_dir, saved)
