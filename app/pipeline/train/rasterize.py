@@ -62,17 +62,14 @@ def composite(means2d: Tensor, conics: Tensor, opacities: Tensor, colors: Tensor
               radii: Tensor, width: int, height: int) -> tuple[Tensor, Tensor]:
     """Front-to-back alpha compositing of projected Gaussians over the pixels in their radius."""
     gid, pix = _pairs(_opacity_radii(radii, opacities.detach()), means2d.detach(), width, height)
-    order = torch.argsort(torch.argsort(depths.detach()))  # depth rank of each Gaussian
-    key = pix * means2d.shape[0] + order[gid]
-    sort = torch.argsort(key)
-    gid, pix = gid[sort], pix[sort]
-    xy = torch.stack([pix % width, pix // width], -1).to(means2d.dtype) + 0.5
-    d = xy - means2d[gid]
-    c = conics[gid]
-    sigma = 0.5 * (c[:, 0] * d[:, 0] ** 2 + c[:, 2] * d[:, 1] ** 2) + c[:, 1] * d[:, 0] * d[:, 1]
-    alpha = torch.clamp_max(opacities[gid] * torch.exp(-sigma), ALPHA_MAX)
-    keep = (sigma >= 0) & (alpha >= ALPHA_MIN)
-    gid, pix, alpha = gid[keep], pix[keep], alpha[keep]
+    with torch.no_grad():  # drop pairs below ALPHA_MIN before sorting (most of a box's corners)
+        sigma, alpha = _alpha(means2d, conics, opacities, gid, pix, width)
+        keep = (sigma >= 0) & (alpha >= ALPHA_MIN)
+        gid, pix = gid[keep], pix[keep]
+        order = torch.argsort(torch.argsort(depths))  # depth rank of each Gaussian
+        sort = torch.argsort(pix * means2d.shape[0] + order[gid])
+        gid, pix = gid[sort], pix[sort]
+    _, alpha = _alpha(means2d, conics, opacities, gid, pix, width)
     log_t = torch.log1p(-alpha).double()
     excl = torch.cumsum(log_t, 0) - log_t  # transmittance before each pair, per pixel segment
     first = torch.ones_like(pix, dtype=torch.bool)
@@ -85,6 +82,16 @@ def composite(means2d: Tensor, conics: Tensor, opacities: Tensor, colors: Tensor
         0, pix, weight[:, None] * colors[gid])
     acc = torch.zeros(n_pix, dtype=alpha.dtype).index_add(0, pix, weight)
     return out.view(height, width, -1), acc.view(height, width, 1)
+
+
+def _alpha(means2d: Tensor, conics: Tensor, opacities: Tensor, gid: Tensor, pix: Tensor,
+           width: int) -> tuple[Tensor, Tensor]:
+    """(Mahalanobis term, alpha) of each (Gaussian, pixel) pair, as the reference rasterizer."""
+    xy = torch.stack([pix % width, pix // width], -1).to(means2d.dtype) + 0.5
+    d = xy - means2d[gid]
+    c = conics[gid]
+    sigma = 0.5 * (c[:, 0] * d[:, 0] ** 2 + c[:, 2] * d[:, 1] ** 2) + c[:, 1] * d[:, 0] * d[:, 1]
+    return sigma, torch.clamp_max(opacities[gid] * torch.exp(-sigma), ALPHA_MAX)
 
 
 def _opacity_radii(radii: Tensor, opacities: Tensor) -> Tensor:
