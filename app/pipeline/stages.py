@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .compress.stage import CompressStage
 from .ingest.stage import IngestStage
+from .sfm.stage import SfmStage
 from .stage import Stage
 
 
 def default_stages() -> list[Stage]:
     """Fresh instances of every stage the pipeline runs, upstream first."""
-    return [IngestStage(), CompressStage()]  # CompressStage stays after train
+    return [IngestStage(), SfmStage()]
