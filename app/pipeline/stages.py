@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .compress.stage import CompressStage
 from .ingest.stage import IngestStage
 from .sfm.stage import SfmStage
 from .stage import Stage
@@ -10,4 +11,4 @@ from .train.stage import TrainStage
 
 def default_stages() -> list[Stage]:
     """Fresh instances of every stage the pipeline runs, upstream first."""
-    return [IngestStage(), SfmStage(), TrainStage()]
+    return [IngestStage(), SfmStage(), TrainStage(), CompressStage()]
