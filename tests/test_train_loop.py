@@ -120,6 +120,12 @@ def test_a_failed_checkpoint_write_keeps_the_previous_one(scene, tmp_path, monke
     assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["latest.pt"]
 
 
+def test_slow_runs_also_checkpoint_by_the_clock(scene, tmp_path):
+    _, events = train(scene, tmp_path, max_steps=20, checkpoint_every=0, checkpoint_every_s=1e-6)
+    saved = [e.text for e in events if isinstance(e, Log) and e.text.startswith("checkpoint at")]
+    assert [t.split(":")[0] for t in saved] == [f"checkpoint at step {i}" for i in range(1, 20)]
+
+
 def test_a_checkpoint_of_another_scene_is_refused(scene, tmp_path):
     other = make_scene(tmp_path / "other", n_views=6, n_points=100, width=40, height=30, seed=5)
     with pytest.raises(Cancelled):

@@ -76,5 +76,6 @@ def quick_settings(**overrides) -> "TrainSettings":
     from app.pipeline.train.settings import TrainSettings
 
     base = dict(max_steps=40, min_points=20, eval_every_n_image=4, eval_every=20,
-                metrics_every=10, checkpoint_every=20, preview_every=20, sh_degree=1)
+                metrics_every=10, checkpoint_every=20, checkpoint_every_s=0, preview_every=20,
+                sh_degree=1)
     return TrainSettings(**{**base, **overrides})

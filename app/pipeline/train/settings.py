@@ -42,6 +42,7 @@ class TrainSettings:
     eval_every: int = 2000  # held-out PSNR/SSIM every this many steps (and at the end)
     metrics_every: int = 25  # TrainMetrics event + metrics.jsonl line every this many steps
     checkpoint_every: int = 1000  # a checkpoint every this many steps (and on cancel)
+    checkpoint_every_s: float = 120.0  # ... and at least this often in seconds (slow CPU runs)
     preview_every: int = 1000  # a PreviewSnapshot PLY every this many steps
     preview_max_gaussians: int = 50_000  # subsample size of a preview PLY
 

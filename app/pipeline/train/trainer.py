@@ -52,6 +52,7 @@ class Run:
     extra: dict[str, Any] = field(default_factory=dict)  # saved with checkpoints
     losses: list[torch.Tensor] = field(default_factory=list)  # since the last report (no sync)
     resumed_at: float = field(default_factory=time.perf_counter)
+    saved_at: float = field(default_factory=time.perf_counter)  # last checkpoint (or start)
 
     def elapsed(self) -> float:
         """Training seconds across every resume of this run."""
@@ -259,7 +260,9 @@ def _after_step(run: Run, reporter: Reporter, emit) -> None:
         return every > 0 and step % every == 0
 
     evaluate_now = last or due(s.eval_every)
-    preview, save = due(s.preview_every) and not last, due(s.checkpoint_every) and not last
+    overdue = time.perf_counter() - run.saved_at > s.checkpoint_every_s > 0
+    preview = due(s.preview_every) and not last
+    save = (due(s.checkpoint_every) or overdue) and not last
     if not (evaluate_now or preview or save or due(s.metrics_every)):
         return
     losses = _checked_losses(run)
@@ -300,6 +303,7 @@ def _save_checkpoint(run: Run, emit) -> None:
         strategy_state=dict(run.densifier.state),
         rng=_rng_states(run.generator, run.device),
         extra={**run.extra, "elapsed_s": run.elapsed()})
+    run.saved_at = time.perf_counter()
     try:
         path = ckpt_io.save(run.ckpt_dir, saved)
     except ProjectError as exc:
