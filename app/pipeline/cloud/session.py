@@ -22,6 +22,8 @@ DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 EXPIRED = {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException"}
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 6},
                   connect_timeout=10, read_timeout=60, max_pool_connections=32)
+_ONE_TRY = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=10)
+OPTIONAL = {"pricing"}  # nice to have: one quick try, then the bundled fallback
 
 
 class TransientAwsError(StageError):
@@ -31,19 +33,20 @@ class TransientAwsError(StageError):
 class AwsSession:
     """One boto3 session for a project's cloud settings, with clients cached per service."""
 
-    def __init__(self, settings: CloudSettings) -> None:
+    def __init__(self, settings: CloudSettings, clients: dict[str, Any] | None = None) -> None:
         self.settings = settings
-        with aws_errors("opening the AWS session"):
+        with aws_errors("opening the AWS session", settings):
             self.boto = boto3.Session(profile_name=settings.profile or None,
                                       region_name=settings.region or None)
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[str, Any] = dict(clients or {})  # pre-built ones (e.g. with a Stubber)
 
     def client(self, service: str) -> Any:
         """A botocore client for `service` in the settings' region (standard retries)."""
         if service not in self._clients:
             region = "us-east-1" if service == "pricing" else self.settings.region
             with aws_errors(f"creating the {service} client"):
-                self._clients[service] = self.boto.client(service, region_name=region, config=_RETRIES)
+                config = _ONE_TRY if service in OPTIONAL else _RETRIES
+                self._clients[service] = self.boto.client(service, region_name=region, config=config)
         return self._clients[service]
 
     def endpoint_note(self) -> str:
