@@ -112,7 +112,16 @@ def _sample_flight(args: argparse.Namespace) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    return run_pipeline(args.flight, args.output, args, until="ingest")
+    import json
+
+    from .pipeline.ingest.report import render_text
+    from .pipeline.project import ProjectPaths
+
+    code = run_pipeline(args.flight, args.output, args, until="ingest")
+    report = ProjectPaths(args.output).ingest_report
+    if not args.json and report.exists():
+        print(render_text(json.loads(report.read_text(encoding="utf-8"))))
+    return code
 
 
 def _process(args: argparse.Namespace) -> int:

@@ -14,8 +14,8 @@ from .pipeline.events import (CloudJobStatus, Event, Log, Progress, SfmStats, St
 class JsonLinesPrinter:
     """Prints every event as one JSON line (for scripts: `--json`)."""
 
-    def __init__(self, out: TextIO = sys.stdout) -> None:
-        self.out = out
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stdout  # looked up per instance, so redirected/captured streams work
 
     def __call__(self, event: Event) -> None:
         self.out.write(json.dumps(event.to_dict(), default=str) + "\n")
@@ -27,10 +27,10 @@ class ConsolePrinter:
 
     BAR = 28
 
-    def __init__(self, out: TextIO = sys.stderr, verbose: bool = False) -> None:
-        self.out = out
+    def __init__(self, out: TextIO | None = None, verbose: bool = False) -> None:
+        self.out = out or sys.stderr  # looked up per instance, so redirected/captured streams work
         self.verbose = verbose
-        self.tty = out.isatty()
+        self.tty = self.out.isatty()
         self._last_draw = 0.0
         self._bar_open = False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass
@@ -10,4 +11,7 @@ class IngestSettings:
     """How strict ingest is about the flight folder."""
 
     min_images: int = 3  # fewer usable images than this fails the stage
-    require_gps: bool = False  # fail rather than warn when images lack GPS
+    require_gps: bool = False  # skip images without a valid GPS position (else only warn)
+    # majority: keep the most common camera (make, model, resolution) and skip the others;
+    # keep: hand every camera's images on to SfM together
+    mixed_cameras: Literal["majority", "keep"] = "majority"
