@@ -12,6 +12,7 @@ SPACEPORT_SM_ROOT relocates /opt/ml (tests run this on a temporary tree).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -30,6 +31,8 @@ from .extract import safe_extract
 from .logs import format_event
 
 EXIT_OK, EXIT_FAILED, EXIT_BUG = 0, 1, 2
+# imported before SIGTERM is taken: torch and pycolmap (glog) install fatal-signal handlers on import
+STAGE_MODULES = {"train": ("..train.trainer", "pycolmap"), "compress": ("..compress.stage",)}
 
 
 class SageMakerTree:
@@ -79,7 +82,7 @@ def read_hyperparameters(tree: SageMakerTree) -> tuple[str, dict[str, Any]]:
 
 def run_train(tree: SageMakerTree, settings: dict[str, Any], cancel: CancelToken) -> dict[str, Any]:
     """Train on the `sfm` channel; splats.ply and geo.json to model/, metrics and summary to output/data."""
-    from ..train.trainer import train_model
+    from ..train.trainer import train_model  # imported by main() before the SIGTERM handler
 
     sfm = tree.channel("sfm")
     section = Settings.from_dict({"train": settings}).train
@@ -105,7 +108,7 @@ def run_train(tree: SageMakerTree, settings: dict[str, Any], cancel: CancelToken
 
 def run_compress(tree: SageMakerTree, settings: dict[str, Any], cancel: CancelToken) -> dict[str, Any]:
     """Compress the training job's model.tar.gz from the `model` channel into model/ (scene.sog)."""
-    from ..compress.stage import compress_ply
+    from ..compress.stage import compress_ply  # imported by main() before the SIGTERM handler
 
     archives = sorted(tree.channel("model").rglob("*.tar.gz"))
     if not archives:
@@ -139,11 +142,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     tree = SageMakerTree(Path(os.environ.get("SPACEPORT_SM_ROOT", "/opt/ml")))
     cancel = CancelToken()
-    signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())  # stop or spot interruption
     stage = "train"
     try:
         stage, settings = read_hyperparameters(tree)
         runner = run_train if stage == "train" else run_compress
+        for module in STAGE_MODULES[stage]:
+            importlib.import_module(module, __package__)
+        signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())  # stop or spot interruption
         summary = runner(tree, settings, cancel)
         emit(Log(stage=stage, text=f"{stage} job done: {json.dumps(summary)}"))
         return EXIT_OK

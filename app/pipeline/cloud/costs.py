@@ -90,10 +90,9 @@ def _pricing_api(session: AwsSession, instance: str) -> Price | None:
 
 
 def train_steps(train_settings: Any) -> int:
-    """Training steps the settings ask for (explicit `steps`, else the preset's)."""
-    steps = getattr(train_settings, "steps", None)
-    if isinstance(steps, int) and steps > 0:
-        return steps
+    """Training steps the settings ask for (their total_steps(), else the preset's)."""
+    if hasattr(train_settings, "total_steps"):
+        return int(train_settings.total_steps())
     return STEPS_BY_PRESET.get(getattr(train_settings, "preset", "standard"), 30000)
 
 
