@@ -35,12 +35,13 @@ def preflight(session: AwsSession, kinds: tuple[str, ...] = ("train",)) -> Ident
                               "--set cloud.role_arn=arn:aws:iam::ACCOUNT:role/NAME")
     with aws_errors(f"checking the bucket {s.bucket}", s):
         try:
-            session.client("s3").head_bucket(Bucket=s.bucket)
+            # a listing under our prefix: the IAM policy allows no wider call on the bucket
+            session.client("s3").list_objects_v2(Bucket=s.bucket, Prefix=s.prefix.strip("/") + "/", MaxKeys=1)
         except Exception as exc:
             if error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
                 raise InputError(f"The S3 bucket {s.bucket!r} does not exist",
                                  hint=f"create it in {s.region} or fix --set cloud.bucket=NAME") from exc
-            if error_code(exc) in ("403", "Forbidden"):
+            if error_code(exc) in ("403", "Forbidden", "AccessDenied"):
                 raise InputError(f"No access to the S3 bucket {s.bucket!r}",
                                  hint="attach packaging/sagemaker/iam-desktop-user.json (bucket and "
                                       "prefix must match cloud.bucket / cloud.prefix)") from exc
