@@ -22,6 +22,8 @@ DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 EXPIRED = {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException"}
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 6},
                   connect_timeout=10, read_timeout=60, max_pool_connections=32)
+# S3: we send Content-MD5 ourselves (it is also what resuming compares), so no extra CRC pass
+_S3 = _RETRIES.merge(Config(request_checksum_calculation="when_required"))
 _ONE_TRY = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=10)
 OPTIONAL = {"pricing"}  # nice to have: one quick try, then the bundled fallback
 
@@ -45,7 +47,7 @@ class AwsSession:
         if service not in self._clients:
             region = "us-east-1" if service == "pricing" else self.settings.region
             with aws_errors(f"creating the {service} client"):
-                config = _ONE_TRY if service in OPTIONAL else _RETRIES
+                config = _ONE_TRY if service in OPTIONAL else _S3 if service == "s3" else _RETRIES
                 self._clients[service] = self.boto.client(service, region_name=region, config=config)
         return self._clients[service]
 

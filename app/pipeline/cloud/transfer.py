@@ -275,7 +275,8 @@ def download(s3: Any, uri: str, dest: Path, *, concurrency: int = 8, part_size: 
         if progress:
             progress(done, size)
 
-    config = TransferConfig(max_concurrency=concurrency, multipart_chunksize=part_size,
+    chunk = max(part_size, -(-size // max(1, concurrency)))  # one range per connection at most
+    config = TransferConfig(max_concurrency=concurrency, multipart_chunksize=chunk,
                             multipart_threshold=part_size)
     with atomic.atomic_path(dest) as tmp, aws_errors(f"downloading {uri}"):
         s3.download_file(bucket, key, str(tmp), Callback=callback, Config=config)
