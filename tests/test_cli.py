@@ -1,0 +1,65 @@
+"""The CLI's project-level behaviour: locks, locations, resume without a flight, status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from ingest_files import make_flight
+
+from app.cli import main
+
+
+def test_a_project_open_in_another_process_is_refused_with_exit_2(tmp_path, capsys):
+    make_flight(tmp_path / "flight", n=4)
+    assert main(["ingest", str(tmp_path / "flight"), "-o", str(tmp_path / "p")]) == 0
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from app.pipeline.project import Project
+        p = Project.open({str(tmp_path / 'p')!r}); p.lock(); print('locked', flush=True); time.sleep(60)
+    """)], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        capsys.readouterr()
+        assert main(["process", "-o", str(tmp_path / "p"), "--until", "ingest"]) == 2
+        err = capsys.readouterr().err
+        assert "open in another process" in err and f"pid {holder.pid}" in err
+    finally:
+        holder.kill()
+        holder.wait()
+    time.sleep(0.1)
+    assert main(["process", "-o", str(tmp_path / "p"), "--until", "ingest"]) == 0  # stale lock taken over
+
+
+def test_an_output_folder_inside_the_flight_folder_is_refused(tmp_path, capsys):
+    make_flight(tmp_path / "flight", n=4)
+    before = sorted(p.name for p in (tmp_path / "flight").iterdir())
+    assert main(["ingest", str(tmp_path / "flight"), "-o", str(tmp_path / "flight" / "out")]) == 2
+    assert "inside the flight folder" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "flight").iterdir()) == before
+
+
+def test_a_new_project_needs_a_flight_folder(tmp_path, capsys):
+    assert main(["process", "-o", str(tmp_path / "p")]) == 2
+    assert "pass the flight folder" in capsys.readouterr().err
+
+
+def test_resume_without_naming_the_flight_again_and_status(tmp_path, capsys):
+    make_flight(tmp_path / "flight", n=4)
+    assert main(["ingest", str(tmp_path / "flight"), "-o", str(tmp_path / "p")]) == 0
+    assert main(["process", "-o", str(tmp_path / "p"), "--until", "ingest", "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert any(e["type"] == "StageFinished" and e["stage"] == "ingest" and e["skipped"] for e in lines)
+    assert main(["status", str(tmp_path / "p"), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["ingest"]["state"] == "done"
+
+
+def test_unknown_setting_is_a_usage_error(tmp_path, capsys):
+    make_flight(tmp_path / "flight", n=4)
+    assert main(["ingest", str(tmp_path / "flight"), "-o", str(tmp_path / "p"), "--set", "x.y=1"]) == 2
+    assert "Unknown setting" in capsys.readouterr().err
