@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import tarfile
 import threading
 import time
@@ -25,6 +28,8 @@ TRAIN_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/spaceport-train:1"
 COMPRESS_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/spaceport-compress:1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/spaceport-sagemaker"
 STREAM = "algo-1-1764200000"
+REPO = Path(__file__).resolve().parents[1]
+ACCESS_KEY, SECRET_KEY = "AKIAFAKESPACEPORT01", "fake/Secret+Key/Never/Written/Anywhere0"
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +103,35 @@ class MotoAws:
                                Body=tar_bytes(output))
         self.set_state(name, "Completed", "Completed")
 
+    def run_container(self, name: str, ml: Path) -> int:
+        """Be SageMaker for job `name`: fetch its channels into an /opt/ml tree at `ml`, run our real
+        entrypoint there, stream its stdout to CloudWatch, then upload its outputs and set the state."""
+        job = self.job(name)
+        for channel in job.input_data_config:
+            uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+            bucket, _, prefix = uri[5:].partition("/")
+            base = prefix if prefix.endswith("/") else prefix.rsplit("/", 1)[0] + "/"
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    dest = ml / "input" / "data" / channel["ChannelName"] / obj["Key"][len(base):]
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    self.s3.download_file(bucket, obj["Key"], str(dest))
+        (ml / "input" / "config").mkdir(parents=True, exist_ok=True)
+        (ml / "input" / "config" / "hyperparameters.json").write_text(json.dumps(job.hyper_parameters))
+        self.set_state(name, "InProgress", "Training")
+        env = {**os.environ, "SPACEPORT_SM_ROOT": str(ml), "PYTHONPATH": str(REPO)}
+        proc = subprocess.Popen([sys.executable, str(REPO / "packaging" / "sagemaker" / "train"), "train"],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in proc.stdout:  # type: ignore[union-attr]
+            self.put_logs(name, [line.rstrip("\n") or " "])
+        code = proc.wait()
+        if code != 0:
+            self.set_state(name, "Failed", "Failed", failure=(ml / "output" / "failure").read_text())
+            return code
+        self.set_state(name, "InProgress", "Uploading")
+        self.complete(name, _folder(ml / "model"), _folder(ml / "output" / "data"))
+        return code
+
     def in_background(self, script: Callable[[], None]) -> threading.Thread:
         """Run a SageMaker script beside the code under test; exceptions surface via join_ok."""
         errors: list[BaseException] = []
@@ -120,6 +154,10 @@ def join_ok(thread: threading.Thread, timeout: float = 30.0) -> None:
     assert not thread.is_alive(), "the SageMaker script did not finish"
     if thread.errors:  # type: ignore[attr-defined]
         raise thread.errors[0]  # type: ignore[attr-defined]
+
+
+def _folder(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def tar_bytes(files: dict[str, bytes]) -> bytes:
@@ -196,8 +234,8 @@ def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> MotoAws:
     for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")

@@ -11,10 +11,11 @@ from app.pipeline.cloud.logs import format_event
 from app.pipeline.cloud.offload import cloud_compress_outputs, fetch_splats, train_in_cloud
 from app.pipeline.cloud.records import JobBook
 from app.pipeline.errors import Cancelled, StageError
-from app.pipeline.events import CloudJobStatus, Event, TrainMetrics
+from app.pipeline.events import CloudJobStatus, Event, Log, TrainMetrics
 from app.pipeline.project import Project
 from app.pipeline.stage import StageContext
-from cloud_moto import (BUCKET, MotoAws, aws, cloud_settings, handoff_project, join_ok,  # noqa: F401
+from cloud_moto import (ACCESS_KEY, BUCKET, SECRET_KEY, MotoAws, aws, cloud_settings,  # noqa: F401
+                        handoff_project, join_ok,
                         moto_server, ply_bytes)
 
 GEO = json.dumps({"origin": {"lat": 50.82, "lon": -0.14, "alt": 10.0}, "crs": "ENU"}).encode()
@@ -100,6 +101,11 @@ def test_cloud_training_goes_through_its_states_and_chains_compression_in_the_cl
     assert cloud_compress_outputs(project) is None
     assert fetch_splats(project, events.append).read_bytes() == ply  # PLY on demand for local compression
 
+    written = b"".join(p.read_bytes() for p in project.root.rglob("*") if p.is_file())
+    shown = "".join(json.dumps(e.to_dict(), default=str) for e in events)
+    for secret in (ACCESS_KEY, SECRET_KEY):
+        assert secret.encode() not in written and secret not in shown
+
 
 def test_spot_training_sets_max_wait_and_local_compression_downloads_the_ply(aws, handoff_project):
     project = handoff_project
@@ -114,6 +120,26 @@ def test_spot_training_sets_max_wait_and_local_compression_downloads_the_ply(aws
     assert project.paths.splats_ply.read_bytes() == ply
     assert outputs["splats_ply"] == "train/splats.ply" and "compress_job" not in outputs["cloud"]
     assert [n for n in aws.backend().training_jobs if n.startswith("spaceport-compress-")] == []
+
+
+def test_a_failed_chained_compression_leaves_the_training_and_compresses_here(aws, handoff_project):
+    project = handoff_project
+    cloud_settings(project, compress_where="cloud")
+    ply = ply_bytes()
+    events: list[Event] = []
+
+    def train_then_fail_compression() -> None:
+        _play_training(aws, ply, then_compress=False)
+        cname = aws.wait_for_job("spaceport-compress-")
+        aws.set_state(cname, "Failed", "Failed", failure="ClientError: out of disk")
+
+    script = aws.in_background(train_then_fail_compression)
+    outputs = train_in_cloud(_ctx(project, events), decision=None)
+    join_ok(script)
+    assert project.paths.splats_ply.read_bytes() == ply and "scene_sog" not in outputs
+    assert any("out of disk" in e.text for e in events if isinstance(e, Log) and e.level == "warning")
+    project.record("train").outputs = outputs
+    assert cloud_compress_outputs(project) is None
 
 
 def test_a_failed_job_shows_its_failure_reason_and_a_rerun_launches_a_new_attempt(aws, handoff_project):

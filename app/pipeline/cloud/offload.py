@@ -15,8 +15,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import InputError
-from ..events import CloudJobStatus, Event, Log
+from ..errors import InputError, StageError
+from ..events import CloudJobStatus, Event, Log, Progress
 from ..project import Project
 from ..settings import fingerprint
 from ..stage import CancelToken, StageContext
@@ -27,7 +27,7 @@ from .preflight import preflight
 from .records import JobBook, JobRecord
 from .session import AwsSession
 from .tracker import JobTracker, outcome
-from .transfer import MB, Uploader, download
+from .transfer import MB, TransferSummary, Uploader, download
 
 DEFAULT_BANDWIDTH_MB_S = 20.0
 DEFAULT_SPLATS = 3_000_000
@@ -80,9 +80,12 @@ class CloudRun:
         where, why = compress_placement(self.settings.compress_where, splats, bandwidth)
         self._log(f"compression runs {'in the cloud' if where == 'cloud' else 'here'}: {why}")
         if where == "cloud":
-            cjob = self._compress_job(job)
-            outputs["cloud"]["compress_job"] = cjob.name
-            outputs["scene_sog"] = self._rel(self.paths.scene_sog)
+            try:
+                outputs["cloud"]["compress_job"] = self._compress_job(job).name
+                outputs["scene_sog"] = self._rel(self.paths.scene_sog)
+            except StageError as exc:  # the training is good: compress it here instead
+                self._log(f"{exc.message}; the compress stage will compress here instead", "warning")
+                where = "local"
         if where == "local" or self.settings.fetch_ply:
             self.collect(job, "model.tar.gz", self.paths.train)
             outputs["splats_ply"] = self._rel(self.paths.splats_ply)
@@ -123,7 +126,7 @@ class CloudRun:
                            "image": s.train_image, "instance": s.train_instance_type, "spot": s.spot})
         return pairs, f"s3://{s.bucket}/{prefix}/", key
 
-    def _upload(self, pairs: list[tuple[Path, str]]):
+    def _upload(self, pairs: list[tuple[Path, str]]) -> TransferSummary:
         total_mb = sum(p.stat().st_size for p, _ in pairs) / MB
 
         def progress(done: int, total: int) -> None:
@@ -198,8 +201,6 @@ class CloudRun:
 
     def ctx_progress(self, fraction: float, message: str) -> None:
         """Emit Progress for the stage this run serves."""
-        from ..events import Progress
-
         self.emit(Progress(stage=self.stage, fraction=max(0.0, min(1.0, fraction)), message=message))
 
     def _log(self, text: str, level: str = "info") -> None:
