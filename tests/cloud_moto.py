@@ -262,33 +262,41 @@ def cloud_settings(project: Any, **overrides: Any) -> None:
     project.save()
 
 
-def write_handoff(project: Any, n_images: int = 3) -> None:
-    """A small real SfM hand-off: a PINHOLE COLMAP model, JPEG images, geo.json; sfm marked done."""
+def write_handoff(project: Any, n_images: int = 4) -> None:
+    """A small real SfM hand-off: a PINHOLE COLMAP model whose points are drawn in its JPEG images
+    (so a few training steps have something to fit), and geo.json; the sfm stage marked done."""
     import pycolmap
-    from PIL import Image
+    from PIL import Image, ImageDraw
 
     paths = project.paths
     paths.sfm_model.mkdir(parents=True, exist_ok=True)
     paths.sfm_images.mkdir(parents=True, exist_ok=True)
     rec = pycolmap.Reconstruction()
-    rec.add_camera_with_trivial_rig(pycolmap.Camera(model="PINHOLE", width=64, height=48,
-                                                    params=[50, 50, 32, 24], camera_id=1))
+    w, h, f = 96, 72, 40.0
+    rec.add_camera_with_trivial_rig(pycolmap.Camera(model="PINHOLE", width=w, height=h,
+                                                    params=[f, f, w / 2, h / 2], camera_id=1))
     rng = np.random.default_rng(1)
-    pts = rng.uniform(-1, 1, (30, 3))
+    pts = rng.uniform(-1, 1, (200, 3))
+    colours = rng.integers(40, 255, (200, 3), dtype=np.uint8)
     for i in range(n_images):
-        t = np.array([0.2 * i, 0.0, 4.0])
+        t = np.array([1.5 * (i - (n_images - 1) / 2), 0.0, 5.0])  # x_cam = x_world + t
         cam = pts + t
-        uv = np.stack([50 * cam[:, 0] / cam[:, 2] + 32, 50 * cam[:, 1] / cam[:, 2] + 24], axis=1)
+        uv = np.stack([f * cam[:, 0] / cam[:, 2] + w / 2, f * cam[:, 1] / cam[:, 2] + h / 2], axis=1)
         name = f"img{i:03d}.jpg"
         rec.add_image_with_trivial_frame(
             pycolmap.Image(name=name, keypoints=uv, camera_id=1, image_id=i + 1),
             pycolmap.Rigid3d(pycolmap.Rotation3d(np.eye(3)), t))
-        Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(paths.sfm_images / name)
+        image = Image.new("RGB", (w, h), (90, 90, 90))
+        draw = ImageDraw.Draw(image)
+        for order in np.argsort(-cam[:, 2]):  # far points first
+            x, y = uv[order]
+            draw.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=tuple(int(c) for c in colours[order]))
+        image.save(paths.sfm_images / name, quality=95)
     for j, p in enumerate(pts):
         track = pycolmap.Track()
         for i in range(n_images):
             track.add_element(i + 1, j)
-        rec.add_point3D(p, track, np.array([180, 120, 90], np.uint8))
+        rec.add_point3D(p, track, colours[j])
     rec.write(str(paths.sfm_model))
     paths.geo_json.write_text(json.dumps({"origin": {"lat": 50.82, "lon": -0.14, "alt": 10.0},
                                           "crs": "ENU", "units": "m"}))

@@ -22,8 +22,8 @@ needs_trainer = pytest.mark.skipif(importlib.util.find_spec("app.pipeline.train.
                                    reason="app.pipeline.train.trainer (train_model) not merged yet")
 needs_compressor = pytest.mark.skipif(importlib.util.find_spec("app.pipeline.compress.compress_ply") is None,
                                       reason="app.pipeline.compress compress_ply not merged yet")
-TINY = {"max_steps": 40, "min_points": 10, "metrics_every": 5, "eval_every_n_image": 0, "eval_every": 1000,
-        "checkpoint_every": 20, "preview_every": 0, "cpu_max_side": 64, "sh_degree": 1, "device": "cpu"}
+TINY = {"max_steps": 20, "min_points": 10, "metrics_every": 5, "eval_every_n_image": 0, "eval_every": 1000,
+        "checkpoint_every": 10, "preview_every": 0, "cpu_max_side": 96, "sh_degree": 1, "device": "cpu"}
 
 
 def _tree(tmp_path: Path, stage: str, settings: dict) -> Path:
@@ -76,7 +76,7 @@ def test_training_in_the_container_writes_the_model_and_metrics_and_logs_events(
     assert json.loads((ml / "output" / "data" / "summary.json").read_text())
     metrics = [e for e in (parse_line(line, "train") for line in proc.stdout.splitlines())
                if isinstance(e, TrainMetrics)]
-    assert metrics and metrics[-1].step == 40
+    assert metrics and metrics[-1].step == 20
     assert any(line.startswith(f"step={metrics[-1].step} loss=") for line in proc.stdout.splitlines())
 
 

@@ -19,8 +19,8 @@ from cloud_moto import (SECRET_KEY, BUCKET, COMPRESS_IMAGE, REGION, ROLE, TRAIN_
 
 HAS_TRAINER = importlib.util.find_spec("app.pipeline.train.trainer") is not None
 HAS_COMPRESSOR = importlib.util.find_spec("app.pipeline.compress.compress_ply") is not None
-TINY_TRAIN = {"max_steps": "40", "min_points": "10", "metrics_every": "5", "eval_every_n_image": "0",
-              "checkpoint_every": "20", "preview_every": "0", "cpu_max_side": "64", "sh_degree": "1",
+TINY_TRAIN = {"max_steps": "20", "min_points": "10", "metrics_every": "5", "eval_every_n_image": "0",
+              "checkpoint_every": "10", "preview_every": "0", "cpu_max_side": "96", "sh_degree": "1",
               "device": "cpu"}
 
 pytestmark = [pytest.mark.slow,
@@ -46,7 +46,7 @@ def test_the_real_container_trains_as_a_sagemaker_job_and_its_metrics_stream_bac
     outputs = train_in_cloud(StageContext(project=project, emit=events.append, stage="train"))
     join_ok(script, timeout=600)
     steps = [e.step for e in events if isinstance(e, TrainMetrics)]
-    assert steps and steps[-1] == 40 and steps == sorted(steps)
+    assert steps and steps[-1] == 20 and steps == sorted(steps)
     assert project.paths.train_metrics.exists() and outputs["num_gaussians"] > 0
     if HAS_COMPRESSOR:
         assert project.paths.scene_sog.stat().st_size > 0 and not project.paths.splats_ply.exists()
