@@ -12,7 +12,7 @@ from app.pipeline.cloud.costs import PRICE_TABLE, compress_placement, hourly_pri
 from app.pipeline.cloud.logs import LogTailer, format_event, parse_line
 from app.pipeline.cloud.preflight import preflight
 from app.pipeline.cloud.records import JobBook, JobRecord
-from app.pipeline.cloud.session import AwsSession, TransientAwsError
+from app.pipeline.cloud.session import AwsSession
 from app.pipeline.cloud.settings import CloudSettings
 from app.pipeline.cloud.tracker import JobTracker
 from app.pipeline.errors import InputError, StageError

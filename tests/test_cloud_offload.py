@@ -8,10 +8,10 @@ import time
 import pytest
 
 from app.pipeline.cloud.logs import format_event
-from app.pipeline.cloud.offload import cloud_compress_outputs, fetch_splats, train_in_cloud
+from app.pipeline.cloud.offload import cloud_compress_outputs, fetch_splats, job_records, train_in_cloud
 from app.pipeline.cloud.records import JobBook
 from app.pipeline.errors import Cancelled, StageError
-from app.pipeline.events import CloudJobStatus, Event, Log, TrainMetrics
+from app.pipeline.events import CloudJobStatus, Event, Log, PreviewSnapshot, TrainMetrics
 from app.pipeline.project import Project
 from app.pipeline.stage import StageContext
 from cloud_moto import (ACCESS_KEY, BUCKET, SECRET_KEY, MotoAws, aws, cloud_settings,  # noqa: F401
@@ -41,7 +41,8 @@ def _play_training(aws: MotoAws, ply: bytes, *, then_compress: bool) -> None:
     aws.set_state(name, "InProgress", "Downloading")
     time.sleep(0.3)
     aws.set_state(name, "InProgress", "Training")
-    aws.put_logs(name, _metrics_lines((10, 20)) + ["a line that is not an event"])
+    snapshot = PreviewSnapshot(stage="train", path="/opt/ml/output/work/preview.ply", step=10)
+    aws.put_logs(name, _metrics_lines((10, 20)) + ["a line that is not an event", format_event(snapshot)])
     time.sleep(0.4)
     aws.complete(name, *_train_outputs(ply))
     if then_compress:
@@ -64,6 +65,8 @@ def test_cloud_training_goes_through_its_states_and_chains_compression_in_the_cl
     statuses = [(e.job_name, e.secondary_status) for e in events if isinstance(e, CloudJobStatus)]
     assert (train_job, "Training") in statuses and (train_job, "Completed") in statuses
     assert [e.step for e in events if isinstance(e, TrainMetrics)] == [10, 20]
+    assert not any(isinstance(e, PreviewSnapshot) for e in events)  # a path on the remote machine
+    assert [j.status for j in job_records(project)] == ["Completed", "Completed"]
     assert project.paths.scene_sog.read_bytes() == b"SOG bundle bytes"
     assert not project.paths.splats_ply.exists()  # no round trip of the uncompressed model
     assert project.paths.train_metrics.exists() and outputs["num_gaussians"] == 50

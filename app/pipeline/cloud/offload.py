@@ -268,6 +268,11 @@ def fetch_splats(project: Project, emit: Callable[[Event], None], cancel: Cancel
     return project.paths.splats_ply
 
 
+def job_records(project: Project) -> list[JobRecord]:
+    """The project's cloud jobs as last recorded (reads cloud/jobs.json only: no network, no wait)."""
+    return JobBook.load(project.paths.cloud_jobs).jobs
+
+
 def refresh_jobs(project: Project, emit: Callable[[Event], None]) -> list[JobRecord]:
     """Ask SageMaker for the state of every job still active in the record; all records, updated."""
     return _refresh(CloudRun(project, emit), emit)

@@ -10,7 +10,7 @@ import time
 from typing import Any, Callable
 
 from ..errors import Cancelled, StageError
-from ..events import CloudJobStatus, Event, Log, TrainMetrics
+from ..events import CloudJobStatus, Event, Log, Progress, SfmStats, TrainMetrics
 from ..stage import CancelToken
 from . import jobs
 from .logs import LogTailer, parse_line
@@ -18,6 +18,7 @@ from .records import TERMINAL, JobBook, JobRecord
 from .session import AwsSession, TransientAwsError
 
 MAX_BACKOFF_S = 120.0
+FORWARDED = (TrainMetrics, Progress, Log, SfmStats)  # container events that mean the same here
 
 
 class JobTracker:
@@ -93,6 +94,9 @@ class JobTracker:
             event = parse_line(line, self.stage)
             if isinstance(event, TrainMetrics):
                 self.last_metrics = event
+            if event is not None and not isinstance(event, FORWARDED):
+                # e.g. a PreviewSnapshot names a file on the remote machine: not for this one
+                event = Log(stage=event.stage, level="debug", text=f"cloud job: {type(event).__name__}")
             if event is not None:
                 self.emit(event)
         if lines:  # saved after emitting: a crash re-delivers at most this batch after a restart
