@@ -117,6 +117,8 @@ def test_preflight_names_the_setting_to_fix(aws):
              ({"role_arn": "spaceport"}, "not an IAM role ARN"),
              ({"train_image": "ubuntu:latest"}, "not an ECR image URI"),
              ({"compress_image": COMPRESS_IMAGE.replace(":1", ":2")}, "is not in ECR")]
+    aws.s3.create_bucket(Bucket="spaceport-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    cases.append(({"bucket": "spaceport-eu"}, "is in eu-west-1 but jobs run in us-east-1"))
     for overrides, message in cases:
         with pytest.raises(InputError, match=message) as err:
             preflight(AwsSession(_settings(**overrides)), ("train", "compress"))

@@ -89,3 +89,18 @@ def test_uploading_a_missing_folder_says_to_run_sfm_first(aws, tmp_path):
     with pytest.raises(InputError, match="not a folder") as err:
         Uploader(aws.s3, BUCKET).upload_tree(tmp_path / "nope", "p")
     assert "sfm" in err.value.hint
+
+
+def test_a_cancelled_download_leaves_no_partial_file(aws, tree, tmp_path):
+    Uploader(aws.s3, BUCKET, part_size=5 * MB).upload_tree(tree, "p/c")
+    cancel = CancelToken()
+
+    def stop_midway(done: int, total: int) -> None:
+        if done > 4 * MB:
+            cancel.cancel()
+
+    dest = tmp_path / "got" / "big.bin"
+    with pytest.raises(Cancelled):
+        download(aws.s3, f"s3://{BUCKET}/p/c/big.bin", dest, part_size=5 * MB, concurrency=2,
+                 progress=stop_midway, cancel=cancel)
+    assert not dest.exists() and list(dest.parent.iterdir()) == []

@@ -46,6 +46,12 @@ def preflight(session: AwsSession, kinds: tuple[str, ...] = ("train",)) -> Ident
                                  hint="attach packaging/sagemaker/iam-desktop-user.json (bucket and "
                                       "prefix must match cloud.bucket / cloud.prefix)") from exc
             raise
+    with aws_errors(f"checking the region of the bucket {s.bucket}", s):
+        where = session.client("s3").get_bucket_location(Bucket=s.bucket).get("LocationConstraint") or "us-east-1"
+    if where != s.region:
+        raise InputError(f"The S3 bucket {s.bucket!r} is in {where} but jobs run in {s.region}",
+                         hint=f"SageMaker reads its inputs in its own region: --set cloud.region={where} "
+                              "or use a bucket in the jobs' region")
     for kind in kinds:
         check_image(session, kind, getattr(s, f"{kind}_image"))
     return Identity(account=str(ident.get("Account", "")), arn=str(ident.get("Arn", "")))
