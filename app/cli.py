@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .console import ConsolePrinter, JsonLinesPrinter
-from .pipeline.errors import SpaceportError
+from .pipeline.errors import Cancelled, SpaceportError
 from .pipeline.events import EventBus, JsonlSink
 from .pipeline.project import Project
 from .pipeline.stage import CancelToken
@@ -80,6 +80,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_flags(p)
     p.set_defaults(func=_cloud)
 
+    p = sub.add_parser("export", help="export a project's splats (SOG, PLY, .splat, .spz, ...)")
+    p.add_argument("project", type=Path)
+    p.add_argument("--format", required=True,
+                   choices=["sog", "ply", "splat", "spz", "compressed-ply"])
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="destination file (.sog, .ply, .splat, .spz, .compressed.ply; "
+                        "a folder or meta.json for unbundled SOG)")
+    p.add_argument("--sh-degree", type=int, choices=[0, 1, 2, 3])
+    p.add_argument("--crop", metavar="XMIN,YMIN,ZMIN,XMAX,YMAX,ZMAX",
+                   help="keep splats inside this box (metres, splat frame)")
+    p.add_argument("--filter-floaters", action="store_true",
+                   help="drop invisible splats and isolated outliers")
+    p.add_argument("--json", action="store_true", help="print the quality report as JSON")
+    p.set_defaults(func=_export)
+
     p = sub.add_parser("status", help="show the state of each stage of a project")
     p.add_argument("project", type=Path)
     p.add_argument("--json", action="store_true")
@@ -144,6 +159,37 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"generating the sample flight in {flight} ...", file=sys.stderr)
         generate_flight(flight, n_images=args.images, seed=args.seed)
     return run_pipeline(flight, args.dir / "project", args, until=args.until)
+
+
+def _export(args: argparse.Namespace) -> int:
+    import json
+
+    from .pipeline.compress.filters import parse_box
+    from .pipeline.export import ExportOptions, export_project
+
+    project = Project.open(args.project, create=False)
+    options = ExportOptions(sh_degree=args.sh_degree,
+                            crop=parse_box(args.crop) if args.crop else None,
+                            filter_floaters=args.filter_floaters,
+                            compress=project.settings.compress)
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
+    try:
+        report = export_project(project, args.format, args.output, options,
+                                emit=ConsolePrinter(), cancel=cancel)
+    except (Cancelled, KeyboardInterrupt):
+        print("export cancelled; the destination was left as it was", file=sys.stderr)
+        return EXIT_CANCELLED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        err = report["errors"]
+        print(f"{report['output']}: {report['splats']['written']} splats, {report['bytes']} bytes "
+              f"({report['ratio_to_ply']}x smaller than the PLY); position error mean "
+              f"{err['position_mm']['mean']:.2f} mm, rotation {err['rotation_deg']['mean']:.2f} deg")
+    return EXIT_OK
 
 
 def _status(args: argparse.Namespace) -> int:

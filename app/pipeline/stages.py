@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from .ingest.stage import IngestStage
+from .sfm.stage import SfmStage
 from .stage import Stage
 
 
 def default_stages() -> list[Stage]:
     """Fresh instances of every stage the pipeline runs, upstream first."""
-    return [IngestStage()]
+    return [IngestStage(), SfmStage()]

@@ -3,11 +3,52 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass
 class SfmSettings:
-    """Backend choice and the knobs of feature extraction, matching and mapping."""
+    """Backend choice and the knobs of feature extraction, matching, mapping and the gate."""
 
     backend: str = "pycolmap"  # pycolmap | opensfm
     import_from: str | None = None  # an existing COLMAP model folder to import instead of running SfM
+
+    # -- features (pycolmap SIFT) -------------------------------------------------------------
+    max_image_size: int = 1600  # images are downscaled to this longest side before SIFT
+    max_num_features: int = 8192  # per image
+    first_octave: int = 0  # -1 upsamples 2x first: more small features, about 2x slower
+    camera_model: str = "SIMPLE_RADIAL"  # COLMAP model of the raw cameras (before undistortion)
+    num_threads: int = -1  # -1: all cores
+
+    # -- matching -----------------------------------------------------------------------------
+    matcher: Literal["auto", "spatial", "sequential", "exhaustive"] = "auto"
+    exhaustive_max_images: int = 12  # auto: exhaustive matching up to this many images
+    spatial_neighbors: int = 8  # GPS-guided: candidate pairs per image
+    spatial_max_distance_m: float = 150.0  # GPS-guided: farthest neighbour considered
+    sequential_overlap: int = 8  # video-like sets: each image matched with the next N
+    min_gps_fraction: float = 0.8  # auto: spatial matching needs GPS on this share of images
+
+    # -- mapping ------------------------------------------------------------------------------
+    mapper: Literal["incremental", "global"] = "incremental"
+    use_gps_prior: bool = True  # GPS positions as pose priors in bundle adjustment
+    gps_std_horizontal_m: float = 3.0  # assumed GPS accuracy (1 sigma) east/north
+    gps_std_vertical_m: float = 5.0  # assumed GPS accuracy (1 sigma) up
+    ba_global_max_num_iterations: int = 30  # per global bundle adjustment (-1: pycolmap's default)
+    ba_global_frames_ratio: float = 1.4  # global BA after the model grew by this factor
+    ba_local_max_refinements: int = 1  # local BA re-runs after filtering outliers
+    min_num_matches: int = 15  # inlier matches for an image pair to count
+
+    # -- intrinsics ---------------------------------------------------------------------------
+    focal_policy: Literal["auto", "refine", "fixed"] = "auto"  # auto: see intrinsics.py
+    focal_tolerance: float = 0.03  # relative disagreement that is flagged (focal, ground height)
+
+    # -- validation gate ----------------------------------------------------------------------
+    min_registered_ratio: float = 0.9  # registered / usable images
+    min_points: int = 200  # 3D points in the model
+    max_reprojection_error_px: float = 2.0  # mean over all observations
+    min_observations_per_image: int = 20  # 2D-3D correspondences each registered image needs
+    max_gps_residual_m: float = 10.0  # mean camera-to-GPS distance after alignment
+
+    # -- hand-off -----------------------------------------------------------------------------
+    # longest side of the hand-off images (-1: as shot); 1600 px is the 3DGS reference's default
+    undistort_max_image_size: int = 1600

@@ -1,0 +1,59 @@
+"""The SfM stage: ingest's usable images -> validated, georeferenced PINHOLE model for training."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InputError
+from ..stage import Stage, StageContext
+from .flight import load_flight
+from .handoff import RawResult, finish
+
+
+class SfmStage(Stage):
+    """Structure-from-Motion with pycolmap (default), OpenSfM, or an imported COLMAP model."""
+
+    name = "sfm"
+    upstream = ("ingest",)
+
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        """Reconstruct (or import), then validate and write the hand-off."""
+        settings = ctx.settings
+        paths = ctx.project.paths
+        flight = load_flight(paths.flight_json, ctx.project.source)
+        names = flight.names
+        if settings.import_from:
+            from .colmap_import import import_model
+
+            ctx.log(f"importing the COLMAP model in {settings.import_from} (no SfM is run)")
+            raw = import_model(ctx, settings.import_from, flight)
+        elif settings.backend == "opensfm":
+            from .opensfm import run_opensfm
+
+            raw = run_opensfm(ctx, flight)
+        elif settings.backend == "pycolmap":
+            from .pycolmap_backend import reconstruct
+
+            raw = reconstruct(ctx, flight)
+        else:
+            raise InputError(f"Unknown SfM backend {settings.backend!r}",
+                             hint="use --sfm-backend pycolmap or --sfm-backend opensfm")
+        return finish(ctx, raw, flight, _expected(raw, names))
+
+    def summary(self, outputs: dict[str, Any]) -> str:
+        """One line for the CLI."""
+        if not outputs:
+            return ""
+        geo = (f", GPS residual {outputs['gps_residual_mean_m']} m"
+               if outputs.get("gps_residual_mean_m") is not None else ", not georeferenced")
+        return (f"{outputs.get('registered')}/{outputs.get('images')} images registered, "
+                f"{outputs.get('points')} points, "
+                f"{outputs.get('mean_reprojection_error_px')} px{geo}")
+
+
+def _expected(raw: RawResult, names: list[str]) -> list[str]:
+    """The images the model should contain: the flight's, or an import's own when they differ."""
+    in_model = {im.name for m in raw.models for im in m.images.values()}
+    if in_model & set(names):
+        return names
+    return sorted(in_model)

@@ -1,0 +1,216 @@
+"""The SfM stage end to end: `process --until sfm` on the sample flight, reuse, cancel, missing
+GPS, the gate failing, and `--sfm-from` imports (brighton runs when ../shared/data is present)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pycolmap
+import pytest
+
+from app.cli import main
+from app.pipeline.events import Event, Log, SfmStats, event_from_dict
+from app.pipeline.project import Project
+from app.pipeline.sfm import geo
+from app.pipeline.stage import CancelToken
+from tests.sfm_helpers import BRIGHTON, FIXTURES, drop_gps, run_sfm
+
+needs_brighton = pytest.mark.skipif(not BRIGHTON.is_dir(),
+                                    reason="../shared/data/brighton_beach absent")
+
+
+def process(*args: str) -> tuple[int, list[Event]]:
+    """`spaceport process ... --json` in-process; returns the exit code and the events."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["process", *args, "--json"])
+    return code, [event_from_dict(json.loads(line)) for line in out.getvalue().splitlines()
+                  if line.startswith("{")]
+
+
+def logs(events: list[Event]) -> str:
+    """Every Log line of the sfm stage, one per line."""
+    return "\n".join(e.text for e in events if isinstance(e, Log) and e.stage == "sfm")
+
+
+@pytest.fixture(scope="module")
+def done(sample_flight: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The sample flight processed until sfm once: (project folder, exit code, events)."""
+    root = tmp_path_factory.mktemp("sfm project") / "p"
+    code, events = process(str(sample_flight), "-o", str(root), "--until", "sfm")
+    return root, code, events
+
+
+@pytest.fixture
+def copy(done, tmp_path: Path) -> Project:
+    """A private copy of the finished project (features and matches included)."""
+    root = tmp_path / "copy"
+    shutil.copytree(done[0], root)
+    return Project.open(root, create=False)
+
+
+def test_process_until_sfm_hands_off_a_validated_georeferenced_pinhole_model(done):
+    root, code, _ = done
+    assert code == 0
+    paths = Project.open(root, create=False).paths
+    model = pycolmap.Reconstruction(str(paths.sfm_model))
+    assert model.num_reg_images() == 12 and model.num_points3D() > 500
+    assert {c.model.name for c in model.cameras.values()} == {"PINHOLE"}
+    assert len(list(paths.sfm_images.iterdir())) == 12
+    assert (paths.sfm_sparse / "0" / "points3D.bin").exists() and paths.sfm_database.exists()
+    geo_doc = json.loads(paths.geo_json.read_text())
+    assert geo_doc["georeferenced"] and geo_doc["crs"] == "ENU" and geo_doc["units"] == "m"
+    assert set(geo_doc["origin"]) == {"lat", "lon", "alt"}
+    assert geo_doc["gps_residual_m"]["mean"] < 1.0
+    stats = json.loads(paths.sfm_stats.read_text())
+    for key in ("images_with_features", "mean_features", "features_per_image", "matched_pairs",
+                "inlier_matches", "registered_images", "points", "mean_track_length",
+                "mean_reprojection_error", "track_length_histogram", "images", "focal"):
+        assert key in stats, key
+    assert all(im["registered"] and im["observations"] > 0 for im in stats["images"].values())
+    assert stats["exif_pose_priors"] == 12  # the synthetic JPEGs' EXIF GPS reaches pycolmap
+
+
+def test_camera_positions_match_the_ground_truth_within_1_percent_of_the_extent(
+        done, sample_flight: Path):
+    paths = Project.open(done[0], create=False).paths
+    truth = json.loads((sample_flight / "ground_truth.json").read_text())
+    ours = geo.Origin(**json.loads(paths.geo_json.read_text())["origin"], alt_reference="")
+    gt_origin = geo.Origin(**truth["origin"], alt_reference="")
+    true_enu = geo.lla_to_enu(geo.enu_to_lla(
+        np.array([im["position_enu"] for im in truth["images"]]), gt_origin), ours)
+    centres = geo.camera_centres(pycolmap.Reconstruction(str(paths.sfm_model)))
+    est = np.array([centres[im["file"]] for im in truth["images"]])
+    assert np.linalg.norm(est - true_enu, axis=1).max() < 0.01 * truth["scene"]["extent_m"]
+
+
+def test_sfm_statistics_arrive_while_it_runs(done):
+    stats = [e for e in done[2] if isinstance(e, SfmStats)]
+    phases = [e.phase for e in stats]
+    assert "features" in phases and "matching" in phases and phases[-1] == "final"
+    mapping = [e.registered_images for e in stats if e.phase == "mapping"]
+    assert mapping and mapping == sorted(mapping) and mapping[0] >= 2
+    assert stats[-1].registered_images == 12 and stats[-1].track_length_histogram
+
+
+def test_a_rerun_with_a_changed_gate_setting_reuses_features_and_matches(copy: Project):
+    ok, events = run_sfm(copy, min_points=100)
+    assert ok
+    assert "reusing the extracted features" in logs(events)
+    assert "reusing the matches" in logs(events)
+
+
+def test_cancel_while_mapping_leaves_a_project_that_resumes(copy: Project):
+    cancel = CancelToken()
+    copy.settings.sfm.min_points = 101  # makes sfm stale so it runs again
+
+    def sink(event: Event) -> None:
+        if isinstance(event, SfmStats) and event.phase == "mapping":
+            cancel.cancel()
+
+    from app.pipeline.runner import Runner
+    from app.pipeline.stages import default_stages
+
+    with copy:
+        assert not Runner(copy, default_stages(), emit=sink, cancel=cancel).run(until="sfm")
+    assert copy.record("sfm").state == "cancelled"
+    ok, events = run_sfm(copy)
+    assert ok and "reusing the matches" in logs(events)
+
+
+def test_missing_gps_gives_an_unreferenced_model_with_a_warning(copy: Project):
+    drop_gps(copy)
+    copy.settings.sfm.min_points = 102
+    ok, events = run_sfm(copy)
+    assert ok
+    assert "not be georeferenced" in logs(events)
+    assert json.loads(copy.paths.geo_json.read_text())["georeferenced"] is False
+
+
+def test_a_model_failing_the_gate_stops_the_stage_with_the_reason(copy: Project):
+    code, events = process(str(copy.source), "-o", str(copy.root), "--from", "sfm",
+                           "--until", "sfm", "--set", "sfm.min_points=1000000")
+    assert code == 1
+    record = Project.open(copy.root, create=False).record("sfm")
+    assert record.state == "failed" and "3D points (< 1000000)" in record.reason
+
+
+def test_sfm_from_imports_a_colmap_model_through_the_same_gate(done, sample_flight: Path,
+                                                               tmp_path: Path):
+    source = Project.open(done[0], create=False).paths.sfm_sparse / "0"
+    code, events = process(str(sample_flight), "-o", str(tmp_path / "p"), "--until", "sfm",
+                           "--sfm-from", str(source))
+    assert code == 0
+    stats = json.loads((tmp_path / "p" / "sfm" / "stats.json").read_text())
+    assert stats["imported_from"] == str(source) and stats["registered_images"] == 12
+
+
+def test_sfm_from_a_broken_model_fails_naming_the_image(done, sample_flight: Path,
+                                                        tmp_path: Path):
+    rec = pycolmap.Reconstruction(str(Project.open(done[0], create=False).paths.sfm_sparse / "0"))
+    victim = sorted(rec.images.values(), key=lambda im: im.name)[3]
+    for idx, p in enumerate(victim.points2D):
+        if p.has_point3D():
+            rec.delete_observation(victim.image_id, idx)
+    (tmp_path / "broken").mkdir()
+    rec.write(str(tmp_path / "broken"))
+    code, _ = process(str(sample_flight), "-o", str(tmp_path / "p"), "--until", "sfm",
+                      "--sfm-from", str(tmp_path / "broken"))
+    assert code == 1
+    reason = Project.open(tmp_path / "p", create=False).record("sfm").reason
+    assert victim.name in reason and "2D-3D correspondences" in reason
+
+
+def test_sfm_from_a_folder_without_a_model_says_what_to_pass(sample_flight: Path,
+                                                             tmp_path: Path):
+    (tmp_path / "empty").mkdir()
+    code, _ = process(str(sample_flight), "-o", str(tmp_path / "p"), "--until", "sfm",
+                      "--sfm-from", str(tmp_path / "empty"))
+    assert code == 1
+    assert "No COLMAP model" in Project.open(tmp_path / "p", create=False).record("sfm").reason
+
+
+@pytest.mark.slow
+@needs_brighton
+def test_brighton_registers_all_18_with_a_trustworthy_focal_length(tmp_path: Path):
+    code, events = process(str(BRIGHTON), "-o", str(tmp_path / "p"), "--until", "sfm")
+    assert code == 0, logs(events)
+    stats = json.loads((tmp_path / "p" / "sfm" / "stats.json").read_text())
+    assert stats["registered_images"] == 18
+    assert stats["mean_reprojection_error"] < 1.0 and stats["gps_residual_m"] < 1.0
+    focal = next(iter(stats["focal"]["cameras"].values()))["focal_px"]
+    assert focal == pytest.approx(2381, rel=0.02)  # OpenSfM's value (fixture README)
+
+
+@needs_brighton
+def test_an_opensfm_dataset_imports_through_the_repairs_and_the_gate(tmp_path: Path):
+    dataset = tmp_path / "opensfm"
+    shutil.copytree(FIXTURES / "opensfm_brighton", dataset)
+    (dataset / "images").symlink_to(BRIGHTON)
+    code, events = process(str(BRIGHTON), "-o", str(tmp_path / "p"), "--until", "sfm",
+                           "--sfm-from", str(dataset))
+    assert code == 0, logs(events)
+    stats = json.loads((tmp_path / "p" / "sfm" / "stats.json").read_text())
+    assert stats["opensfm_repairs"]["reindexed"] and stats["points"] == 4095
+    assert stats["gps_residual_m"] < 1.0
+
+
+def test_two_unrelated_flights_keep_the_larger_model_and_report_the_other(tmp_path: Path):
+    from app.pipeline.synthetic import generate_flight
+
+    folder = tmp_path / "two flights"
+    generate_flight(folder / "a", n_images=8, seed=3, width=480, height=360)
+    generate_flight(folder / "b", n_images=6, seed=11, width=480, height=360)
+    code, events = process(str(folder), "-o", str(tmp_path / "p"), "--until", "sfm",
+                           "--set", "sfm.matcher=exhaustive")
+    assert code == 0, logs(events)
+    assert "2 separate models" in logs(events)
+    stats = json.loads((tmp_path / "p" / "sfm" / "stats.json").read_text())
+    assert [len(m["images"]) for m in stats["models"]] == [8, 6]
+    assert all(name.startswith("a/") for name in stats["models"][0]["images"])
+    assert all(name.startswith("b/") for name in stats["models"][1]["images"])

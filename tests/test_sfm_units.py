@@ -1,0 +1,164 @@
+"""Units of the SfM stage on small data: geo, stats, the gate, matcher choice, focal checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pycolmap
+import pytest
+
+from app.pipeline.errors import StageError
+from app.pipeline.sfm import geo, intrinsics
+from app.pipeline.sfm.flight import Flight, FlightImage
+from app.pipeline.sfm.matching import plan_matching
+from app.pipeline.sfm.opensfm_export import read_opensfm_export
+from app.pipeline.sfm.settings import SfmSettings
+from app.pipeline.sfm.stats import image_errors, track_length_histogram
+from app.pipeline.sfm.validate import check_model, require_valid
+from tests.sfm_helpers import FIXTURES
+
+needs_fixtures = pytest.mark.skipif(not (FIXTURES / "opensfm_brighton").is_dir(),
+                                    reason="../shared/fixtures absent")
+
+
+def _flight(n: int, gps: int | None = None, **dji: float) -> Flight:
+    gps = n if gps is None else gps
+    return Flight(Path("."), tuple(
+        FlightImage(f"IMG_{i:03d}.JPG", 4000, 3000, focal_length_35mm=24.0,
+                    gps=(46.0 + i * 1e-5, 7.0, 500.0 + i) if i < gps else None, dji=dict(dji))
+        for i in range(n)))
+
+
+@pytest.fixture(scope="module")
+def brighton_model() -> pycolmap.Reconstruction:
+    rec, _ = read_opensfm_export(FIXTURES / "opensfm_brighton" / "colmap_export")
+    return rec
+
+
+def test_geodetic_enu_round_trip_is_exact_to_a_millimetre():
+    origin = geo.Origin(46.84, -91.99, 158.5, "test")
+    lla = np.array([[46.8427, -91.994, 200.0], [46.8400, -91.990, 158.5]])
+    enu = geo.lla_to_enu(lla, origin)
+    assert np.allclose(enu[1], 0.0, atol=1e-6)
+    assert enu[0, 2] == pytest.approx(41.5, abs=0.05)  # earth curvature over ~300 m
+    assert np.allclose(geo.enu_to_lla(enu, origin), lla, atol=1e-8)
+
+
+def test_origin_sits_on_the_takeoff_ground_when_dji_relative_altitude_is_known():
+    flight = _flight(4, relative_altitude=40.0)
+    origin = geo.choose_origin(flight)
+    assert origin.alt == pytest.approx(np.median([500, 501, 502, 503]) - 40.0)
+    assert "RelativeAltitude" in origin.alt_reference
+    assert geo.choose_origin(_flight(3, gps=0)) is None
+
+
+@needs_fixtures
+def test_alignment_to_gps_undoes_a_similarity_and_reports_residuals(brighton_model):
+    rec = pycolmap.Reconstruction(brighton_model)
+    targets = geo.camera_centres(rec)
+    sim = pycolmap.Sim3d(0.5, pycolmap.Rotation3d(np.array([0.1, 0.2, 0.3, 0.9]) /
+                                                 np.linalg.norm([0.1, 0.2, 0.3, 0.9])),
+                         np.array([10.0, -5.0, 3.0]))
+    rec.transform(sim)
+    assert geo.gps_residuals(rec, targets).mean > 10
+    assert geo.align_to_gps(rec, targets, max_error_m=1.0)
+    residuals = geo.gps_residuals(rec, targets)
+    assert residuals.max < 1e-3 and len(residuals.per_image) == 18
+
+
+def test_too_few_gps_images_leave_the_model_unaligned():
+    rec = pycolmap.Reconstruction()
+    assert not geo.align_to_gps(rec, {"a": np.zeros(3)}, 1.0)
+
+
+@needs_fixtures
+def test_track_histogram_counts_every_point_and_per_image_errors_match_pycolmap(brighton_model):
+    hist = track_length_histogram(brighton_model)
+    assert sum(hist.values()) == brighton_model.num_points3D()
+    errors = image_errors(brighton_model)
+    assert len(errors) == 18
+    assert sum(e["observations"] for e in errors.values()) == 12448
+    assert all(e["mean_error_px"] > 0 for e in errors.values())
+    assert np.median([e["mean_error_px"] for e in errors.values()]) < 1.5
+
+
+@needs_fixtures
+def test_gate_passes_a_good_model_and_names_the_images_of_a_broken_one(brighton_model):
+    names = sorted(im.name for im in brighton_model.images.values())
+    settings = SfmSettings()
+    assert check_model(brighton_model, names, settings).ok
+    broken = pycolmap.Reconstruction(brighton_model)
+    victim = next(im for im in broken.images.values() if im.name == "DJI_0027.JPG")
+    for idx, p in enumerate(victim.points2D):
+        if p.has_point3D():
+            broken.delete_observation(victim.image_id, idx)
+    with pytest.raises(StageError) as err:
+        require_valid(broken, names + ["DJI_9999.JPG"], SfmSettings(min_registered_ratio=1.0))
+    assert "DJI_0027.JPG" in err.value.message and "2D-3D correspondences" in err.value.message
+    assert "DJI_9999.JPG" in err.value.message and "18/19" in err.value.message
+
+
+@needs_fixtures
+def test_gate_fails_on_too_few_points_or_too_large_errors(brighton_model):
+    names = sorted(im.name for im in brighton_model.images.values())
+    result = check_model(brighton_model, names, SfmSettings(min_points=10_000,
+                                                            max_reprojection_error_px=0.1))
+    assert len(result.failures) == 2
+    assert "4095 3D points" in result.failures[0] and "reprojection" in result.failures[1]
+
+
+@needs_fixtures
+def test_gate_fails_when_cameras_are_far_from_their_gps(brighton_model):
+    names = sorted(im.name for im in brighton_model.images.values())
+    assert check_model(brighton_model, names, SfmSettings(), gps_residual_m=0.6).ok
+    failures = check_model(brighton_model, names, SfmSettings(), gps_residual_m=25.0).failures
+    assert failures == ["camera centres are 25.0 m from their GPS positions on average (> 10.0 m)"]
+
+
+def test_gate_fails_when_nothing_registered():
+    assert check_model(pycolmap.Reconstruction(), ["a"], SfmSettings()).failures == \
+        ["no image was registered"]
+
+
+@pytest.mark.parametrize("n, gps, matcher, expected", [
+    (8, 8, "auto", ("exhaustive",)),
+    (40, 40, "auto", ("spatial",)),
+    (40, 36, "auto", ("spatial", "sequential")),
+    (40, 0, "auto", ("sequential",)),
+    (40, 40, "exhaustive", ("exhaustive",)),
+])
+def test_matcher_is_chosen_by_the_data(n, gps, matcher, expected):
+    plan = plan_matching(_flight(n, gps), SfmSettings(matcher=matcher))
+    assert plan.matchers == expected and plan.reason
+
+
+def test_focal_prior_comes_from_ingest_else_the_35mm_equivalent():
+    assert FlightImage("a", 4000, 3000, focal_length_px=2340.0).focal_prior_px == 2340.0
+    assert FlightImage("a", 4000, 3000, focal_length_35mm=18.0).focal_prior_px == \
+        pytest.approx(2000.0)
+    assert FlightImage("a", 4000, 3000).focal_prior_px is None
+
+
+def test_nadir_fraction_reads_the_gimbal_pitch():
+    assert intrinsics.nadir_fraction(_flight(3, gimbal_pitch=-89.9)) == 1.0
+    assert intrinsics.nadir_fraction(_flight(3, gimbal_pitch=-45.0)) == 0.0
+    assert intrinsics.nadir_fraction(_flight(3)) is None
+
+
+@needs_fixtures
+def test_focal_correction_scales_focal_on_a_copy(brighton_model):
+    targets = geo.camera_centres(brighton_model)
+    focal = brighton_model.cameras[1].mean_focal_length()
+    rec = intrinsics.correct_focal_by_height(brighton_model, 0.97, targets, max_error_m=3.0)
+    assert rec.cameras[1].mean_focal_length() == pytest.approx(0.97 * focal)
+    assert brighton_model.cameras[1].mean_focal_length() == focal  # the input is untouched
+
+
+@needs_fixtures
+def test_an_altitude_focal_correction_the_images_contradict_is_refused(brighton_model):
+    # OpenSfM's focal fits these images; forcing it 10 % shorter raises the reprojection error
+    corrected, figures = intrinsics.try_focal_correction(
+        brighton_model, 0.9, geo.camera_centres(brighton_model), max_error_m=3.0)
+    assert corrected is None
+    assert figures["reprojection_after_px"] > figures["reprojection_before_px"]
