@@ -116,3 +116,5 @@ def test_compression_in_the_container_reads_the_training_model_tar(tmp_path):
     proc = _run(ml, "train")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (ml / "model" / "scene.sog").stat().st_size > 0
+    report = json.loads((ml / "model" / "compress_report.json").read_text())
+    assert report["output"].endswith("scene.sog")

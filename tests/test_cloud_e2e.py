@@ -8,10 +8,11 @@ Skipped until the training (and compression) code is merged.
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import pytest
 
-from app.pipeline.cloud.offload import train_in_cloud
+from app.pipeline.cloud.offload import cloud_compress_outputs, train_in_cloud
 from app.pipeline.events import Event, TrainMetrics
 from app.pipeline.stage import StageContext
 from cloud_moto import (SECRET_KEY, BUCKET, COMPRESS_IMAGE, REGION, ROLE, TRAIN_IMAGE, aws,  # noqa: F401
@@ -50,6 +51,9 @@ def test_the_real_container_trains_as_a_sagemaker_job_and_its_metrics_stream_bac
     assert project.paths.train_metrics.exists() and outputs["num_gaussians"] > 0
     if HAS_COMPRESSOR:
         assert project.paths.scene_sog.stat().st_size > 0 and not project.paths.splats_ply.exists()
+        project.record("train").outputs = outputs
+        taken = cloud_compress_outputs(project)  # what the compress stage then takes
+        assert taken is not None and Path(taken["report"]["output"]).exists()
     else:
         assert project.paths.splats_ply.stat().st_size > 0
 

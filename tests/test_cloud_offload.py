@@ -49,7 +49,8 @@ def _play_training(aws: MotoAws, ply: bytes, *, then_compress: bool) -> None:
         cname = aws.wait_for_job("spaceport-compress-")
         aws.set_state(cname, "InProgress", "Training")
         time.sleep(0.3)
-        aws.complete(cname, {"scene.sog": b"SOG bundle bytes"})
+        report = {"output": "/opt/ml/model/scene.sog", "bytes": 16, "splats": {"written": 50}}
+        aws.complete(cname, {"scene.sog": b"SOG bundle bytes", "compress_report.json": json.dumps(report).encode()})
 
 
 def test_cloud_training_goes_through_its_states_and_chains_compression_in_the_cloud(aws, handoff_project):
@@ -99,7 +100,9 @@ def test_cloud_training_goes_through_its_states_and_chains_compression_in_the_cl
 
     # the compress stage takes the cloud result while nothing changed, and not after a settings change
     project.record("train").outputs = outputs
-    assert cloud_compress_outputs(project)["scene_sog"] == "compress/scene.sog"
+    taken = cloud_compress_outputs(project)
+    assert taken["scene_sog"] == "compress/scene.sog"
+    assert taken["report"]["output"] == str(project.paths.scene_sog) and taken["report"]["bytes"] == 16
     project.settings.compress.sh_palette_size = 1024
     assert cloud_compress_outputs(project) is None
     assert fetch_splats(project, events.append).read_bytes() == ply  # PLY on demand for local compression

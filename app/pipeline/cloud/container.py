@@ -31,6 +31,7 @@ from .extract import safe_extract
 from .logs import format_event
 
 EXIT_OK, EXIT_FAILED, EXIT_BUG = 0, 1, 2
+COMPRESS_REPORT = "compress_report.json"  # compress_ply's report, beside the files it describes
 # imported before SIGTERM is taken: torch and pycolmap (glog) install fatal-signal handlers on import
 STAGE_MODULES = {"train": ("..train.trainer", "pycolmap"), "compress": ("..compress.stage",)}
 
@@ -121,6 +122,7 @@ def run_compress(tree: SageMakerTree, settings: dict[str, Any], cancel: CancelTo
     section = Settings.from_dict({"compress": settings}).compress
     tree.model.mkdir(parents=True, exist_ok=True)
     result = compress_ply(unpacked / "splats.ply", tree.model, section, emit, cancel, georef=georef) or {}
+    atomic.write_json(tree.model / COMPRESS_REPORT, result)  # the compress stage's outputs, back home
     return {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool))}
 
 

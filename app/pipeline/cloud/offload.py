@@ -21,6 +21,7 @@ from ..project import Project
 from ..settings import fingerprint
 from ..stage import CancelToken, StageContext
 from . import jobs
+from .container import COMPRESS_REPORT
 from .costs import compress_placement, estimate_training, train_steps
 from .extract import safe_extract
 from .preflight import preflight
@@ -240,6 +241,7 @@ def cloud_compress_outputs(project: Project) -> dict[str, Any] | None:
     """The compress outputs a chained cloud job left for the current training, or None.
 
     None means compress locally: no chained job, settings changed since, or files altered.
+    `report` is compress_ply's report from the job, its `output` pointing at the file here.
     """
     cloud = (project.record("train").outputs or {}).get("cloud") or {}
     train_job = cloud.get("train_job")
@@ -250,8 +252,12 @@ def cloud_compress_outputs(project: Project) -> dict[str, Any] | None:
     if not files or any(not (project.paths.compress / rel).exists()
                         or _sha256(project.paths.compress / rel) != sha for rel, sha in files.items()):
         return None
+    report_path = project.paths.compress / COMPRESS_REPORT
+    report = json.loads(report_path.read_text()) if report_path.exists() else None
+    if report and report.get("output"):  # a path inside the container: the same file here
+        report["output"] = str(project.paths.compress / Path(report["output"]).name)
     return {"scene_sog": project.paths.scene_sog.relative_to(project.root).as_posix(),
-            "files": sorted(files), "cloud_job": job.name}
+            "files": sorted(files), "cloud_job": job.name, "report": report}
 
 
 def fetch_splats(project: Project, emit: Callable[[Event], None], cancel: CancelToken | None = None) -> Path:
