@@ -189,7 +189,8 @@ def ply_bytes(n: int = 50, seed: int = 0) -> bytes:
         return (Path(d) / "s.ply").read_bytes()
 
 
-def _start_in_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+def start_in_progress(patch: Callable[..., None]) -> None:
+    """New moto jobs start InProgress/Starting (moto reports Completed at once); patch = setattr."""
     from moto.sagemaker.models import FakeTrainingJob
 
     original = FakeTrainingJob.__init__
@@ -198,10 +199,10 @@ def _start_in_progress(monkeypatch: pytest.MonkeyPatch) -> None:
         original(self, *args, **kwargs)
         self.training_job_status, self.secondary_status = "InProgress", "Starting"
 
-    monkeypatch.setattr(FakeTrainingJob, "__init__", init)
+    patch(FakeTrainingJob, "__init__", init)
 
 
-def _add_stop(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def add_stop(patch: Callable[..., None]) -> list[str]:
     """StopTrainingJob as SageMaker does it: Stopping at once, Stopped a moment later."""
     from moto.core.responses import EmptyResult
     from moto.sagemaker.exceptions import ValidationError
@@ -223,8 +224,19 @@ def _add_stop(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         threading.Timer(0.3, finish).start()
         return EmptyResult()
 
-    monkeypatch.setattr(SageMakerResponse, "stop_training_job", stop_training_job, raising=False)
+    patch(SageMakerResponse, "stop_training_job", stop_training_job)
     return calls
+
+
+def seed_account(harness: MotoAws) -> None:
+    """The bucket and the two ECR images a configured user has."""
+    harness.s3.create_bucket(Bucket=BUCKET)
+    ecr = harness.boto.client("ecr")
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"digest": "sha256:" + "0" * 64}, "layers": []})
+    for repo in ("spaceport-train", "spaceport-compress"):
+        ecr.create_repository(repositoryName=repo)
+        ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag="1")
 
 
 @pytest.fixture
@@ -239,16 +251,11 @@ def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> MotoAws:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-    _start_in_progress(monkeypatch)
+    patch = lambda obj, name, value: monkeypatch.setattr(obj, name, value, raising=False)  # noqa: E731
+    start_in_progress(patch)
     harness = MotoAws(moto_server)
-    harness.stop_calls = _add_stop(monkeypatch)  # type: ignore[attr-defined]
-    harness.s3.create_bucket(Bucket=BUCKET)
-    ecr = harness.boto.client("ecr")
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                           "config": {"digest": "sha256:" + "0" * 64}, "layers": []})
-    for repo in ("spaceport-train", "spaceport-compress"):
-        ecr.create_repository(repositoryName=repo)
-        ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag="1")
+    harness.stop_calls = add_stop(patch)  # type: ignore[attr-defined]
+    seed_account(harness)
     return harness
 
 

@@ -33,7 +33,8 @@ def _metrics_lines(steps: tuple[int, ...], total: int = 100) -> list[str]:
 def _train_outputs(ply: bytes) -> tuple[dict[str, bytes], dict[str, bytes]]:
     metrics = b"".join(json.dumps({"step": s, "loss": 1.0 / s}).encode() + b"\n" for s in (10, 20))
     return ({"splats.ply": ply, "geo.json": GEO},
-            {"metrics.jsonl": metrics, "summary.json": json.dumps({"num_gaussians": 50}).encode()})
+            {"metrics.jsonl": metrics, "summary.json": json.dumps(
+                {"splats": "splats.ply", "metrics": "metrics.jsonl", "num_gaussians": 50, "steps": 20}).encode()})
 
 
 def _play_training(aws: MotoAws, ply: bytes, *, then_compress: bool) -> None:
@@ -70,7 +71,8 @@ def test_cloud_training_goes_through_its_states_and_chains_compression_in_the_cl
     assert [j.status for j in job_records(project)] == ["Completed", "Completed"]
     assert project.paths.scene_sog.read_bytes() == b"SOG bundle bytes"
     assert not project.paths.splats_ply.exists()  # no round trip of the uncompressed model
-    assert project.paths.train_metrics.exists() and outputs["num_gaussians"] == 50
+    assert project.paths.train_metrics.exists() and outputs["num_gaussians"] == 50 and outputs["steps"] == 20
+    assert outputs["splats"] is None  # stays in S3 (outputs["cloud"]["splats_s3"]) unless asked for
     assert outputs["scene_sog"] == "compress/scene.sog"
 
     job = aws.job(train_job)
@@ -124,7 +126,8 @@ def test_spot_training_sets_max_wait_and_local_compression_downloads_the_ply(aws
     assert job.enable_managed_spot_training is True
     assert job.stopping_condition["MaxWaitTimeInSeconds"] > job.stopping_condition["MaxRuntimeInSeconds"]
     assert project.paths.splats_ply.read_bytes() == ply
-    assert outputs["splats_ply"] == "train/splats.ply" and "compress_job" not in outputs["cloud"]
+    assert outputs["splats"] == "train/splats.ply" and "compress_job" not in outputs["cloud"]
+    assert outputs["metrics"] == "train/metrics.jsonl" and outputs["device"] == "gpu on ml.g5.xlarge"
     assert [n for n in aws.backend().training_jobs if n.startswith("spaceport-compress-")] == []
 
 

@@ -92,17 +92,19 @@ def run_train(tree: SageMakerTree, settings: dict[str, Any], cancel: CancelToken
     work.mkdir(parents=True, exist_ok=True)
     result = train_model(sfm / "sparse", sfm / "images", work, section, emit, cancel,
                          checkpoint_dir=tree.checkpoints) or {}
-    ply = work / "splats.ply"
-    if not ply.exists():
+    ply = work / str(result.get("splats") or "splats.ply")
+    if not ply.is_file():
         raise SpaceportError(f"Training finished without writing {ply}", path=ply)
     tree.model.mkdir(parents=True, exist_ok=True)
     tree.output_data.mkdir(parents=True, exist_ok=True)
     _move(ply, tree.model / "splats.ply")
     if (sfm / "geo.json").exists():
         shutil.copyfile(sfm / "geo.json", tree.model / "geo.json")
-    if (work / "metrics.jsonl").exists():
-        _move(work / "metrics.jsonl", tree.output_data / "metrics.jsonl")
-    summary = {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool))}
+    for key, value in result.items():  # metrics, held-out image: small, always brought home
+        if key != "splats" and isinstance(value, str) and (work / value).is_file():
+            _move(work / value, tree.output_data / value)
+    summary = {k: v for k, v in result.items() if v is None or isinstance(v, (int, float, str, bool))}
+    summary["splats"] = "splats.ply"
     atomic.write_json(tree.output_data / "summary.json", summary)
     return summary
 

@@ -53,7 +53,6 @@ class CloudRun:
     def train(self, decision: Any = None) -> dict[str, Any]:
         """Upload, launch or adopt, track, then collect train (and chained compress) outputs."""
         self._log(self.session.endpoint_note(), "warning")
-        self._log(str(getattr(decision, "reason", "") or ""))
         ident = preflight(self.session, self._image_kinds())
         self._log(f"AWS account {ident.account} as {ident.arn}")
         pairs, handoff_uri, key = self._handoff()
@@ -73,11 +72,8 @@ class CloudRun:
             self._log(f"following the existing SageMaker job {job.name} ({job.status})")
         tracker = self._track(job)
         self.collect(job, "output.tar.gz", self.paths.train)
-        outputs: dict[str, Any] = {"cloud": {"train_job": job.name, "splats_s3": job.artifact_s3}}
-        splats = self._num_splats(tracker)
-        outputs["num_gaussians"] = splats
-        if self.paths.train_metrics.exists():
-            outputs["metrics"] = self._rel(self.paths.train_metrics)
+        outputs = self._train_outputs(job, tracker)
+        splats = int(outputs["num_gaussians"])
         where, why = compress_placement(self.settings.compress_where, splats, bandwidth)
         self._log(f"compression runs {'in the cloud' if where == 'cloud' else 'here'}: {why}")
         if where == "cloud":
@@ -89,7 +85,7 @@ class CloudRun:
                 where = "local"
         if where == "local" or self.settings.fetch_ply:
             self.collect(job, "model.tar.gz", self.paths.train)
-            outputs["splats_ply"] = self._rel(self.paths.splats_ply)
+            outputs["splats"] = self._rel(self.paths.splats_ply)
         self.ctx_progress(1.0, "cloud job done")
         return outputs
 
@@ -178,7 +174,7 @@ class CloudRun:
 
         def progress(done: int, total: int) -> None:
             self.ctx_progress(0.9 + 0.1 * done / max(total, 1),
-                              f"downloading {archive}: {done / MB:.0f}/{total / MB:.0f} MB")
+                              f"downloading {archive}: {done / MB:.1f}/{total / MB:.1f} MB")
 
         download(self.session.client("s3"), uri, tmp, concurrency=self.settings.transfer_concurrency,
                  part_size=self.settings.part_size_mb * MB, progress=progress, cancel=self.cancel)
@@ -192,13 +188,21 @@ class CloudRun:
         return files
 
     # -- small helpers -------------------------------------------------------------------------
-    def _num_splats(self, tracker: JobTracker) -> int:
-        summary = self.paths.train / "summary.json"
-        if summary.exists():
-            return int(json.loads(summary.read_text()).get("num_gaussians", DEFAULT_SPLATS))
-        if tracker.last_metrics is not None:
-            return tracker.last_metrics.num_gaussians
-        return DEFAULT_SPLATS
+    def _train_outputs(self, job: JobRecord, tracker: JobTracker) -> dict[str, Any]:
+        """The outputs a local run returns (files relative to the project), from the job's summary."""
+        path = self.paths.train / "summary.json"
+        summary: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+        outputs: dict[str, Any] = dict(summary)
+        for key in ("splats", "metrics", "heldout_image"):
+            name = summary.get(key)
+            local = self.paths.train / name if name else None
+            outputs[key] = self._rel(local) if local is not None and local.exists() else None
+        if "num_gaussians" not in outputs:
+            last = tracker.last_metrics
+            outputs["num_gaussians"] = last.num_gaussians if last is not None else DEFAULT_SPLATS
+        outputs["device"] = f"{summary.get('device', 'gpu')} on {self.settings.train_instance_type}"
+        outputs["cloud"] = {"train_job": job.name, "splats_s3": job.artifact_s3}
+        return outputs
 
     def ctx_progress(self, fraction: float, message: str) -> None:
         """Emit Progress for the stage this run serves."""
