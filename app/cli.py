@@ -226,7 +226,7 @@ def _cloud(args: argparse.Namespace) -> int:
         print(f"stop requested for {len(stopped)} job(s)" + "".join(f"\n  {n}" for n in stopped),
               file=sys.stderr)
         return EXIT_OK
-    records = refresh_jobs(project, printer)
+    records = refresh_jobs(project, printer if args.json else (lambda event: None))
     if args.json:
         return EXIT_OK
     if not records:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import InputError, StageError
-from ..events import CloudJobStatus, Event, Log, Progress
+from ..events import CloudJobStatus, Event, Log, Progress, TrainMetrics
 from ..project import Project
 from ..settings import fingerprint
 from ..stage import CancelToken, StageContext
@@ -70,9 +70,9 @@ class CloudRun:
                                {"stage": "train", "settings": _section(self.project.settings.train)})
         else:
             self._log(f"following the existing SageMaker job {job.name} ({job.status})")
-        tracker = self._track(job)
+        last = self._track(job)
         self.collect(job, "output.tar.gz", self.paths.train)
-        outputs = self._train_outputs(job, tracker)
+        outputs = self._train_outputs(job, last)
         splats = int(outputs["num_gaussians"])
         where, why = compress_placement(self.settings.compress_where, splats, bandwidth)
         self._log(f"compression runs {'in the cloud' if where == 'cloud' else 'here'}: {why}")
@@ -159,11 +159,14 @@ class CloudRun:
                                  secondary_status=job.secondary_status, message="launched"))
         return job
 
-    def _track(self, job: JobRecord, stage: str | None = None) -> JobTracker:
+    def _track(self, job: JobRecord, stage: str | None = None) -> TrainMetrics | None:
+        """Follow the job to its end (raising unless it Completed); its last metrics, if any."""
+        if job.status == jobs.SUCCESS and job.artifact_s3:
+            return None  # recorded as done: nothing to wait for, no API call
         tracker = JobTracker(self.session, self.book, job, self.emit, self.cancel, stage or self.stage)
         desc = tracker.run()
         outcome(job, desc)
-        return tracker
+        return tracker.last_metrics
 
     def collect(self, job: JobRecord, archive: str, dest: Path) -> list[str]:
         """Download the job's `archive` (model.tar.gz or output.tar.gz) and extract it safely into dest."""
@@ -188,7 +191,7 @@ class CloudRun:
         return files
 
     # -- small helpers -------------------------------------------------------------------------
-    def _train_outputs(self, job: JobRecord, tracker: JobTracker) -> dict[str, Any]:
+    def _train_outputs(self, job: JobRecord, last: TrainMetrics | None) -> dict[str, Any]:
         """The outputs a local run returns (files relative to the project), from the job's summary."""
         path = self.paths.train / "summary.json"
         summary: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
@@ -198,7 +201,6 @@ class CloudRun:
             local = self.paths.train / name if name else None
             outputs[key] = self._rel(local) if local is not None and local.exists() else None
         if "num_gaussians" not in outputs:
-            last = tracker.last_metrics
             outputs["num_gaussians"] = last.num_gaussians if last is not None else DEFAULT_SPLATS
         outputs["device"] = f"{summary.get('device', 'gpu')} on {self.settings.train_instance_type}"
         outputs["cloud"] = {"train_job": job.name, "splats_s3": job.artifact_s3}
