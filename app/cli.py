@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -251,6 +252,7 @@ def run_pipeline(flight: Path | None, output: Path, args: argparse.Namespace,
                  until: str | None = None, from_stage: str | None = None,
                  extra_sinks: Sequence[Callable] = ()) -> int:
     """Open (or create) the project, run its stages with console output, print a summary."""
+    _quiet_native_logs(getattr(args, "verbose", False))
     from .pipeline.runner import Runner
     from .pipeline.stages import default_stages
 
@@ -286,6 +288,14 @@ def run_pipeline(flight: Path | None, output: Path, args: argparse.Namespace,
     if cancel.cancelled:
         return EXIT_CANCELLED
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def _quiet_native_logs(verbose: bool) -> None:
+    """COLMAP's glog lines drown the progress bars: keep only its errors unless -v."""
+    level = "0" if verbose else "2"
+    os.environ["GLOG_minloglevel"] = level
+    if "pycolmap" in sys.modules:
+        sys.modules["pycolmap"].logging.minloglevel = int(level)
 
 
 def _print_summary(project: Project, runner) -> None:

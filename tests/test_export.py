@@ -143,3 +143,14 @@ def test_compress_ply_writes_an_unbundled_sog_folder_when_asked(project, tmp_pat
     assert report["output"] == str(folder / "meta.json")
     assert {"meta.json", "means_l.webp", "shN_labels.webp", "quality.json", "georef.json"} <= {
         p.name for p in folder.iterdir()}
+
+
+def test_errors_of_large_exports_are_measured_on_a_sample(project, monkeypatch):
+    import app.pipeline.export as export_module
+
+    full = export_project(project, "spz", project.paths.exports / "full.spz")
+    monkeypatch.setattr(export_module, "ERROR_SAMPLE", 1000)
+    sampled = export_project(project, "spz", project.paths.exports / "sampled.spz")
+    assert (full["errors_of_every_nth_splat"], sampled["errors_of_every_nth_splat"]) == (1, 3)
+    assert sampled["errors"]["log_scale"]["mean"] == pytest.approx(
+        full["errors"]["log_scale"]["mean"], rel=0.2)

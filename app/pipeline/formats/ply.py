@@ -1,7 +1,7 @@
 """The standard 3DGS PLY (binary little-endian), as the reference code and every viewer read it.
 
-Binary little-endian files are read through a memory map in chunks, so a 10M-splat file costs
-its decoded arrays and no more; NaN/inf splats are dropped and counted; files whose header
+Binary little-endian files are read in blocks of rows, so a 10M-splat file costs its decoded
+arrays and one block; NaN/inf splats are dropped and counted; files whose header
 promises more data than they hold are refused before anything is allocated.
 """
 
@@ -99,27 +99,33 @@ def load_ply(path: Path, progress: Callable[[float, str], None] | None = None) -
             held = max(0, size - header_len) // dtype.itemsize
             raise InputError(f"{path} declares {count} splats but holds only {held}; it is truncated",
                              hint="re-export or re-download the file", path=path)
-        table = (np.memmap(path, dtype=dtype, mode="r", offset=header_len, shape=(count,))
-                 if count else np.zeros(0, dtype))
+        chunks = _binary_chunks(path, dtype, header_len, count)
     else:
         table = _read_with_plyfile(path)
+        chunks = (table[a:a + CHUNK] for a in range(0, count, CHUNK))
     k = len(rest) // 3
     out = Splats(np.empty((count, 3), np.float32), np.empty((count, 3), np.float32),
                  np.empty((count, 4), np.float32), np.empty(count, np.float32),
                  np.empty((count, 3), np.float32), np.empty((count, k, 3), np.float32))
-    kept = 0
-    for start in range(0, count, CHUNK):
-        rows = table[start:start + CHUNK]
+    kept = done = 0
+    for rows in chunks:
         part = _to_splats(rows, rest)
         good = part.finite_mask()
         m = int(good.sum())
         for field in ("means", "scales", "quats", "opacities", "sh0", "shN"):
             getattr(out, field)[kept:kept + m] = getattr(part, field)[good]
-        kept += m
+        kept, done = kept + m, done + len(rows)
         if progress:
-            progress(min(1.0, (start + len(rows)) / count), f"reading {path.name}")
-    del table
+            progress(done / count, f"reading {path.name}")
     return PlyLoad(out.subset(slice(0, kept)) if kept < count else out, count - kept, ignored)
+
+
+def _binary_chunks(path: Path, dtype: np.dtype, offset: int, count: int):
+    """Successive row blocks of a binary little-endian vertex table (one block in memory)."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        for start in range(0, count, CHUNK):
+            yield np.fromfile(f, dtype=dtype, count=min(CHUNK, count - start))
 
 
 def _read_with_plyfile(path: Path) -> np.ndarray:
