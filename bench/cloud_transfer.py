@@ -12,7 +12,6 @@ Polling cost: DescribeTrainingJob calls per 10 s per job at the default poll int
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import socket
@@ -198,6 +197,7 @@ def main() -> int:
     parser.add_argument("--poll-seconds", type=float, default=35.0)
     parser.add_argument("--out", type=Path, default=Path("bench/results/cloud_transfer.json"))
     args = parser.parse_args()
+    from app.pipeline.atomic import write_json
     from app.pipeline.cloud.session import AwsSession
     from app.pipeline.cloud.settings import CloudSettings
 
@@ -230,8 +230,7 @@ def main() -> int:
     print(f"{'log line -> event, mean/max':28s} {'':12s} {latency['mean_s']:5.2f}/{latency['max_s']:.2f}s")
     print(f"{'DescribeTrainingJob, any 10 s':28s} {'':12s} {polling['max_calls_in_any_10s']:12d}")
     print(f"{'  shortest gap between them':28s} {'':12s} {polling['min_gap_s']:11.2f}s")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(f"wrote {args.out}")
     return 0
 
