@@ -262,3 +262,37 @@ def test_a_restarted_app_resumes_tracking_the_same_job_without_launching_again(a
     # forward tokens were kept: step 10 is not replayed; 15 is, as the app died while handling it
     assert [e.step for e in events if isinstance(e, TrainMetrics)] == [15, 20]
     assert reopened.paths.splats_ply.read_bytes() == ply
+
+
+@pytest.mark.parametrize("job_was_created", [False, True])
+def test_a_crash_between_recording_and_launching_launches_once(aws, handoff_project, job_was_created):
+    project = handoff_project
+    cloud_settings(project, compress_where="local")
+    ply = ply_bytes()
+    existing = {}
+
+    def launch_only(event: Event) -> None:  # the app goes away right after launching
+        if isinstance(event, CloudJobStatus) and event.message == "launched":
+            raise AppClosed()
+
+    script = aws.in_background(lambda: existing.setdefault("name", aws.wait_for_job("spaceport-train-")))
+    with pytest.raises(AppClosed):
+        train_in_cloud(StageContext(project=project, emit=launch_only, stage="train"))
+    join_ok(script)
+    name = existing["name"]
+    book = JobBook.load(project.paths.cloud_jobs)
+    book.update(book.jobs[0], status="Creating", secondary_status="")  # as if we died before the update
+    if not job_was_created:
+        del aws.backend().training_jobs[name]
+    first = aws.backend().training_jobs.get(name)
+
+    def finish() -> None:
+        aws.wait_for_job("spaceport-train-")
+        aws.complete(name, *_train_outputs(ply))
+
+    script = aws.in_background(finish)
+    outputs = train_in_cloud(_ctx(Project.open(project.root, create=False), []))
+    join_ok(script)
+    assert outputs["cloud"]["train_job"] == name and list(aws.backend().training_jobs) == [name]
+    if job_was_created:
+        assert aws.job(name) is first  # found by its name, not created again

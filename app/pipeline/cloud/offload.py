@@ -32,6 +32,7 @@ from .transfer import MB, TransferSummary, Uploader, download
 
 DEFAULT_BANDWIDTH_MB_S = 20.0
 DEFAULT_SPLATS = 3_000_000
+RELAUNCH = ("Failed", "Stopped", "Creating")  # Creating: the app stopped between record and launch
 
 
 class CloudRun:
@@ -58,7 +59,7 @@ class CloudRun:
         pairs, handoff_uri, key = self._handoff()
         job = self.book.latest("train", key)
         bandwidth = DEFAULT_BANDWIDTH_MB_S
-        if job is None or job.status in ("Failed", "Stopped"):
+        if job is None or job.status in RELAUNCH:
             steps = train_steps(self.project.settings.train)
             est = estimate_training(self.session, self.settings.train_instance_type, steps,
                                     sum(p.stat().st_size for p, _ in pairs), self.settings.spot)
@@ -66,7 +67,7 @@ class CloudRun:
             summary = self._upload(pairs)
             if summary.bytes_sent > 8 * MB:
                 bandwidth = summary.mb_per_s
-            job = self._launch("train", key, (job.attempt + 1) if job else 1, {"sfm": handoff_uri},
+            job = self._launch("train", key, _attempt(job), {"sfm": handoff_uri},
                                {"stage": "train", "settings": _section(self.project.settings.train)})
         else:
             self._log(f"following the existing SageMaker job {job.name} ({job.status})")
@@ -92,8 +93,8 @@ class CloudRun:
     def _compress_job(self, train_job: JobRecord) -> JobRecord:
         key = compress_key(self.project, train_job.name)
         job = self.book.latest("compress", key)
-        if job is None or job.status in ("Failed", "Stopped"):
-            job = self._launch("compress", key, (job.attempt + 1) if job else 1,
+        if job is None or job.status in RELAUNCH:
+            job = self._launch("compress", key, _attempt(job),
                                {"model": train_job.artifact_s3},
                                {"stage": "compress", "settings": _section(self.project.settings.compress)})
         self._track(job, stage="compress")
@@ -216,6 +217,13 @@ class CloudRun:
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.project.root).as_posix()
+
+
+def _attempt(job: JobRecord | None) -> int:
+    """The attempt to launch: the same one after a crash at launch (Creating), else the next."""
+    if job is None:
+        return 1
+    return job.attempt if job.status == "Creating" else job.attempt + 1
 
 
 def compress_key(project: Project, train_job: str) -> str:

@@ -40,10 +40,10 @@ class JobTracker:
         backoff = 1.0
         next_poll = next_tail = time.monotonic()
         while True:
-            if self.cancel.cancelled and not self._stop_sent:
-                self._request_stop()
             now = time.monotonic()
             try:
+                if self.cancel.cancelled and not self._stop_sent:
+                    self._request_stop()
                 if now >= next_poll:
                     next_poll = now + poll_s * backoff
                     desc = self._poll()
