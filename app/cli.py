@@ -96,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the quality report as JSON")
     p.set_defaults(func=_export)
 
+    p = sub.add_parser("hardware", help="list CUDA GPUs and where training would run")
+    p.add_argument("project", type=Path, nargs="?", help="use this project's settings")
+    p.add_argument("--train-on", choices=["auto", "local", "cloud"])
+    p.set_defaults(func=_hardware)
+
     p = sub.add_parser("status", help="show the state of each stage of a project")
     p.add_argument("project", type=Path)
     p.add_argument("--json", action="store_true")
@@ -190,6 +195,22 @@ def _export(args: argparse.Namespace) -> int:
         print(f"{report['output']}: {report['splats']['written']} splats, {report['bytes']} bytes "
               f"({report['ratio_to_ply']}x smaller than the PLY); position error mean "
               f"{err['position_mm']['mean']:.2f} mm, rotation {err['rotation_deg']['mean']:.2f} deg")
+    return EXIT_OK
+
+
+def _hardware(args: argparse.Namespace) -> int:
+    from .pipeline.hardware import cloud_configured, decide, detect_gpus
+    from .pipeline.settings import Settings
+
+    settings = Project.open(args.project, create=False).settings if args.project else Settings()
+    gpus = detect_gpus()
+    for gpu in gpus:
+        print(f"cuda:{gpu.index}  {gpu.describe()}")
+    if not gpus:
+        print("no CUDA GPU visible to torch")
+    decision = decide(args.train_on or settings.train.where, gpus, cloud_configured(settings.cloud))
+    where = decision.device if decision.where == "local" else "SageMaker"
+    print(f"training would run {decision.where} ({where}): {decision.reason}")
     return EXIT_OK
 
 
