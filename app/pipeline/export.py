@@ -212,6 +212,18 @@ def progress_emitter(emit: Callable[[Event], None], stage: str) -> ProgressFn:
     return lambda f, m: emit(Progress(stage=stage, fraction=max(0.0, min(1.0, f)), message=m))
 
 
+def trained_splats(project, emit: Callable[[Event], None], cancel: CancelToken | None = None,
+                   stage: str = "export") -> Path:
+    """train/splats.ply, downloaded first when a cloud training left it in S3."""
+    ply = project.paths.splats_ply
+    if not ply.exists() and ((project.record("train").outputs or {}).get("cloud")):
+        from .cloud.offload import fetch_splats
+
+        emit(Log(stage=stage, text=f"{ply.name} stayed in the cloud: downloading it"))
+        fetch_splats(project, emit, cancel)
+    return ply
+
+
 def export_project(project, fmt: str, out: Path, options: ExportOptions | None = None,
                    emit: Callable[[Event], None] | None = None,
                    cancel: CancelToken | None = None) -> dict[str, Any]:
@@ -221,7 +233,7 @@ def export_project(project, fmt: str, out: Path, options: ExportOptions | None =
     emit = emit or (lambda e: None)
     if options is None:
         options = ExportOptions(compress=project.settings.compress)
-    report = export_splats(project.paths.splats_ply, fmt, Path(out), options,
+    report = export_splats(trained_splats(project, emit, cancel), fmt, Path(out), options,
                            progress_emitter(emit, "export"), cancel,
                            read_georef(project.paths.geo_json), project_render_check(project))
     emit(Log(stage="export", text=f"exported {report['splats']['written']} splats to {out} "
