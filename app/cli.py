@@ -195,6 +195,13 @@ def _export(args: argparse.Namespace) -> int:
         print(f"{report['output']}: {report['splats']['written']} splats, {report['bytes']} bytes "
               f"({report['ratio_to_ply']}x smaller than the PLY); position error mean "
               f"{err['position_mm']['mean']:.2f} mm, rotation {err['rotation_deg']['mean']:.2f} deg")
+        render = report.get("render") or {}
+        if "psnr_vs_uncompressed_db" in render:
+            print(f"render PSNR {render['psnr_vs_uncompressed_db']['mean']:.2f} dB against the "
+                  f"uncompressed splats on {render['views']} held-out view(s) at "
+                  f"{render['resolution']}; vs photos {render['psnr_vs_photos_db']}")
+        elif render:
+            print(f"render PSNR not measured: {render['skipped']}")
     return EXIT_OK
 
 
