@@ -57,7 +57,7 @@ def test_export_reports_render_psnr_of_the_held_out_views_against_the_uncompress
     out = project.paths.exports / name
     report = export_project(project, fmt, out)
     render = report["render"]
-    assert render["views"] == 1 and render["held_out_of"] == 8 and render["resolution"] == "64x48"
+    assert render["views"] == render["held_out"] == 1 and render["of_views"] == 8 and render["resolution"] == "64x48"
     assert render["psnr_vs_uncompressed_db"]["mean"] > 35  # issue 5: under 0.5 dB of loss
     assert abs(render["psnr_vs_photos_db"]["loss"]) < 0.5
     assert json.loads(sidecar(out, "quality").read_text())["render"] == render
@@ -84,3 +84,13 @@ def test_render_psnr_is_absent_with_the_reason_when_no_view_is_held_out(project)
         f.unlink()
     report = export_project(project, "splat", project.paths.exports / "s.splat")
     assert "no SfM hand-off" in report["render"]["skipped"]
+
+
+def test_the_check_is_bounded_in_views_and_time(project):
+    source = read_ply(project.paths.splats_ply)
+    args = (project.paths.sfm_model, project.paths.sfm_images, 2, source, source)
+    assert render_psnr(*args, CompressSettings(render_max_views=2), 1600)["views"] == 2
+    timed = render_psnr(*args, CompressSettings(render_budget_s=0.0), 1600)
+    assert timed["views"] == 1 and timed["held_out"] == 4
+    big = render_psnr(*args, CompressSettings(render_max_splats_cpu=10), 1600)
+    assert "render_max_splats_cpu" in big["skipped"]
