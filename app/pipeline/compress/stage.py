@@ -35,9 +35,9 @@ class CompressStage(Stage):
             report = dict(taken["report"])
             report.setdefault("render", skipped(CLOUD_RENDER))
         else:
-            report = compress_ply(trained_splats(project, ctx.emit, ctx.cancel, "compress"), ctx.out_dir, ctx.settings, ctx.emit,
-                                  ctx.cancel, read_georef(paths.geo_json),
-                                  project_render_check(project))
+            ply = trained_splats(project, ctx.emit, ctx.cancel, "compress")
+            report = compress_ply(ply, ctx.out_dir, ctx.settings, ctx.emit, ctx.cancel,
+                                  read_georef(paths.geo_json), project_render_check(project))
         out = Path(report["output"])
 
         def rel(p: Path) -> str:
@@ -46,12 +46,13 @@ class CompressStage(Stage):
         render = report.get("render") or {}
         return {"scene": rel(out), "quality": rel(sidecar(out, "quality")),
                 "georef": rel(sidecar(out, "georef")), "bytes": report["bytes"],
-                "ratio_to_ply": report.get("ratio_to_ply"), "splats": report["splats"]["written"],
+                "ratio_to_ply": report["ratio_to_ply"], "splats": report["splats"]["written"],
                 "position_error_mm": round(report["errors"]["position_mm"]["mean"], 3),
                 "render_psnr_db": (render.get("psnr_vs_uncompressed_db") or {}).get("mean")}
 
     def summary(self, outputs: dict[str, Any]) -> str:
-        """e.g. 'compress/scene.sog 13.9 MB, 17.8x smaller, position error 2.1 mm, render 41 dB'."""
+        """e.g. 'compress/scene.sog 13.9 MB, 17.8x smaller, position error 2.1 mm,
+        render PSNR 52.8 dB vs uncompressed'."""
         render = outputs.get("render_psnr_db")
         return (f"{outputs.get('scene')} {outputs.get('bytes', 0) / 1e6:.1f} MB, "
                 f"{outputs.get('ratio_to_ply')}x smaller, "
