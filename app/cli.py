@@ -197,9 +197,11 @@ def _export(args: argparse.Namespace) -> int:
               f"{err['position_mm']['mean']:.2f} mm, rotation {err['rotation_deg']['mean']:.2f} deg")
         render = report.get("render") or {}
         if "psnr_vs_uncompressed_db" in render:
+            photos = render["psnr_vs_photos_db"]
             print(f"render PSNR {render['psnr_vs_uncompressed_db']['mean']:.2f} dB against the "
                   f"uncompressed splats on {render['views']} held-out view(s) at "
-                  f"{render['resolution']}; vs photos {render['psnr_vs_photos_db']}")
+                  f"{render['resolution']}; against the photos {photos['uncompressed']:.2f} -> "
+                  f"{photos['compressed']:.2f} dB")
         elif render:
             print(f"render PSNR not measured: {render['skipped']}")
     return EXIT_OK

@@ -94,3 +94,11 @@ def test_the_check_is_bounded_in_views_and_time(project):
     assert timed["views"] == 1 and timed["held_out"] == 4
     big = render_psnr(*args, CompressSettings(render_max_splats_cpu=10), 1600)
     assert "render_max_splats_cpu" in big["skipped"]
+
+
+def test_cli_export_prints_the_render_psnr(project, capsys):
+    from app.cli import main
+
+    assert main(["export", str(project.root), "--format", "sog", "-o",
+                 str(project.paths.exports / "c.sog")]) == 0
+    assert "render PSNR" in capsys.readouterr().out
