@@ -28,7 +28,7 @@ from tests.sfm_helpers import run_sfm  # noqa: E402
 
 CANDIDATES = {
     "baseline": {"ba_global_max_num_iterations": -1, "ba_global_frames_ratio": 1.1,
-                 "ba_local_max_refinements": 2},
+                 "ba_local_max_refinements": 2, "keep_two_view_tracks": False},
     "default": {},
     "global": {"mapper": "global"},
 }
