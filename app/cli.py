@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
 from .console import ConsolePrinter, JsonLinesPrinter
-from .pipeline.errors import SpaceportError
+from .pipeline.errors import Cancelled, SpaceportError
 from .pipeline.events import EventBus, JsonlSink
 from .pipeline.project import Project
 from .pipeline.stage import CancelToken
@@ -71,6 +72,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-on", choices=["auto", "local", "cloud"])
     _add_run_flags(p)
     p.set_defaults(func=_process)
+
+    p = sub.add_parser("export", help="export a project's splats (SOG, PLY, .splat, .spz, ...)")
+    p.add_argument("project", type=Path)
+    p.add_argument("--format", required=True,
+                   choices=["sog", "ply", "splat", "spz", "compressed-ply"])
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="destination file (.sog, .ply, .splat, .spz, .compressed.ply; "
+                        "a folder or meta.json for unbundled SOG)")
+    p.add_argument("--sh-degree", type=int, choices=[0, 1, 2, 3])
+    p.add_argument("--crop", metavar="XMIN,YMIN,ZMIN,XMAX,YMAX,ZMAX",
+                   help="keep splats inside this box (metres, splat frame)")
+    p.add_argument("--filter-floaters", action="store_true",
+                   help="drop invisible splats and isolated outliers")
+    p.add_argument("--json", action="store_true", help="print the quality report as JSON")
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser("hardware", help="list CUDA GPUs and where training would run")
+    p.add_argument("project", type=Path, nargs="?", help="use this project's settings")
+    p.add_argument("--train-on", choices=["auto", "local", "cloud"])
+    p.set_defaults(func=_hardware)
 
     p = sub.add_parser("status", help="show the state of each stage of a project")
     p.add_argument("project", type=Path)
@@ -138,6 +159,53 @@ def _demo(args: argparse.Namespace) -> int:
     return run_pipeline(flight, args.dir / "project", args, until=args.until)
 
 
+def _export(args: argparse.Namespace) -> int:
+    import json
+
+    from .pipeline.compress.filters import parse_box
+    from .pipeline.export import ExportOptions, export_project
+
+    project = Project.open(args.project, create=False)
+    options = ExportOptions(sh_degree=args.sh_degree,
+                            crop=parse_box(args.crop) if args.crop else None,
+                            filter_floaters=args.filter_floaters,
+                            compress=project.settings.compress)
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
+    try:
+        report = export_project(project, args.format, args.output, options,
+                                emit=ConsolePrinter(), cancel=cancel)
+    except (Cancelled, KeyboardInterrupt):
+        print("export cancelled; the destination was left as it was", file=sys.stderr)
+        return EXIT_CANCELLED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        err = report["errors"]
+        print(f"{report['output']}: {report['splats']['written']} splats, {report['bytes']} bytes "
+              f"({report['ratio_to_ply']}x smaller than the PLY); position error mean "
+              f"{err['position_mm']['mean']:.2f} mm, rotation {err['rotation_deg']['mean']:.2f} deg")
+    return EXIT_OK
+
+
+def _hardware(args: argparse.Namespace) -> int:
+    from .pipeline.hardware import cloud_configured, decide, detect_gpus
+    from .pipeline.settings import Settings
+
+    settings = Project.open(args.project, create=False).settings if args.project else Settings()
+    gpus = detect_gpus()
+    for gpu in gpus:
+        print(f"cuda:{gpu.index}  {gpu.describe()}")
+    if not gpus:
+        print("no CUDA GPU visible to torch")
+    decision = decide(args.train_on or settings.train.where, gpus, cloud_configured(settings.cloud))
+    where = decision.device if decision.where == "local" else "SageMaker"
+    print(f"training would run {decision.where} ({where}): {decision.reason}")
+    return EXIT_OK
+
+
 def _status(args: argparse.Namespace) -> int:
     import json
 
@@ -171,6 +239,7 @@ def run_pipeline(flight: Path | None, output: Path, args: argparse.Namespace,
                  until: str | None = None, from_stage: str | None = None,
                  extra_sinks: Sequence[Callable] = ()) -> int:
     """Open (or create) the project, run its stages with console output, print a summary."""
+    _quiet_native_logs(getattr(args, "verbose", False))
     from .pipeline.runner import Runner
     from .pipeline.stages import default_stages
 
@@ -206,6 +275,14 @@ def run_pipeline(flight: Path | None, output: Path, args: argparse.Namespace,
     if cancel.cancelled:
         return EXIT_CANCELLED
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def _quiet_native_logs(verbose: bool) -> None:
+    """COLMAP's glog lines drown the progress bars: keep only its errors unless -v."""
+    level = "0" if verbose else "2"
+    os.environ["GLOG_minloglevel"] = level
+    if "pycolmap" in sys.modules:
+        sys.modules["pycolmap"].logging.minloglevel = int(level)
 
 
 def _print_summary(project: Project, runner) -> None:

@@ -26,7 +26,7 @@ def make_jpeg(path: Path, *, lat: float | None = ORIGIN[0], lon: float | None = 
               alt: float = 200.0, make: str = "DJI", model: str = "FC300S",
               size: tuple[int, int] = (96, 54), time: str = "2024:05:01 10:00:00",
               gps: dict[int, Any] | None = None, relative_altitude: float | None = HEIGHT_M,
-              yaw: float = 0.0, seed: int = 0) -> Path:
+              yaw: float = 0.0, pitch: float = -90.0, seed: int = 0) -> Path:
     """A JPEG with EXIF camera, time and GPS (override GPS tags with `gps`) and DJI XMP."""
     path.parent.mkdir(parents=True, exist_ok=True)
     im = Image.effect_noise(size, 40 + seed).convert("RGB")
@@ -47,17 +47,18 @@ def make_jpeg(path: Path, *, lat: float | None = ORIGIN[0], lon: float | None = 
         xmp = (f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
                f'xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/" '
                f'drone-dji:RelativeAltitude="+{relative_altitude:.2f}" '
-               f'drone-dji:GimbalPitchDegree="-90.0" drone-dji:GimbalYawDegree="{yaw:+.1f}" '
+               f'drone-dji:GimbalPitchDegree="{pitch:.1f}" drone-dji:GimbalYawDegree="{yaw:+.1f}" '
                f'/></rdf:RDF></x:xmpmeta>').encode()
     im.save(path, exif=exif, **({"xmp": xmp} if xmp else {}))
     return path
 
 
 def make_flight(folder: Path, n: int = 5, step_m: float = 10.0, **kwargs: Any) -> list[Path]:
-    """`n` JPEGs flown north in a line, `step_m` apart, one second apart."""
+    """`n` JPEGs flown north in a line, `step_m` apart, one second apart (`kwargs` go to make_jpeg)."""
     paths = []
     for i in range(n):
-        lat = ORIGIN[0] + math.degrees(i * step_m / 6378137.0)
-        paths.append(make_jpeg(folder / f"IMG_{i:04d}.JPG", lat=lat, seed=i,
-                               time=f"2024:05:01 10:00:{i:02d}", **kwargs))
+        position = {"lat": ORIGIN[0] + math.degrees(i * step_m / 6378137.0)}
+        position.update(kwargs)
+        paths.append(make_jpeg(folder / f"IMG_{i:04d}.JPG", seed=i,
+                               time=f"2024:05:01 10:00:{i:02d}", **position))
     return paths

@@ -126,6 +126,25 @@ def test_exact_duplicates_are_skipped_keeping_the_first(tmp_path):
     assert "exact duplicate of IMG_0001 copy.JPG" in report["unusable"][0]["reason"]
 
 
+def test_oblique_images_are_left_out_of_gsd_and_overlap(tmp_path):
+    flight = tmp_path / "flight"
+    make_flight(flight, n=4)
+    make_jpeg(flight / "IMG_0001.JPG", pitch=-30.0, time="2024:05:01 10:00:01")
+    assert ingest(flight, tmp_path / "p") == 0
+    _, report = load(tmp_path / "p")
+    assert report["oblique_images"] == 1 and report["images_usable"] == 4
+    assert report["forward_overlap"]["pairs"] == 2
+    assert any("1 oblique image(s)" in w for w in report["warnings"])
+
+
+def test_a_flight_without_gps_is_ingested_with_a_warning_and_no_geometry(tmp_path, capsys):
+    make_flight(tmp_path / "flight", n=3, lat=None, lon=None)
+    assert ingest(tmp_path / "flight", tmp_path / "p") == 0
+    _, report = load(tmp_path / "p")
+    assert report["gps"]["coverage"] == 0 and report["extent"] is None and report["forward_overlap"] is None
+    assert "not placed on the map" in capsys.readouterr().err
+
+
 def test_require_gps_skips_images_without_a_position(tmp_path):
     flight = tmp_path / "flight"
     make_flight(flight, n=3)
@@ -186,3 +205,27 @@ def test_the_synthetic_sample_flight(request, tmp_path):
     assert not report["mixed_cameras"] and not report["duplicates"]
     assert report["forward_overlap"]["median"] == pytest.approx(truth["scene"]["overlap_forward"], abs=0.03)
     assert flight_json["images"][0]["focal_length_px"] == pytest.approx(truth["camera"]["fx"], rel=0.01)
+
+
+def test_cancel_while_reading_headers_leaves_a_resumable_project(tmp_path):
+    from app.pipeline.events import Progress
+    from app.pipeline.project import Project
+    from app.pipeline.runner import Runner
+    from app.pipeline.stage import CancelToken
+    from app.pipeline.stages import default_stages
+
+    make_flight(tmp_path / "flight", n=3)
+    project = Project.open(tmp_path / "p", source=tmp_path / "flight")
+    cancel = CancelToken()
+
+    def stop_at_first_progress(event):
+        if isinstance(event, Progress):
+            cancel.cancel()
+
+    with project:
+        runner = Runner(project, default_stages(), emit=stop_at_first_progress, cancel=cancel)
+        assert not runner.run(until="ingest")
+    assert project.record("ingest").state == "cancelled"
+    assert not project.paths.flight_json.exists()
+    assert ingest(tmp_path / "flight", tmp_path / "p") == 0
+    assert len(load(tmp_path / "p")[0]["images"]) == 3

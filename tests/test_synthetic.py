@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image
 
-from app.pipeline.errors import InputError
+from app.pipeline.errors import InputError, ProjectError
 from app.pipeline.events import Progress
 from app.pipeline.synthetic import generate_flight
 from app.pipeline.synthetic.flight import survey
@@ -95,6 +95,9 @@ def test_dji_xmp_carries_altitudes_and_gimbal_angles_as_dji_writes_them(small_fl
     truth = _truth(small_flight)
     takeoff_z = truth["scene"]["takeoff_enu"][2]
     for img in truth["images"]:
+        raw = (small_flight / img["file"]).read_bytes()
+        at = raw.find(b"http://ns.adobe.com/xap/1.0/\x00")
+        assert at > 0 and raw[at - 4:at - 2] == b"\xff\xe1"  # in an APP1 segment
         with Image.open(small_flight / img["file"]) as im:
             xmp = im.info["xmp"].decode("utf-8")
         tags = dict(re.findall(r'drone-dji:(\w+)="([^"]*)"', xmp))
@@ -190,3 +193,35 @@ def test_bad_arguments_raise_an_input_error_with_a_hint(tmp_path: Path):
     with pytest.raises(InputError, match="out of range"):
         generate_flight(tmp_path / "y", n_images=2, width=10, height=10)
     assert not (tmp_path / "x").exists()
+
+
+def test_rays_stop_on_the_terrain_surface_or_on_a_building():
+    plan, world = survey(n_images=4, seed=5, width=200, height=150)
+    shot = plan.shots[1]
+    hits = cast(world, plan.camera, shot.R, shot.position)
+    ground = hits.building < 0
+    pts = hits.points[ground]
+    height = world.terrain.sample(pts[:, 0], pts[:, 1])
+    assert np.abs(pts[:, 2] - height).max() < 0.05  # metres
+    assert ground.mean() > 0.5 and (~ground).any()  # mostly ground, some buildings in view
+    on_building = hits.points[~ground]
+    assert (on_building[:, 2] > world.terrain.sample(on_building[:, 0], on_building[:, 1])
+            - 1.0).all()
+
+
+def test_an_output_path_that_is_a_file_fails_with_a_clear_message(tmp_path: Path):
+    from app.cli import main
+
+    blocker = tmp_path / "not a folder.txt"
+    blocker.write_text("keep me")
+    with pytest.raises(ProjectError, match="Cannot create the sample flight folder"):
+        generate_flight(blocker / "flight", n_images=2, width=64, height=64)
+    assert main(["sample-flight", str(blocker), "--images", "2"]) != 0
+    assert blocker.read_text() == "keep me"
+
+
+def test_regenerating_a_shorter_flight_in_the_same_folder_leaves_no_stale_images(tmp_path: Path):
+    generate_flight(tmp_path, n_images=3, width=96, height=72)
+    generate_flight(tmp_path, n_images=2, width=96, height=72)
+    assert sorted(p.name for p in tmp_path.glob("*.JPG")) == ["SYN_0001.JPG", "SYN_0002.JPG"]
+    assert len(_truth(tmp_path)["images"]) == 2

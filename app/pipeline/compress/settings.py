@@ -7,6 +7,13 @@ from dataclasses import dataclass
 
 @dataclass
 class CompressSettings:
-    """SOG encoding knobs."""
+    """SOG encoding knobs (quality against time and size)."""
 
-    sh_palette_size: int | None = None  # None: chosen from the splat count
+    sh_palette_size: int | None = None  # SH palette entries; None: min(1024, ~N/16); more = better, slower
+    sh_iterations: int = 10  # k-means iterations of the SH palette
+    sh_train_per_centroid: int = 64  # k-means trains on at most this many splats per entry
+    sh_degree: int = 3  # highest SH band kept in the SOG (0 drops view-dependent colour)
+    webp_method: int = 4  # WebP effort 0 (fast) .. 6 (smallest); lossless either way
+    webp_quality: int = 70  # WebP lossless effort within a method (not a loss of quality)
+    centre: bool = True  # subtract the scene centre before log encoding (offset kept in georef.json)
+    bundle: bool = True  # scene.sog as one ZIP; False writes meta.json + WebP files

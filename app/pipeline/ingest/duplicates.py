@@ -19,7 +19,8 @@ def exact_duplicates(files: Iterable[FlightFile]) -> list[list[FlightFile]]:
     return groups
 
 
-def _split_by_content(group: list[FlightFile], digest: Callable[[FlightFile], bytes]) -> list[list[FlightFile]]:
+def _split_by_content(group: list[FlightFile],
+                      digest: Callable[[FlightFile], bytes]) -> list[list[FlightFile]]:
     if len({f.inode for f in group}) == 1:
         return [group]  # hard links to one file: identical without reading it
     cache: dict[tuple[int, int], bytes] = {}

@@ -45,10 +45,19 @@ def _range(values: list[float]) -> dict[str, float] | None:
     return {"min": min(values), "max": max(values), "median": median(values)} if values else None
 
 
+NADIR_PITCH_DEG = -70.0  # gimbal pitch at or below this counts as looking straight down
+
+
+def is_nadir(image: dict[str, Any]) -> bool:
+    """True unless the DJI gimbal pitch says the camera looked obliquely (no pitch: assume nadir)."""
+    pitch = (image["dji"] or {}).get("gimbal_pitch")
+    return pitch is None or pitch <= NADIR_PITCH_DEG
+
+
 def height_above_ground(image: dict[str, Any]) -> float | None:
-    """Height of the camera above the take-off point (DJI RelativeAltitude), if known and positive."""
+    """Height of a nadir camera above the take-off point (DJI RelativeAltitude), if known and positive."""
     height = (image["dji"] or {}).get("relative_altitude")
-    return height if height and height > 0 else None
+    return height if height and height > 0 and is_nadir(image) else None
 
 
 def ground_sampling_distance(images: list[dict[str, Any]]) -> dict[str, float] | None:

@@ -8,7 +8,6 @@ from . import geometry
 from .scan import FlightListing
 
 LOW_OVERLAP = 0.6  # forward overlap below this makes SfM fragile
-LOW_GPS_COVERAGE = 0.5
 LIST_LIMIT = 10  # files named per list in the human text
 
 
@@ -28,6 +27,7 @@ def build_report(entries: list[dict[str, Any]], listing: FlightListing, cameras:
                 "coverage": len(located) / len(usable) if usable else 0.0},
         "cameras": cameras,
         "mixed_cameras": len(cameras) > 1,
+        "oblique_images": sum(not geometry.is_nadir(e) for e in usable),
         "duplicates": duplicates,
         "extent": geometry.extent(located),
         "altitude": geometry.altitude(usable),
@@ -43,10 +43,14 @@ def _warnings(report: dict[str, Any], entries: list[dict[str, Any]]) -> list[str
     if report["mixed_cameras"]:
         warnings.append("mixed cameras: " + ", ".join(f"{k} ({n})" for k, n in report["cameras"].items()))
     gps = report["gps"]
-    if report["images_usable"] and gps["coverage"] < 1.0:
-        warnings.append(f"only {gps['coverage']:.0%} of usable images have a valid GPS position"
-                        + ("; the model cannot be placed on the map" if gps["coverage"] < LOW_GPS_COVERAGE
-                           else ""))
+    if report["images_usable"] and gps["coverage"] == 0:
+        warnings.append("no usable image has a GPS position: the model will be in local "
+                        "coordinates, not placed on the map")
+    elif report["images_usable"] and gps["coverage"] < 1.0:
+        warnings.append(f"only {gps['coverage']:.0%} of usable images have a valid GPS position")
+    if report["oblique_images"]:
+        warnings.append(f"{report['oblique_images']} oblique image(s) (gimbal pitch above "
+                        f"{geometry.NADIR_PITCH_DEG:.0f} degrees) left out of the GSD and overlap estimates")
     for e in entries:
         warnings.extend(f"{e['file']}: {w}" for w in e["warnings"])
     if report["duplicates"]:
@@ -68,7 +72,8 @@ def summary_line(report: dict[str, Any]) -> str:
     if report["forward_overlap"]:
         parts.append(f"overlap {report['forward_overlap']['median']:.0%}")
     if report["extent"]:
-        parts.append(f"extent {report['extent']['east_west_m']:.0f} x {report['extent']['north_south_m']:.0f} m")
+        ext = report["extent"]
+        parts.append(f"extent {ext['east_west_m']:.0f} x {ext['north_south_m']:.0f} m")
     return ", ".join(parts)
 
 
@@ -76,7 +81,8 @@ def render_text(report: dict[str, Any]) -> str:
     """The human summary printed by `spaceport ingest`."""
     gps, alt = report["gps"], report["altitude"]
     lines = [f"Flight: {summary_line(report)}",
-             f"  GPS of usable images: {gps['with_gps']} with a position, {gps['missing']} without, {gps['invalid']} invalid"]
+             f"  GPS of usable images: {gps['with_gps']} with a position, {gps['missing']} without, "
+             f"{gps['invalid']} invalid"]
     for camera, count in report["cameras"].items():
         lines.append(f"  camera: {camera} ({count} images)")
     if alt["gps_m"]:
@@ -84,6 +90,14 @@ def render_text(report: dict[str, Any]) -> str:
     if alt["relative_m"]:
         lines.append(f"  altitude: {alt['relative_m']['min']:.1f}-{alt['relative_m']['max']:.1f} m "
                      f"above take-off (DJI)")
+    if report["extent"]:
+        ext = report["extent"]
+        lines.append(f"  extent: {ext['east_west_m']:.1f} m east-west x {ext['north_south_m']:.1f} m "
+                     f"north-south, flight path {ext['path_length_m']:.0f} m")
+    gsd = report["gsd_cm_per_px"]
+    if gsd:
+        lines.append(f"  ground sampling distance: {gsd['median']:.2f} cm/px "
+                     f"({gsd['min']:.2f}-{gsd['max']:.2f})")
     overlap = report["forward_overlap"]
     if overlap:
         lines.append(f"  forward overlap: median {overlap['median']:.0%}, 10th percentile "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
@@ -10,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..atomic import write_json
-from ..errors import InputError
+from ..errors import InputError, ProjectError
 from ..events import Event, Log, Progress
 from .exif import build_exif, build_xmp, write_jpeg
 from .geodesy import enu_to_geodetic
@@ -30,15 +32,25 @@ def generate_flight(out_dir: Path, n_images: int = 24, seed: int = 7, width: int
     """Render a lawnmower survey of a synthetic village into `out_dir`; returns a summary."""
     _check_args(n_images, width, height)
     out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProjectError(f"Cannot create the sample flight folder {out_dir}: "
+                           f"{exc.strerror or exc}", hint="choose a folder you can write to "
+                           "(and not an existing file)", path=out_dir) from exc
+    (out_dir / "ground_truth.json").unlink(missing_ok=True)  # written last: marks a whole flight
     emit = emit or (lambda event: None)
     plan, world = survey(n_images, seed, width, height)
     emit(Progress(stage=STAGE, fraction=0.0, message=f"scene built; rendering {n_images} images"))
     takeoff_z = float(world.terrain.sample(np.zeros(1, np.float32), np.zeros(1, np.float32))[0])
     images = []
-    for shot in plan.shots:
-        images.append(_write_shot(out_dir, world, plan, shot, takeoff_z))
-        emit(Progress(stage=STAGE, fraction=(shot.index + 1) / n_images,
-                      message=f"rendered {images[-1]['file']}"))
+    # numpy and Pillow release the GIL in the heavy loops, so threads render shots in parallel
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for record in pool.map(lambda shot: _write_shot(out_dir, world, plan, shot, takeoff_z),
+                               plan.shots):
+            images.append(record)
+            emit(Progress(stage=STAGE, fraction=len(images) / n_images,
+                          message=f"rendered {record['file']}"))
     truth = {"origin": ORIGIN, "crs": "local ENU metres (x east, y north, z up)",
              "camera": {**plan.camera.to_json(), **_lens(plan)}, "images": images,
              "scene": _scene_info(world, plan, seed, takeoff_z)}
@@ -62,7 +74,7 @@ def survey(n_images: int, seed: int, width: int, height: int) -> tuple[FlightPla
 def _check_args(n_images: int, width: int, height: int) -> None:
     if n_images < 1:
         raise InputError(f"A sample flight needs at least one image, not {n_images}",
-                         hint="pass --images 2 or more (24 is the default)")
+                         hint="pass --images 1 or more (24 is the default)")
     if not (64 <= width <= 8192 and 64 <= height <= 8192):
         raise InputError(f"Image size {width}x{height} is out of range",
                          hint="use a width and height between 64 and 8192 pixels")

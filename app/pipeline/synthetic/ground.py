@@ -26,6 +26,7 @@ LAND_COVER = [  # (name, rgb, stripe strength, tree density per m2)
     ("pasture", (132, 150, 80), 0.0, 0.002),
 ]
 CELL_SIZE_M = 38.0
+SHADOW = 140  # light level in shade, of 255: the sky still lights it
 
 
 def sun_direction(rng: np.random.Generator) -> np.ndarray:
@@ -45,10 +46,11 @@ def paint_ground(rng: np.random.Generator, area: tuple[float, float, float, floa
     _roads(rng, grid, rgb)
     rgb *= _terrain_shading(grid, terrain, sun)[..., None]
     image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
-    _trees_and_clutter(rng, grid, cover, image, sun)
+    light = Image.new("L", (grid.shape[1], grid.shape[0]), 255)  # 255 = in full sun
+    _trees_and_clutter(rng, grid, cover, image, ImageDraw.Draw(light), sun)
+    light = _building_shadows(grid, buildings, sun, light)
     grain = Image.fromarray(rng.integers(180, 256, (grid.shape[0], grid.shape[1]), dtype=np.uint8))
-    light = ImageChops.multiply(_shadow_mask(grid, buildings, sun), grain)
-    image = ImageChops.multiply(image, light.convert("RGB"))
+    image = ImageChops.multiply(image, ImageChops.multiply(light, grain).convert("RGB"))
     grid.data = np.asarray(image)
     return grid
 
@@ -129,8 +131,8 @@ def _terrain_shading(grid: Grid, terrain: Grid, sun: np.ndarray) -> np.ndarray:
 
 
 def _trees_and_clutter(rng: np.random.Generator, grid: Grid, cover: np.ndarray,
-                       image: Image.Image, sun: np.ndarray) -> None:
-    """Trees (with their shadows) by land-cover density, then rocks, bales and cars, in place."""
+                       image: Image.Image, light: ImageDraw.ImageDraw, sun: np.ndarray) -> None:
+    """Trees by land-cover density (shadows drawn on `light`), then rocks, bales and cars."""
     rows, cols = grid.shape
     draw = ImageDraw.Draw(image)
     area = rows * cols * grid.step**2
@@ -144,7 +146,7 @@ def _trees_and_clutter(rng: np.random.Generator, grid: Grid, cover: np.ndarray,
         radius = rng.uniform(1.0, 3.6) / grid.step
         height = rng.uniform(4.0, 14.0)
         sx, sy = c + away[0] * height * 0.6, r + away[1] * height * 0.6
-        draw.ellipse([sx - radius, sy - radius, sx + radius, sy + radius], fill=(38, 44, 30))
+        light.ellipse([sx - radius, sy - radius, sx + radius, sy + radius], fill=SHADOW)
         green = rng.uniform([30, 60, 20], [80, 115, 55]).astype(int)
         for lobe in range(3):  # an irregular crown: overlapping lobes, the sunny side lighter
             lc, lr = np.array([c, r]) + rng.normal(0.0, radius * 0.25, 2)
@@ -160,19 +162,19 @@ def _trees_and_clutter(rng: np.random.Generator, grid: Grid, cover: np.ndarray,
         shape([c - w / 2, r - h / 2, c + w / 2, r + h / 2], fill=colour)
 
 
-def _shadow_mask(grid: Grid, buildings: list[Building], sun: np.ndarray) -> Image.Image:
-    """Multiplier (255 = lit) for the ground: cast shadows and soft darkening at the walls."""
+def _building_shadows(grid: Grid, buildings: list[Building], sun: np.ndarray,
+                      light: Image.Image) -> Image.Image:
+    """`light` with the buildings' cast shadows and a soft darkening along their walls."""
     rows, cols = grid.shape
-    mask = Image.new("L", (cols, rows), 255)
     ao = Image.new("L", (cols, rows), 0)
-    draw, draw_ao = ImageDraw.Draw(mask), ImageDraw.Draw(ao)
+    draw, draw_ao = ImageDraw.Draw(light), ImageDraw.Draw(ao)
     for b in buildings:
         foot = b.corners()
         height = 0.5 * (b.eave_z + b.ridge_z) - (b.base_z + 1.0)
         cast = foot - sun[:2] / max(sun[2], 0.2) * height
         pts = np.vstack([foot, cast])
         hull = pts[ConvexHull(pts).vertices]
-        draw.polygon([tuple(p) for p in grid.to_px(hull)], fill=150)
+        draw.polygon([tuple(p) for p in grid.to_px(hull)], fill=SHADOW)
         draw_ao.polygon([tuple(p) for p in grid.to_px(foot)], fill=90)
     ao = ao.filter(ImageFilter.GaussianBlur(1.5 / grid.step))
-    return ImageChops.subtract(mask, ao)
+    return ImageChops.subtract(light, ao)

@@ -37,10 +37,6 @@ class Camera:
         f = FOCAL_FRACTION * width
         return cls(width, height, f, f, width / 2.0, height / 2.0)
 
-    def matrix(self) -> np.ndarray:
-        """The 3x3 intrinsic matrix K."""
-        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
-
     def to_json(self) -> dict:
         """ground_truth.json's camera block."""
         return {"model": "PINHOLE", "width": self.width, "height": self.height,

@@ -16,7 +16,7 @@ from .plan import Camera
 from .scene import Building
 from .world import World
 
-TERRAIN_ITERATIONS = 7
+TERRAIN_ITERATIONS = 6
 AMBIENT, DIRECT = 0.5, 0.55
 
 

@@ -156,7 +156,7 @@ def make_terrain(rng: np.random.Generator, area: tuple[float, float, float, floa
                  step: float = 1.0) -> Grid:
     """Rolling relief (about +-8 m over a few hundred metres), 0 on average over `area`."""
     x0, y0, x1, y1 = area
-    shape = (int((y1 - y0) / step) + 2, int((x1 - x0) / step) + 2)
+    shape = (int((y1 - y0) / step) + 3, int((x1 - x0) / step) + 3)  # covers the texture
     octaves = [(180.0 / step, 14.0), (60.0 / step, 4.0), (20.0 / step, 1.2), (7.0 / step, 0.3)]
     height = fractal(rng, shape, octaves)
     height += np.float32(rng.uniform(-0.02, 0.02)) * np.arange(shape[1], dtype=np.float32) * step

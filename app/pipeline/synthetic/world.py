@@ -49,12 +49,12 @@ def visible_area(plan: FlightPlan, lowest_z: float = LOWEST_GROUND_M
 def build_world(plan: FlightPlan, rng: np.random.Generator) -> World:
     """Terrain, buildings and painted ground covering everything the plan's photos see."""
     area = visible_area(plan)
-    terrain = make_terrain(rng, area)
+    texel = plan.agl_m / plan.camera.fx  # one ground texel per pixel at the nominal height
+    terrain = make_terrain(rng, area, step=max(1.0, 1.5 * texel))  # coarser than the texture
     x0, y0, x1, y1 = area
     inner = (x0 + 15.0, y0 + 15.0, x1 - 15.0, y1 - 15.0)
     buildings = place_buildings(rng, inner, terrain)
     sun = sun_direction(rng)
-    texel = plan.agl_m / plan.camera.fx  # one texel per pixel at the nominal height
     ground = paint_ground(rng, area, texel, terrain, buildings, sun)
     n = int(DETAIL_SIZE_M / DETAIL_TEXEL_M)
     px = 1.0 / DETAIL_TEXEL_M

@@ -1,0 +1,284 @@
+"""The training loop: `train_model` turns the SfM hand-off into trained Gaussian splats.
+
+One code path for every device: gsplat's CUDA rasterizer on a GPU, the torch compositor on
+CPU (rasterize.py); gsplat's strategies densify (strategy.py). The loop reports TrainMetrics,
+evaluates held-out views, writes previews and checkpoints, and resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ..errors import Cancelled, InputError, ProjectError, StageError
+from ..events import Event, Log, Progress
+from ..settings import fingerprint
+from ..stage import CancelToken
+from . import checkpoint as ckpt_io
+from .data import Scene, View, load_scene
+from .evaluate import Evaluation, evaluate, view_tensors
+from .loss import mcmc_regularizer, photometric_loss
+from .model import PARAM_KEYS, all_finite, init_params, make_optimizers
+from .outputs import Reporter, write_outputs
+from .rasterize import rasterizer_for
+from .settings import PRESET_STEPS, REFERENCE_STEPS, TrainSettings
+from .strategy import Densifier, make_densifier
+
+STAGE = "train"
+
+
+@dataclass
+class Run:
+    """The state of one training run (what a checkpoint saves, plus its surroundings)."""
+
+    settings: TrainSettings
+    scene: Scene
+    device: torch.device
+    total_steps: int
+    train_views: list[View]
+    test_views: list[View]
+    params: torch.nn.ParameterDict
+    optimizers: dict[str, torch.optim.Optimizer]
+    densifier: Densifier
+    generator: torch.Generator
+    ckpt_dir: Path
+    step: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)  # saved with checkpoints
+    resumed_at: float = field(default_factory=time.perf_counter)
+
+    def elapsed(self) -> float:
+        """Training seconds across every resume of this run."""
+        return self.extra.get("elapsed_s", 0.0) + time.perf_counter() - self.resumed_at
+
+    @property
+    def structure(self) -> str:
+        """What a resumed run must share with its checkpoint."""
+        s, v = self.settings, self.scene.views[0]
+        return fingerprint({"sh": s.sh_degree, "strategy": s.strategy, "size": [v.width, v.height]})
+
+    def sh_degree_now(self) -> int:
+        """SH degree in use at this step (raised every scaled interval)."""
+        interval = max(1, int(self.settings.sh_degree_interval * self.total_steps / REFERENCE_STEPS))
+        return min(self.step // interval, self.settings.sh_degree)
+
+    def means_lr(self) -> float:
+        """Means learning rate: exponential decay to lr_means_final_ratio over the run."""
+        base = self.optimizers["means"].defaults["lr"]
+        return base * self.settings.lr_means_final_ratio ** (self.step / self.total_steps)
+
+
+def train_model(model_dir: Path, images_dir: Path, out_dir: Path, settings: TrainSettings,
+                emit: Callable[[Event], None], cancel: CancelToken,
+                checkpoint_dir: Path | None = None, *, device: str | None = None,
+                owner: str = "") -> dict:
+    """Train splats on a COLMAP PINHOLE model; writes splats.ply, metrics.jsonl, checkpoints.
+
+    `device` overrides settings.device; `owner` is stored in checkpoints (who wrote them).
+    Returns the outputs: files relative to `out_dir` and the run's figures.
+    """
+    dev = resolve_device(device or settings.device)
+    _check_settings(settings)
+    out_dir = Path(out_dir)
+    emit(Progress(stage=STAGE, fraction=0.0, message="loading the SfM model and images"))
+    scene = load_scene(model_dir, images_dir, min_points=settings.min_points,
+                       max_side=settings.cpu_max_side if dev.type == "cpu" else settings.max_side)
+    run = _start(scene, settings, dev, Path(checkpoint_dir or out_dir / "checkpoints"), emit)
+    run.extra.setdefault("owner", owner)
+    reporter = Reporter(out_dir, run.step, emit)
+    try:
+        while run.step < run.total_steps:
+            cancel.check()
+            loss = _train_step(run)
+            _after_step(run, loss, reporter, emit)
+    except (Cancelled, KeyboardInterrupt):
+        _save_checkpoint(run, emit)
+        raise
+    finally:
+        reporter.close()
+    final = reporter.last_evaluation or _evaluate(run, out_dir / "heldout.png")
+    outputs = write_outputs(out_dir, run.params, final, run.extra, run.total_steps,
+                            run.elapsed(), str(dev))
+    outputs["resolution"] = f"{scene.views[0].width}x{scene.views[0].height}"
+    ckpt_io.remove(run.ckpt_dir)
+    return outputs
+
+
+def resolve_device(name: str) -> torch.device:
+    """auto -> the first CUDA device when torch sees one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError as exc:
+        raise InputError(f"train.device {name!r} is not a torch device",
+                         hint="use auto, cpu, cuda or cuda:N") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"train.device is {name} but torch sees no CUDA GPU",
+                         hint="use --set train.device=auto, or install a CUDA build of torch")
+    return dev
+
+
+def _check_settings(s: TrainSettings) -> None:
+    if s.preset not in PRESET_STEPS:
+        raise InputError(f"train.preset must be one of {', '.join(PRESET_STEPS)}, not {s.preset!r}")
+    if not 0 <= s.sh_degree <= 3:
+        raise InputError(f"train.sh_degree must be 0..3, not {s.sh_degree}")
+    if s.total_steps() < 1 or s.max_gaussians < 1:
+        raise InputError("train.max_steps and train.max_gaussians must be positive")
+
+
+def _total_steps(settings: TrainSettings, device: torch.device, emit) -> int:
+    steps = settings.total_steps()
+    if device.type == "cpu" and not settings.max_steps and steps > settings.cpu_max_steps:
+        emit(Log(stage=STAGE, level="warning",
+                 text=f"training on the CPU: a {settings.cpu_max_steps}-step preview at reduced "
+                      f"resolution instead of the {settings.preset} preset's {steps} steps"))
+        return settings.cpu_max_steps
+    return steps
+
+
+def _budget(settings: TrainSettings, device: torch.device) -> int:
+    if device.type == "cpu":
+        return min(settings.max_gaussians, settings.cpu_max_gaussians)
+    return settings.max_gaussians
+
+
+def _seed_points(scene: Scene, limit: int, seed: int, emit) -> tuple[np.ndarray, np.ndarray]:
+    """The sparse points that seed the Gaussians: a random subset when over `limit`."""
+    if len(scene.points) <= limit:
+        return scene.points, scene.colors
+    emit(Log(stage=STAGE, text=f"seeding {limit} of the {len(scene.points)} sparse points "
+                               "(Gaussian budget)"))
+    keep = np.sort(np.random.default_rng(seed).choice(len(scene.points), limit, replace=False))
+    return scene.points[keep], scene.colors[keep]
+
+
+def _start(scene: Scene, settings: TrainSettings, device: torch.device, ckpt_dir: Path,
+           emit) -> Run:
+    """A fresh run initialised from the sparse points, or the checkpointed one resumed."""
+    if scene.dropped_points:
+        emit(Log(stage=STAGE, level="warning",
+                 text=f"{scene.dropped_points} sparse points lie outside every camera's view; "
+                      "they were left out"))
+    train_views, test_views = scene.split(settings.eval_every_n_image)
+    scale = scene.scene_scale()
+    budget = _budget(settings, device)
+    points, colors = _seed_points(scene, budget // 2 if device.type == "cpu" else budget,
+                                  settings.seed, emit)
+    params = init_params(points, colors, settings.sh_degree, settings.init_opacity, scale, device)
+    optimizers = make_optimizers(params, settings, scale)
+    total = _total_steps(settings, device, emit)
+    generator = torch.Generator().manual_seed(settings.seed)
+    torch.manual_seed(settings.seed)
+    run = Run(settings, scene, device, total, train_views, test_views, params, optimizers,
+              make_densifier(settings, total, scale, params, optimizers, budget),
+              generator, ckpt_dir)
+    saved = ckpt_io.load(ckpt_dir, device)
+    if saved is not None:
+        ckpt_io.check_scene(saved, scene.fingerprint, ckpt_io.path_in(ckpt_dir))
+        if saved.structure == run.structure:
+            _restore(run, saved)
+            emit(Log(stage=STAGE, text=f"resuming from the checkpoint at step {run.step}"))
+            return run
+        emit(Log(stage=STAGE, level="warning", text="the checkpoint was made with another SH "
+                 "degree, strategy or resolution; training starts over"))
+    emit(Log(stage=STAGE, text=f"training {len(points)} initial Gaussians on "
+             f"{len(train_views)} views ({len(test_views)} held out), {total} steps on {device}"))
+    initial = _evaluate(run, None)
+    run.extra["initial_psnr"] = initial.psnr if initial else None
+    return run
+
+
+def _restore(run: Run, saved: ckpt_io.Checkpoint) -> None:
+    for key in PARAM_KEYS:
+        run.params[key] = torch.nn.Parameter(saved.params[key].to(run.device))
+    fresh = make_optimizers(run.params, run.settings, run.scene.scene_scale())
+    for key, opt in fresh.items():
+        opt.load_state_dict(saved.optimizers[key])
+        run.optimizers[key] = opt
+    run.densifier.state.update({k: v.to(run.device) if torch.is_tensor(v) else v
+                                for k, v in saved.strategy_state.items()})
+    run.generator.set_state(saved.rng["views"])
+    torch.set_rng_state(saved.rng["torch"])
+    run.step, run.extra = saved.step, dict(saved.extra)
+    run.resumed_at = time.perf_counter()
+
+
+def _train_step(run: Run) -> float:
+    """One optimisation step on a random training view; returns the loss."""
+    view = run.train_views[int(torch.randint(len(run.train_views), (1,), generator=run.generator))]
+    viewmat, K, photo = view_tensors(view, run.device)
+    rasterize = rasterizer_for(run.device)
+    colors, _, info = rasterize(run.params, viewmat, K, view.width, view.height, run.sh_degree_now())
+    run.densifier.pre_backward(run.params, run.optimizers, run.step, info)
+    loss = photometric_loss(colors[0], photo, run.settings.ssim_lambda)
+    if run.densifier.regularizes:
+        loss = loss + mcmc_regularizer(run.params)
+    value = loss.item()
+    if not math.isfinite(value):
+        _diverged(run)
+    loss.backward()
+    lr = run.means_lr()
+    run.optimizers["means"].param_groups[0]["lr"] = lr
+    for opt in run.optimizers.values():
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    run.densifier.post_backward(run.params, run.optimizers, run.step, info, lr)
+    run.step += 1
+    return value
+
+
+def _diverged(run: Run) -> None:
+    kept = ckpt_io.path_in(run.ckpt_dir)
+    where = (f"the last good checkpoint {kept} is kept" if kept.exists()
+             else "no checkpoint was written before it")
+    raise StageError(f"Training diverged at step {run.step}: the loss or the Gaussians became "
+                     f"NaN; {where}",
+                     hint="lower the learning rates (e.g. --set train.lr_means=...) or rerun "
+                          "SfM; then run the train stage again")
+
+
+def _after_step(run: Run, loss: float, reporter: Reporter, emit) -> None:
+    s, step, last = run.settings, run.step, run.step == run.total_steps
+    evaluate_now = last or (s.eval_every > 0 and step % s.eval_every == 0)
+    report = evaluate_now or step % max(1, s.metrics_every) == 0
+    if report and not all_finite(run.params):
+        _diverged(run)
+    evaluation = _evaluate(run, reporter.out_dir / "heldout.png") if evaluate_now else None
+    reporter.step(step, run.total_steps, loss, len(run.params["means"]), evaluation, report)
+    if s.preview_every > 0 and step % s.preview_every == 0 and not last:
+        reporter.preview(run.params, step, s.preview_max_gaussians)
+    if s.checkpoint_every > 0 and step % s.checkpoint_every == 0 and not last:
+        _save_checkpoint(run, emit)
+
+
+def _evaluate(run: Run, png: Path | None) -> Evaluation | None:
+    return evaluate(run.params, run.test_views, rasterizer_for(run.device), run.sh_degree_now(),
+                    run.device, side_by_side=png)
+
+
+def _save_checkpoint(run: Run, emit) -> None:
+    """Checkpoint the run; a failed write (disk full) keeps the previous one and warns."""
+    if not all_finite(run.params):
+        _diverged(run)
+    saved = ckpt_io.Checkpoint(
+        step=run.step, scene=run.scene.fingerprint, structure=run.structure,
+        params={k: v.detach() for k, v in run.params.items()},
+        optimizers={k: o.state_dict() for k, o in run.optimizers.items()},
+        strategy_state=dict(run.densifier.state),
+        rng={"views": run.generator.get_state(), "torch": torch.get_rng_state()},
+        extra={**run.extra, "elapsed_s": run.elapsed()})
+    try:
+        path = ckpt_io.save(run.ckpt_dir, saved)
+    except ProjectError as exc:
+        emit(Log(stage=STAGE, level="warning",
+                 text=f"checkpoint at step {run.step} not written ({exc.message}); the previous "
+                      "checkpoint is kept"))
+        return
+    emit(Log(stage=STAGE, level="debug", text=f"checkpoint at step {run.step}: {path}"))

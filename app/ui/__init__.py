@@ -1,0 +1,1 @@
+"""The desktop front end (PySide6): main window, charts, log, 3D view, the pipeline worker."""
