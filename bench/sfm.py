@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # conftest: ../shared
 
 from app.pipeline.project import Project  # noqa: E402
 from tests.sfm_helpers import BRIGHTON, FIXTURES, run_sfm  # noqa: E402

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # conftest: ../shared
 
 from app.pipeline.project import Project  # noqa: E402
 from app.pipeline.sfm.mapping import run_global, run_incremental  # noqa: E402
