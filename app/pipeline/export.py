@@ -199,12 +199,13 @@ def _georef(geo: dict[str, Any] | None, offset: np.ndarray) -> dict[str, Any]:
 def read_georef(path: Path) -> dict[str, Any] | None:
     """The project's sfm/geo.json, or None when the model is not georegistered."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        geo = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
         raise InputError(f"{path} is unreadable: {exc}", hint="rerun the sfm stage",
                          path=path) from exc
+    return geo if geo.get("georeferenced", True) and geo.get("origin") else None
 
 
 def progress_emitter(emit: Callable[[Event], None], stage: str) -> ProgressFn:
