@@ -73,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_flags(p)
     p.set_defaults(func=_process)
 
+    p = sub.add_parser("cloud", help="follow, cancel or resume a project's SageMaker jobs")
+    p.add_argument("action", choices=["status", "cancel", "resume"],
+                   help="status: ask AWS and list the jobs; cancel: stop running jobs; "
+                        "resume: follow the jobs again and finish the pipeline")
+    p.add_argument("project", type=Path)
+    _add_run_flags(p)
+    p.set_defaults(func=_cloud)
+
     p = sub.add_parser("export", help="export a project's splats (SOG, PLY, .splat, .spz, ...)")
     p.add_argument("project", type=Path)
     p.add_argument("--format", required=True,
@@ -187,6 +195,15 @@ def _export(args: argparse.Namespace) -> int:
         print(f"{report['output']}: {report['splats']['written']} splats, {report['bytes']} bytes "
               f"({report['ratio_to_ply']}x smaller than the PLY); position error mean "
               f"{err['position_mm']['mean']:.2f} mm, rotation {err['rotation_deg']['mean']:.2f} deg")
+        render = report.get("render") or {}
+        if "psnr_vs_uncompressed_db" in render:
+            photos = render["psnr_vs_photos_db"]
+            print(f"render PSNR {render['psnr_vs_uncompressed_db']['mean']:.2f} dB against the "
+                  f"uncompressed splats on {render['views']} held-out view(s) at "
+                  f"{render['resolution']}; against the photos {photos['uncompressed']:.2f} -> "
+                  f"{photos['compressed']:.2f} dB")
+        elif render:
+            print(f"render PSNR not measured: {render['skipped']}")
     return EXIT_OK
 
 
@@ -222,6 +239,32 @@ def _status(args: argparse.Namespace) -> int:
     for name, state in states.items():
         rec = project.record(name)
         print(f"  {name:10s} {state:10s} {rec.reason}")
+    return EXIT_OK
+
+
+def _cloud(args: argparse.Namespace) -> int:
+    from .pipeline.cloud.offload import cancel_jobs, refresh_jobs
+
+    if args.action == "resume":
+        return run_pipeline(None, args.project, args)
+    project = Project.open(args.project, create=False)
+    for item in args.set:  # e.g. --set cloud.profile=NAME for this call only (not saved)
+        key, _, value = item.partition("=")
+        project.settings.set(key.strip(), value.strip())
+    printer = JsonLinesPrinter() if args.json else ConsolePrinter(verbose=args.verbose)
+    if args.action == "cancel":
+        stopped = cancel_jobs(project, printer)
+        print(f"stop requested for {len(stopped)} job(s)" + "".join(f"\n  {n}" for n in stopped),
+              file=sys.stderr)
+        return EXIT_OK
+    records = refresh_jobs(project, printer if args.json else (lambda event: None))
+    if args.json:
+        return EXIT_OK
+    if not records:
+        print(f"project {project.root} has no cloud jobs")
+    for job in records:
+        reason = f"  {job.failure_reason}" if job.failure_reason else ""
+        print(f"{job.kind:9s} {job.name:44s} {job.status:10s} {job.secondary_status}{reason}")
     return EXIT_OK
 
 

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # conftest: ../shared
 
 from app.pipeline.project import Project  # noqa: E402
 from tests.sfm_helpers import BRIGHTON, FIXTURES, run_sfm  # noqa: E402
@@ -32,7 +33,8 @@ REFERENCE = FIXTURES / "opensfm_brighton" / "reconstruction.json"
 BASELINE = {"max_image_size": 1600, "max_num_features": 8192, "first_octave": -1,
             "matcher": "spatial", "spatial_neighbors": 12, "ba_global_max_num_iterations": -1,
             "ba_global_frames_ratio": 1.1, "ba_local_max_refinements": 2,
-            "focal_policy": "refine", "max_reprojection_error_px": 10.0}
+            "keep_two_view_tracks": False, "focal_policy": "refine",
+            "max_reprojection_error_px": 10.0}
 CANDIDATES = {
     "baseline": BASELINE,
     "default": {},

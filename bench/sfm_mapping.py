@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # conftest: ../shared
 
 from app.pipeline.project import Project  # noqa: E402
 from app.pipeline.sfm.mapping import run_global, run_incremental  # noqa: E402
@@ -28,7 +29,7 @@ from tests.sfm_helpers import run_sfm  # noqa: E402
 
 CANDIDATES = {
     "baseline": {"ba_global_max_num_iterations": -1, "ba_global_frames_ratio": 1.1,
-                 "ba_local_max_refinements": 2},
+                 "ba_local_max_refinements": 2, "keep_two_view_tracks": False},
     "default": {},
     "global": {"mapper": "global"},
 }

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# ../shared beside the checkout (CI, main checkout), or one level further up (a git worktree)
+SHARED = next((p / "shared" for p in Path(__file__).resolve().parents[1:4]
+               if (p / "shared" / "fixtures").is_dir()), Path("shared"))
+FIXTURES = SHARED / "fixtures"
 BRIGHTON = SHARED / "data" / "brighton_beach" / "images"
 
 

@@ -13,10 +13,7 @@ from app.pipeline.runner import Runner
 from app.pipeline.stage import CancelToken
 from app.pipeline.stages import default_stages
 
-SHARED = next((p / "shared" for p in Path(__file__).resolve().parents[1:4]
-               if (p / "shared" / "fixtures").is_dir()), Path("shared"))
-BRIGHTON = SHARED / "data" / "brighton_beach" / "images"
-FIXTURES = SHARED / "fixtures"
+from conftest import BRIGHTON, FIXTURES, SHARED  # noqa: F401  (re-exported for the sfm tests)
 
 
 def drop_gps(project: Project, names: set[str] | None = None) -> None:

@@ -154,3 +154,13 @@ def test_errors_of_large_exports_are_measured_on_a_sample(project, monkeypatch):
     assert (full["errors_of_every_nth_splat"], sampled["errors_of_every_nth_splat"]) == (1, 3)
     assert sampled["errors"]["log_scale"]["mean"] == pytest.approx(
         full["errors"]["log_scale"]["mean"], rel=0.2)
+
+
+def test_an_unreferenced_sfm_model_gives_no_georeference(tmp_path):
+    from app.pipeline.export import read_georef
+
+    (tmp_path / "geo.json").write_text(json.dumps({"georeferenced": False, "origin": None}))
+    assert read_georef(tmp_path / "geo.json") is None
+    origin = {"lat": 46.8, "lon": -91.9, "alt": 160.0}
+    (tmp_path / "geo.json").write_text(json.dumps({"georeferenced": True, "origin": origin}))
+    assert read_georef(tmp_path / "geo.json")["origin"] == origin

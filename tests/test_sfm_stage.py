@@ -123,6 +123,14 @@ def test_cancel_while_mapping_leaves_a_project_that_resumes(copy: Project):
     assert ok and "reusing the matches" in logs(events)
 
 
+def test_global_mapping_is_an_option_and_goes_through_the_same_gate(copy: Project):
+    ok, events = run_sfm(copy, mapper="global")
+    assert ok, copy.record("sfm").reason
+    stats = json.loads(copy.paths.sfm_stats.read_text())
+    assert stats["mapper"] == "global" and stats["registered_images"] == 12
+    assert stats["gps_residual_m"] < 1.0
+
+
 def test_missing_gps_gives_an_unreferenced_model_with_a_warning(copy: Project):
     drop_gps(copy)
     copy.settings.sfm.min_points = 102

@@ -19,6 +19,7 @@ import numpy as np
 from . import atomic
 from .compress import filters
 from .compress.quality import output_bytes, roundtrip_errors
+from .compress.render_check import RenderCheck
 from .compress.settings import CompressSettings
 from .compress.sog_read import read_sog
 from .compress.sog_write import encode_sog, save_sog
@@ -117,8 +118,12 @@ READERS = {"sog": read_sog, "ply": read_ply, "splat": splat.read_splat, "spz": s
 
 def export_splats(ply: Path, fmt: str, out: Path, options: ExportOptions | None = None,
                   progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                  georef: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Export the splats of a 3DGS PLY file; returns (and writes beside `out`) the quality report."""
+                  georef: dict[str, Any] | None = None,
+                  render_check: RenderCheck | None = None) -> dict[str, Any]:
+    """Export the splats of a 3DGS PLY file; returns (and writes beside `out`) the quality report.
+
+    `render_check(source, decoded)` (both in the PLY's frame) adds the report's "render" entry.
+    """
     options = options or ExportOptions()
     progress = progress or (lambda f, m: None)
     check = cancel.check if cancel else (lambda: None)
@@ -164,10 +169,22 @@ def export_splats(ply: Path, fmt: str, out: Path, options: ExportOptions | None 
                     "verify": round(time.perf_counter() - t_write, 3)},
         "errors": errors, "errors_of_every_nth_splat": step,
     }
+    if render_check is not None:
+        check()
+        progress(0.95, "rendering held-out views before and after")
+        report["render"] = render_check(loaded.splats, _moved(decoded, offset))
     atomic.write_json(sidecar(out, "georef"), _georef(georef, offset))
     atomic.write_json(sidecar(out, "quality"), report)
     progress(1.0, f"{fmt}: {size / 1e6:.2f} MB, {report['ratio_to_ply']}x smaller than the PLY")
     return report
+
+
+def _moved(splats: Splats, offset: np.ndarray) -> Splats:
+    """The splats translated by `offset` (back from the centred frame of the file)."""
+    if not offset.any():
+        return splats
+    return Splats((splats.means + offset).astype(np.float32), splats.scales, splats.quats,
+                  splats.opacities, splats.sh0, splats.shN)
 
 
 def _georef(geo: dict[str, Any] | None, offset: np.ndarray) -> dict[str, Any]:
@@ -182,12 +199,13 @@ def _georef(geo: dict[str, Any] | None, offset: np.ndarray) -> dict[str, Any]:
 def read_georef(path: Path) -> dict[str, Any] | None:
     """The project's sfm/geo.json, or None when the model is not georegistered."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        geo = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
         raise InputError(f"{path} is unreadable: {exc}", hint="rerun the sfm stage",
                          path=path) from exc
+    return geo if geo.get("georeferenced", True) and geo.get("origin") else None
 
 
 def progress_emitter(emit: Callable[[Event], None], stage: str) -> ProgressFn:
@@ -195,16 +213,30 @@ def progress_emitter(emit: Callable[[Event], None], stage: str) -> ProgressFn:
     return lambda f, m: emit(Progress(stage=stage, fraction=max(0.0, min(1.0, f)), message=m))
 
 
+def trained_splats(project, emit: Callable[[Event], None], cancel: CancelToken | None = None,
+                   stage: str = "export") -> Path:
+    """train/splats.ply, downloaded first when a cloud training left it in S3."""
+    ply = project.paths.splats_ply
+    if not ply.exists() and ((project.record("train").outputs or {}).get("cloud")):
+        from .cloud.offload import fetch_splats
+
+        emit(Log(stage=stage, text=f"{ply.name} stayed in the cloud: downloading it"))
+        fetch_splats(project, emit, cancel)
+    return ply
+
+
 def export_project(project, fmt: str, out: Path, options: ExportOptions | None = None,
                    emit: Callable[[Event], None] | None = None,
                    cancel: CancelToken | None = None) -> dict[str, Any]:
     """Export a project's trained splats (train/splats.ply) to `out` in `fmt`."""
+    from .compress.render_check import project_render_check
+
     emit = emit or (lambda e: None)
     if options is None:
         options = ExportOptions(compress=project.settings.compress)
-    report = export_splats(project.paths.splats_ply, fmt, Path(out), options,
+    report = export_splats(trained_splats(project, emit, cancel), fmt, Path(out), options,
                            progress_emitter(emit, "export"), cancel,
-                           read_georef(project.paths.geo_json))
+                           read_georef(project.paths.geo_json), project_render_check(project))
     emit(Log(stage="export", text=f"exported {report['splats']['written']} splats to {out} "
                                   f"({report['bytes']} bytes, {report['ratio_to_ply']}x smaller)"))
     return report

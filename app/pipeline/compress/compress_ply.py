@@ -8,6 +8,7 @@ from typing import Any, Callable
 from ..events import Event
 from ..export import ExportOptions, export_splats, progress_emitter
 from ..stage import CancelToken
+from .render_check import RenderCheck
 from .settings import CompressSettings
 
 
@@ -18,10 +19,11 @@ def scene_path(out_dir: Path, settings: CompressSettings) -> Path:
 
 def compress_ply(ply: Path, out_dir: Path, settings: CompressSettings,
                  emit: Callable[[Event], None], cancel: CancelToken | None,
-                 georef: dict[str, Any] | None = None) -> dict[str, Any]:
+                 georef: dict[str, Any] | None = None,
+                 render_check: RenderCheck | None = None) -> dict[str, Any]:
     """Compress a 3DGS PLY to SOG in `out_dir` with quality.json and georef.json beside it."""
     out = scene_path(Path(out_dir), settings)
     out.parent.mkdir(parents=True, exist_ok=True)
     options = ExportOptions(sh_degree=settings.sh_degree, centre=settings.centre, compress=settings)
     return export_splats(Path(ply), "sog", out, options, progress_emitter(emit, "compress"),
-                         cancel, georef)
+                         cancel, georef, render_check)

@@ -32,6 +32,7 @@ def incremental_options(settings: SfmSettings, image_path: Path,
     opts.ba_global_frames_ratio = settings.ba_global_frames_ratio
     opts.ba_global_points_ratio = settings.ba_global_frames_ratio
     opts.ba_local_max_refinements = settings.ba_local_max_refinements
+    opts.triangulation.ignore_two_view_tracks = not settings.keep_two_view_tracks
     return opts
 
 

@@ -15,7 +15,8 @@ class PycolmapCall:
 
     While the call runs, a thread checks the stage's cancel token (cancelling pycolmap's own
     token, which its extraction, matching and undistortion loops honour) and calls `poll`
-    every `interval` seconds so the stage can emit progress. On exit, a cancel raises Cancelled.
+    every `interval` seconds so the stage can emit progress, and once more at the end. On exit,
+    a cancel raises Cancelled.
     """
 
     def __init__(self, cancel: CancelToken, poll: Callable[[], None] | None = None,
@@ -32,10 +33,12 @@ class PycolmapCall:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
         self.cancel.check()
+        if exc_type is None and self.poll is not None:
+            self.poll()  # the final state, also for calls shorter than one interval
 
     def _watch(self) -> None:
         while not self._stop.wait(self.interval):

@@ -37,6 +37,9 @@ class SfmSettings:
     ba_global_frames_ratio: float = 1.4  # global BA after the model grew by this factor
     ba_local_max_refinements: int = 1  # local BA re-runs after filtering outliers
     min_num_matches: int = 15  # inlier matches for an image pair to count
+    # triangulate points seen in only two images too: about twice the points to start training
+    # from (pycolmap drops them by default); the track-length histogram shows their share
+    keep_two_view_tracks: bool = True
 
     # -- intrinsics ---------------------------------------------------------------------------
     focal_policy: Literal["auto", "refine", "fixed"] = "auto"  # auto: see intrinsics.py

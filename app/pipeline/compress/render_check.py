@@ -1,0 +1,102 @@
+"""Render PSNR of an export: training's held-out views rendered with the splats before and after.
+
+The views, the held-out rule and the rasterizer are the training stage's (train/data.py,
+train/rasterize.py, train/evaluate.py); on the CPU the views are rendered at a reduced resolution
+and a bounded number of views, time and splats, so the check costs seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from ..errors import InputError
+from ..formats.splats import Splats
+from .settings import CompressSettings
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+RenderCheck = Callable[[Splats, Splats], dict[str, Any]]
+HANDOFF_FILES = ("cameras.bin", "images.bin", "points3D.bin")
+
+
+def skipped(reason: str) -> dict[str, Any]:
+    """The report entry of a render check that did not run, saying why."""
+    return {"skipped": reason}
+
+
+def project_render_check(project: "Project") -> RenderCheck:
+    """The render check of a project's export: its held-out views when it has the SfM hand-off."""
+    settings, train = project.settings.compress, project.settings.train
+    model, images = project.paths.sfm_model, project.paths.sfm_images
+
+    def check(reference: Splats, decoded: Splats) -> dict[str, Any]:
+        if not settings.render_check:
+            return skipped("compress.render_check is off")
+        if train.eval_every_n_image <= 1:
+            return skipped(f"train.eval_every_n_image = {train.eval_every_n_image} holds no "
+                           "view out of training")
+        if not all((model / f).is_file() for f in HANDOFF_FILES) or not images.is_dir():
+            return skipped(f"no SfM hand-off in {model.parent} (the held-out views come from it)")
+        return render_psnr(model, images, train.eval_every_n_image, reference, decoded, settings,
+                           train.max_side)
+    return check
+
+
+def render_psnr(model_dir, images_dir, every_n: int, reference: Splats, decoded: Splats,
+                settings: CompressSettings, gpu_max_side: int) -> dict[str, Any]:
+    """PSNR of `decoded` renders against `reference` renders (and of both against the photos)."""
+    from ..train.data import load_scene
+    from ..train.evaluate import render_view
+    from ..train.loss import psnr
+    from ..train.rasterize import rasterizer_for
+    from ..train.trainer import resolve_device
+
+    device = resolve_device("auto")
+    on_cpu = device.type == "cpu"
+    if on_cpu and len(reference) > settings.render_max_splats_cpu:
+        return skipped(f"{len(reference)} splats are more than compress.render_max_splats_cpu = "
+                       f"{settings.render_max_splats_cpu} to render on the CPU")
+    t0 = time.perf_counter()
+    try:
+        scene = load_scene(model_dir, images_dir, min_points=0,
+                           max_side=settings.render_max_side if on_cpu else gpu_max_side)
+    except InputError as exc:
+        return skipped(f"the SfM hand-off is unusable: {exc.message}")
+    held_out = scene.split(every_n)[1]
+    if not held_out:
+        return skipped(f"the SfM model has {len(scene.views)} view(s): none is held out")
+    views = held_out[: max(1, settings.render_max_views)]
+    rasterize = rasterizer_for(device)
+    before, after = _params(reference, device), _params(decoded, device)
+    rows: list[tuple[float, float, float]] = []
+    for view in views:
+        if rows and time.perf_counter() - t0 > settings.render_budget_s:
+            break  # at least one view; more while the time budget lasts
+        ref, photo = render_view(before, view, rasterize, reference.sh_degree, device)
+        dec, _ = render_view(after, view, rasterize, decoded.sh_degree, device)
+        rows.append((psnr(dec, ref), psnr(ref, photo), psnr(dec, photo)))
+    arr = np.array(rows)
+    return {"views": len(rows), "held_out": len(held_out), "of_views": len(scene.views),
+            "resolution": f"{views[0].width}x{views[0].height}", "device": str(device),
+            "psnr_vs_uncompressed_db": {"mean": round(float(arr[:, 0].mean()), 3),
+                                        "min": round(float(arr[:, 0].min()), 3)},
+            "psnr_vs_photos_db": {"uncompressed": round(float(arr[:, 1].mean()), 3),
+                                  "compressed": round(float(arr[:, 2].mean()), 3),
+                                  "loss": round(float(arr[:, 1].mean() - arr[:, 2].mean()), 3)},
+            "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _params(splats: Splats, device) -> dict[str, Any]:
+    """The rasterizer's parameter dict (train/model.py's layout) of a splat set."""
+    import torch
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)
+
+    return {"means": t(splats.means), "scales": t(splats.scales), "quats": t(splats.quats),
+            "opacities": t(splats.opacities), "sh0": t(splats.sh0[:, None, :]),
+            "shN": t(splats.shN)}
