@@ -35,8 +35,8 @@ class TrainSettings:
     # resolution: images are shrunk so their long side is at most this (0: full size)
     max_side: int = 1600  # on a GPU (~1.4 MP for a 16:9 drone photo)
     cpu_max_side: int = 128  # on the CPU (a preview)
-    cpu_max_steps: int = 400  # a CPU run is a small preview unless max_steps says otherwise
-    cpu_max_gaussians: int = 6_000  # CPU budget; half of it seeds the run (time grows with it)
+    cpu_max_steps: int = 1000  # a CPU run is a small preview unless max_steps says otherwise
+    cpu_max_gaussians: int = 10_000  # CPU budget; half of it seeds the run (time grows with it)
     # cadence
     eval_every_n_image: int = 8  # every Nth image is held out for evaluation (0: none)
     eval_every: int = 2000  # held-out PSNR/SSIM every this many steps (and at the end)
