@@ -14,7 +14,7 @@ from app.pipeline.errors import InputError, ProjectError
 from app.pipeline.events import Progress
 from app.pipeline.synthetic import generate_flight
 from app.pipeline.synthetic.flight import survey
-from app.pipeline.synthetic.geodesy import enu_to_geodetic, geodetic_to_enu
+from app.pipeline.geodesy import enu_to_lla, lla_to_enu
 from app.pipeline.synthetic.plan import plan_flight
 from app.pipeline.synthetic.render import cast
 
@@ -79,7 +79,8 @@ def test_exif_gps_reads_back_to_the_ground_truth_position_within_10_cm(small_fli
         lon = _degrees(gps[ExifTags.GPS.GPSLongitude], gps[ExifTags.GPS.GPSLongitudeRef])
         below = gps[ExifTags.GPS.GPSAltitudeRef] in (1, b"\x01")  # Pillow reads BYTE as bytes
         alt = float(gps[ExifTags.GPS.GPSAltitude]) * (-1 if below else 1)
-        enu = geodetic_to_enu(lat, lon, alt, truth["origin"])
+        o = truth["origin"]
+        enu = lla_to_enu([lat, lon, alt], o["lat"], o["lon"], o["alt"])[0]
         assert np.linalg.norm(enu - np.array(img["position_enu"])) < 0.1
         assert (exif[ExifTags.Base.Make], exif[ExifTags.Base.Model]) == ("Spaceport", "SynthCam 1")
         assert (sub[ExifTags.Base.ExifImageWidth], sub[ExifTags.Base.ExifImageHeight]) == (320, 240)
@@ -116,11 +117,12 @@ def test_dji_xmp_carries_altitudes_and_gimbal_angles_as_dji_writes_them(small_fl
 def test_geodesy_round_trips_and_matches_the_length_of_a_degree():
     origin = {"lat": 50.8198, "lon": -0.1372, "alt": 45.0}
     enu = np.array([[120.0, -80.0, 85.0], [-2500.0, 3000.0, -20.0]])
-    back = geodetic_to_enu(*enu_to_geodetic(enu, origin), origin)
+    o = tuple(origin.values())
+    back = lla_to_enu(enu_to_lla(enu, *o), *o)
     assert np.abs(back - enu).max() < 1e-6
-    north = geodetic_to_enu(origin["lat"] + 0.001, origin["lon"], origin["alt"], origin)
+    north = lla_to_enu([o[0] + 0.001, o[1], o[2]], *o)[0]
     assert north[1] == pytest.approx(111.25, abs=0.1)  # 1e-3 degree of latitude at 50.8 N
-    east = geodetic_to_enu(origin["lat"], origin["lon"] + 0.001, origin["alt"], origin)
+    east = lla_to_enu([o[0], o[1] + 0.001, o[2]], *o)[0]
     assert east[0] == pytest.approx(70.45, abs=0.1)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pycolmap
 
-from .. import atomic
+from .. import atomic, geodesy
 from .flight import Flight
 
 CRS = "local ENU (x east, y north, z up), metres, WGS84 ellipsoid"
@@ -50,20 +50,14 @@ def expected_ground_altitude(flight: Flight) -> float | None:
     return float(median(values)) if values else None
 
 
-def _gps_transform() -> pycolmap.GPSTransform:
-    return pycolmap.GPSTransform(pycolmap.GPSTransformEllipsoid.WGS84)
-
-
 def lla_to_enu(lla: np.ndarray, origin: Origin) -> np.ndarray:
     """(N,3) lat, lon, alt -> (N,3) east, north, up metres about `origin`."""
-    lla = np.asarray(lla, dtype=np.float64).reshape(-1, 3)
-    return _gps_transform().ellipsoid_to_enu(lla, origin.lat, origin.lon, origin.alt)
+    return geodesy.lla_to_enu(lla, origin.lat, origin.lon, origin.alt)
 
 
 def enu_to_lla(enu: np.ndarray, origin: Origin) -> np.ndarray:
     """(N,3) east, north, up metres about `origin` -> (N,3) lat, lon, alt."""
-    enu = np.asarray(enu, dtype=np.float64).reshape(-1, 3)
-    return _gps_transform().enu_to_ellipsoid(enu, origin.lat, origin.lon, origin.alt)
+    return geodesy.enu_to_lla(enu, origin.lat, origin.lon, origin.alt)
 
 
 def gps_targets(flight: Flight, origin: Origin) -> dict[str, np.ndarray]:

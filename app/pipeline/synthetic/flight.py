@@ -14,8 +14,8 @@ import numpy as np
 from ..atomic import write_json
 from ..errors import InputError, ProjectError
 from ..events import Event, Log, Progress
+from ..geodesy import enu_to_lla
 from .exif import build_exif, build_xmp, write_jpeg
-from .geodesy import enu_to_geodetic
 from .plan import SENSOR_WIDTH_MM, FlightPlan, Shot, plan_flight, strip_layout
 from .render import cast, shade
 from .world import World, build_world
@@ -94,7 +94,7 @@ def _write_shot(out_dir: Path, world: World, plan: FlightPlan, shot: Shot, takeo
                 ) -> dict[str, Any]:
     """Render one shot, write its JPEG, and return its ground-truth record."""
     rgb = shade(world, cast(world, plan.camera, shot.R, shot.position))
-    lat, lon, alt = (float(v) for v in enu_to_geodetic(shot.position, ORIGIN))
+    lat, lon, alt = (float(v) for v in enu_to_lla(shot.position, *ORIGIN.values())[0])
     when = START + timedelta(seconds=round(shot.time_s))
     lens = _lens(plan)
     exif = build_exif(lat=lat, lon=lon, alt=alt, when=when, width=plan.camera.width,
