@@ -20,7 +20,8 @@ def test_replaying_a_past_run_fills_the_series_but_leaves_states_to_project_json
     model.replay(past_run_events())
     assert model.sfm.registered == list(range(1, 13))
     assert model.sfm.seconds[0] == 0.0 and model.sfm.seconds[-1] == 44.0
-    assert model.sfm.histogram[2] > model.sfm.histogram[10] > 0
+    assert model.sfm.histogram["2"] > model.sfm.histogram["10"] > 0
+    assert list(model.sfm.histogram)[-2:] == ["11-14", "20+"]  # the SfM stage's bins, in order
     assert model.train.step[-1] == 3000 and len(model.train.psnr) == 7
     assert model.train.gaussians[-1] == 42000
     assert model.preview == tmp_path / "train/previews/step_3000.ply"

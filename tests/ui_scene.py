@@ -80,8 +80,9 @@ def past_run_events(t0: float = 1.7e9, preview: str = "train/previews/step_3000.
                            images_with_features=12, matched_pairs=51, registered_images=k,
                            points=180 * k + 7 * k * k, mean_track_length=2.5 + 0.1 * k,
                            mean_reprojection_error=0.6 + 0.01 * k,
-                           track_length_histogram={str(n): int(2000 / n ** 1.5) * k // 12
-                                                   for n in range(2, 11)}))
+                           track_length_histogram={**{str(n): int(2000 / n ** 1.5) * k // 12
+                                                      for n in range(2, 11)},
+                                                   "11-14": 9 * k, "20+": 2 * k}))
     ev.append(StageFinished(stage="sfm", outputs={"registered_images": 12}, t=t0 + 60))
     ev.append(StageStarted(stage="train", t=t0 + 61))
     for step in range(0, train_steps + 1, 50):

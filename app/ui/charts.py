@@ -62,8 +62,9 @@ class SfmCharts(_ChartPanel):
         self.registered.setData(s.seconds, s.registered)
         self.points.setData(s.seconds, s.points)
         self.error.setData(s.seconds, s.reprojection_error)
-        keys = sorted(s.histogram)
-        self.bars.setOpts(x=keys, height=[s.histogram[k] for k in keys], width=0.8)
+        labels = list(s.histogram)  # "2", "3", ..., "6-7", "20+" as the SfM stage bins them
+        self.bars.setOpts(x=list(range(len(labels))), height=list(s.histogram.values()), width=0.8)
+        self.histogram_plot.getAxis("bottom").setTicks([list(enumerate(labels))])
         e = s.latest
         self.summary.setText("no SfM statistics yet" if e is None else (
             f"{e.phase or 'sfm'}: {e.registered_images}/{e.images_total} images registered, "

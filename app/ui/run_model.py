@@ -41,7 +41,7 @@ class SfmSeries:
     registered: list[int] = field(default_factory=list)
     points: list[int] = field(default_factory=list)
     reprojection_error: list[float] = field(default_factory=list)
-    histogram: dict[int, int] = field(default_factory=dict)
+    histogram: dict[str, int] = field(default_factory=dict)  # bin label -> points, in bin order
     latest: SfmStats | None = None
     t0: float | None = None
 
@@ -183,7 +183,7 @@ class RunModel:
         s.points.append(event.points)
         s.reprojection_error.append(event.mean_reprojection_error)
         if event.track_length_histogram:
-            s.histogram = {int(k): int(v) for k, v in event.track_length_histogram.items()}
+            s.histogram = {str(k): int(v) for k, v in event.track_length_histogram.items()}
         s.latest = event
 
     def _train(self, event: TrainMetrics) -> None:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 PRESET_STEPS = {"preview": 7_000, "standard": 30_000}
 REFERENCE_STEPS = 30_000  # gsplat's schedules (refine, reset, SH) are tuned for a 30k-step run
+AUTO_EVAL_EVERY = 2000  # auto cadences: these, or a fifth of a shorter run (a CPU preview)
+AUTO_PREVIEW_EVERY = 1000
 
 
 @dataclass
@@ -39,11 +41,11 @@ class TrainSettings:
     cpu_max_gaussians: int = 10_000  # CPU budget; half of it seeds the run (time grows with it)
     # cadence
     eval_every_n_image: int = 8  # every Nth image is held out for evaluation (0: none)
-    eval_every: int = 2000  # held-out PSNR/SSIM every this many steps (and at the end)
+    eval_every: int | None = None  # held-out PSNR/SSIM every N steps and at the end (None: auto, 0: end only)
     metrics_every: int = 25  # TrainMetrics event + metrics.jsonl line every this many steps
     checkpoint_every: int = 1000  # a checkpoint every this many steps (and on cancel)
     checkpoint_every_s: float = 120.0  # ... and at least this often in seconds (slow CPU runs)
-    preview_every: int = 1000  # a PreviewSnapshot PLY every this many steps
+    preview_every: int | None = None  # a PreviewSnapshot PLY every N steps (None: auto, 0: none)
     preview_max_gaussians: int = 50_000  # subsample size of a preview PLY
 
     def total_steps(self) -> int:

@@ -27,7 +27,8 @@ from .loss import mcmc_regularizer, photometric_loss
 from .model import PARAM_KEYS, all_finite, init_params, make_optimizers
 from .outputs import Reporter, write_outputs
 from .rasterize import rasterizer_for
-from .settings import PRESET_STEPS, REFERENCE_STEPS, TrainSettings
+from .settings import (AUTO_EVAL_EVERY, AUTO_PREVIEW_EVERY, PRESET_STEPS, REFERENCE_STEPS,
+                       TrainSettings)
 from .strategy import Densifier, make_densifier
 
 STAGE = "train"
@@ -259,9 +260,12 @@ def _after_step(run: Run, reporter: Reporter, emit) -> None:
     def due(every: int) -> bool:
         return every > 0 and step % every == 0
 
-    evaluate_now = last or due(s.eval_every)
+    def due_or_auto(every: int | None, default: int) -> bool:  # auto: a short run still reports 5 times
+        return due(every if every is not None else min(default, max(run.total_steps // 5, 1)))
+
+    evaluate_now = last or due_or_auto(s.eval_every, AUTO_EVAL_EVERY)
     overdue = time.perf_counter() - run.saved_at > s.checkpoint_every_s > 0
-    preview = due(s.preview_every) and not last
+    preview = due_or_auto(s.preview_every, AUTO_PREVIEW_EVERY) and not last
     save = (due(s.checkpoint_every) or overdue) and not last
     if not (evaluate_now or preview or save or due(s.metrics_every)):
         return
