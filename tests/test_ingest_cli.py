@@ -99,7 +99,7 @@ def test_a_missing_flight_folder_is_a_usage_error(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_mixed_cameras_keep_the_main_camera_unless_told_to_keep_all(tmp_path, capsys):
+def test_mixed_cameras_keep_the_main_camera_unless_told_to_keep_all_or_to_fail(tmp_path, capsys):
     flight = tmp_path / "flight"
     make_flight(flight, n=4)
     make_jpeg(flight / "other.jpg", make="Canon", model="EOS R", size=(120, 80))
@@ -112,6 +112,11 @@ def test_mixed_cameras_keep_the_main_camera_unless_told_to_keep_all(tmp_path, ca
     assert "mixed cameras" in capsys.readouterr().err
     assert ingest(flight, tmp_path / "p", "--set", "ingest.mixed_cameras=keep") == 0
     assert load(tmp_path / "p")[1]["images_usable"] == 5
+    capsys.readouterr()
+    assert ingest(flight, tmp_path / "p", "--set", "ingest.mixed_cameras=fail") == 1
+    err = capsys.readouterr().err
+    assert "mixes cameras: DJI FC300S 96x54 (4 images), Canon EOS R 120x80 (1 image)" in err
+    assert "process each camera's images as their own flight" in err
 
 
 def test_exact_duplicates_are_skipped_keeping_the_first(tmp_path):

@@ -13,5 +13,5 @@ class IngestSettings:
     min_images: int = 3  # fewer usable images than this fails the stage
     require_gps: bool = False  # skip images without a valid GPS position (else only warn)
     # majority: keep the most common camera (make, model, resolution) and skip the others;
-    # keep: hand every camera's images on to SfM together
-    mixed_cameras: Literal["majority", "keep"] = "majority"
+    # keep: hand every camera's images on to SfM together; fail: stop and name the cameras
+    mixed_cameras: Literal["majority", "keep", "fail"] = "majority"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from ..errors import InputError
 from .duplicates import exact_duplicates
 from .scan import FlightFile
 
@@ -34,6 +35,11 @@ def mark_duplicates(entries: list[dict[str, Any]], files: list[FlightFile]) -> l
 def apply_camera_policy(entries: list[dict[str, Any]], policy: str) -> dict[str, int]:
     """Count usable images per camera; with policy 'majority' skip those of the other cameras."""
     counts = Counter(camera_key(e) for e in entries if e["usable"])
+    if len(counts) > 1 and policy == "fail":
+        listing = ", ".join(f"{cam} ({n} image{'s' * (n != 1)})" for cam, n in counts.most_common())
+        raise InputError(f"The flight mixes cameras: {listing}",
+                         hint="process each camera's images as their own flight, or set "
+                              "ingest.mixed_cameras=majority (keep the main camera) or keep")
     if len(counts) > 1 and policy == "majority":
         main = counts.most_common(1)[0][0]
         for e in entries:
