@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..hardware import cloud_configured, decide, detect_gpus
 from ..stage import Stage, StageContext
-from . import checkpoint as ckpt_io
-from .trainer import train_model
 
 FILE_OUTPUTS = ("splats", "metrics", "heldout_image")
 
@@ -20,6 +17,9 @@ class TrainStage(Stage):
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
         """Apply the local-or-cloud policy, then train locally or hand over to the cloud."""
+        from ..hardware import cloud_configured, decide, detect_gpus  # torch: only when training runs
+        from .trainer import train_model
+
         settings, project = ctx.settings, ctx.project
         decision = decide(settings.where, detect_gpus(), cloud_configured(project.settings.cloud))
         ctx.log(f"training {decision.where}: {decision.reason}",
@@ -48,6 +48,8 @@ class TrainStage(Stage):
     @staticmethod
     def _forget_outdated_checkpoint(ctx: StageContext, owner: str) -> None:
         """This project's checkpoint from an earlier SfM result cannot be resumed: drop it."""
+        from . import checkpoint as ckpt_io
+
         folder = ctx.project.paths.checkpoints
         saved = ckpt_io.load(folder)
         if saved is None:
