@@ -209,6 +209,15 @@ class Project:
     def lock(self) -> None:
         """Take the one-process lock (ProjectError if another live process holds it)."""
         self._lock.acquire()
+        self._remove_torn_writes()
+
+    def _remove_torn_writes(self) -> None:
+        """Delete temp files a killed writer left (we hold the lock: nobody else is writing)."""
+        p = self.paths
+        for folder in (p.root, p.ingest, p.sfm, p.train, p.checkpoints, p.compress, p.exports,
+                       p.cloud, p.logs):
+            for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+                tmp.unlink(missing_ok=True)
 
     def unlock(self) -> None:
         """Release the lock."""
