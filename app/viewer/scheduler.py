@@ -1,0 +1,250 @@
+"""What each frame of the splat visual draws and when sorting happens (no OpenGL, no Qt).
+
+While the camera moves a frame draws the budgeted subset (the most important visible splats,
+as many as fit the frame-time budget) sorted for a recent view; sorts run through the injected
+`submit`, one at a time, and the previous order is drawn meanwhile. Once the camera has rested,
+the whole visible model is sorted (and view-dependent colours evaluated) off the UI thread and
+drawn into a second target in chunks of the same budget, one chunk per frame, then shown. The
+budget follows the measured draw time, so a fast GPU draws everything every frame.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .sorting import DrawList, draw_list
+
+Submit = Callable[[Callable[[], Any], Callable[[Any], None]], None]
+Redraw = Callable[[float], None]  # ask for a frame in `delay` seconds
+Colours = Callable[[np.ndarray], np.ndarray]  # camera position -> packed colours per slot
+Crop = tuple[np.ndarray, np.ndarray] | None
+
+FRAME_BUDGET_S = 0.030  # splat drawing per frame; the rest of a 50 ms frame is for everything else
+REST_S = 0.2  # the camera counts as resting after this long without a change
+MIN_BUDGET = 2_000
+FIRST_BUDGET = 20_000
+
+
+def synchronous(fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
+    """A `Submit` that runs the job at once (offscreen renders and tests)."""
+    done(fn())
+
+
+def camera_position(mvp: np.ndarray) -> np.ndarray:
+    """The eye of a perspective clip matrix: where its x, y and w rows all vanish."""
+    rows = mvp[[0, 1, 3]]
+    return np.linalg.solve(rows[:, :3], -rows[:, 3])
+
+
+@dataclass
+class FramePlan:
+    """One frame's work for the visual: draw `ids` (far to near) into `target` ("display":
+    cleared and redrawn; "refine": accumulated), then show the display target. `swap`: the
+    refine target is complete and becomes the display. `colours`: upload these first."""
+
+    ids: np.ndarray | None = None
+    target: str = "display"
+    clear: bool = False
+    swap: bool = False
+    colours: np.ndarray | None = None
+
+
+class DrawScheduler:
+    """Budget, sort requests and chunked refinement of one splat model."""
+
+    def __init__(self, submit: Submit, redraw: Redraw, frame_budget_s: float = FRAME_BUDGET_S,
+                 rest_s: float = REST_S, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._submit, self._redraw = submit, redraw
+        self.frame_budget_s, self.rest_s, self._clock = frame_budget_s, rest_s, clock
+        self.draw_everything = False  # one complete frame each time (offscreen renders)
+        self._xyz = np.zeros((3, 0), np.float32)
+        self._colours: Colours | None = None
+        self._crop: Crop = None
+        self._data_gen = self._crop_gen = 0
+        self._cost: float | None = None  # seconds per splat, measured
+        self._interactive: DrawList | None = None
+        self._full: DrawList | None = None
+        self._full_colours: tuple[np.ndarray, np.ndarray] | None = None  # (colours, eye)
+        self._colour_eye: np.ndarray | None = None
+        self._pending = False
+        self._view: tuple | None = None
+        self._last_move = -np.inf
+        self._shown: tuple[int, tuple] | None = None  # (serial of the list drawn, view) in display
+        self._shown_count = 0
+        self._serial = 0
+        self._display_complete = False
+        self._refine_at: int | None = None
+
+    # -- inputs ---------------------------------------------------------------------------------
+    def set_data(self, xyz: np.ndarray, colours: Colours | None = None) -> None:
+        """A new model ((3, N) positions in slot order); `colours` for view-dependent SH."""
+        self._xyz, self._colours = xyz, colours
+        self._data_gen += 1
+        self._interactive = self._full = None
+        self._colour_eye = self._full_colours = None
+        self._invalidate(keep_image=True)
+
+    def set_crop(self, crop: Crop) -> None:
+        """Hide splats outside (min corner, max corner), or show all with None."""
+        self._crop = None if crop is None else (np.asarray(crop[0], np.float32),
+                                                np.asarray(crop[1], np.float32))
+        self._crop_gen += 1
+        self._invalidate()
+
+    def invalidate(self) -> None:
+        """Redraw everything (the visual's data or targets changed)."""
+        self._invalidate()
+
+    def measured(self, count: int, seconds: float) -> None:
+        """The visual drew `count` splats in `seconds` (GPU work finished)."""
+        if count < 500:
+            return  # fixed costs dominate: says nothing about the cost per splat
+        cost = seconds / count
+        self._cost = cost if self._cost is None else 0.6 * self._cost + 0.4 * cost
+
+    # -- state -----------------------------------------------------------------------------------
+    @property
+    def total(self) -> int:
+        """Splats in the model."""
+        return self._xyz.shape[1]
+
+    @property
+    def budget(self) -> int:
+        """Splats one frame may draw."""
+        if self._cost is None:
+            return min(self.total, FIRST_BUDGET) if self.total else FIRST_BUDGET
+        return int(max(MIN_BUDGET, self.frame_budget_s / self._cost))
+
+    @property
+    def drawn(self) -> int:
+        """Splats in the image on screen (for 'N drawn of M')."""
+        if self._shown is None:
+            return 0
+        return self._shown_count
+
+    @property
+    def refining(self) -> bool:
+        """True while the whole model is being drawn in chunks."""
+        return self._refine_at is not None
+
+    # -- the frame -------------------------------------------------------------------------------
+    def frame(self, mvp: np.ndarray, viewport: tuple[int, int]) -> FramePlan:
+        """What to do this frame for the view `mvp` (world -> clip) on a `viewport` (pixels)."""
+        view = (mvp.tobytes(), tuple(viewport))
+        now = self._clock()
+        if view != self._view:
+            self._view, self._last_move = view, now
+            self._refine_at = None
+            self._display_complete = False
+            if not self.draw_everything:
+                self._redraw(self.rest_s)  # come back when the camera has rested
+        if self.draw_everything:
+            return self._everything(mvp, view)
+        fresh = self._fresh(self._interactive, mvp)
+        resting = now - self._last_move >= self.rest_s
+        if not self._pending:
+            if resting and not self._display_complete and not self._fresh(self._full, mvp) and \
+                    not (fresh and self._interactive.complete):
+                self._request(mvp, full=True)
+            elif not fresh and not (resting and self._fresh(self._full, mvp)):
+                self._request(mvp, full=False)
+        return self._plan(mvp, view)
+
+    def _plan(self, mvp: np.ndarray, view: tuple) -> FramePlan:
+        inter = self._interactive if self._usable(self._interactive) else None
+        if self._fresh(self._full, mvp) and not self._display_complete:
+            return self._refine_step(view)
+        if inter is not None and (self._shown is None or self._shown != (inter.serial, view)) \
+                and not self._display_complete:
+            self._show(inter, view, len(inter.ids))
+            self._display_complete = inter.complete and self._fresh(inter, mvp)
+            return FramePlan(inter.ids, "display", clear=True)
+        if self._shown is None or self._shown[1] != view:
+            self._show(None, view, 0)  # nothing sorted for this model yet: a clean image
+            return FramePlan(np.zeros(0, np.uint32), "display", clear=True)
+        return FramePlan()  # the image on display is current
+
+    def _refine_step(self, view: tuple) -> FramePlan:
+        full = self._full
+        start = self._refine_at or 0
+        colours = None
+        if start == 0 and self._full_colours is not None:
+            (colours, self._colour_eye), self._full_colours = self._full_colours, None
+        end = min(len(full.ids), start + self.budget)
+        last = end >= len(full.ids)
+        plan = FramePlan(full.ids[start:end], "refine", clear=start == 0, swap=last,
+                         colours=colours)
+        if last:
+            self._refine_at = None
+            self._display_complete = True
+            self._show(full, view, len(full.ids))
+        else:
+            self._refine_at = end
+            self._redraw(0.0)
+        return plan
+
+    def _everything(self, mvp: np.ndarray, view: tuple) -> FramePlan:
+        colours = self._colours(camera_position(mvp)) if self._colours else None
+        dl = draw_list(self._xyz, mvp, self.total, self._crop)
+        self._serial += 1
+        dl.serial = self._serial
+        self._show(dl, view, len(dl.ids))
+        self._display_complete = True
+        return FramePlan(dl.ids, "display", clear=True, colours=colours)
+
+    # -- sorting ---------------------------------------------------------------------------------
+    def _request(self, mvp: np.ndarray, full: bool) -> None:
+        xyz, crop, gens = self._xyz, self._crop, (self._data_gen, self._crop_gen)
+        limit = self.total if full else self.budget
+        colour_fn = self._colours if full else None
+        eye = camera_position(mvp)
+        if colour_fn is not None and self._colour_eye is not None and \
+                np.allclose(eye, self._colour_eye):
+            colour_fn = None
+        mvp = mvp.copy()
+
+        def job() -> tuple[DrawList, np.ndarray | None]:
+            colours = colour_fn(eye) if colour_fn is not None else None
+            return draw_list(xyz, mvp, limit, crop, generation=gens), colours
+
+        def done(result: tuple[DrawList, np.ndarray | None]) -> None:
+            self._pending = False
+            dl, colours = result
+            self._serial += 1
+            dl.serial = self._serial
+            if dl.generation[0] == self._data_gen:
+                if full:
+                    self._full = dl
+                    self._full_colours = None if colours is None else (colours, eye)
+                else:
+                    self._interactive = dl
+            self._redraw(0.0)
+
+        self._pending = True
+        self._submit(job, done)
+
+    def _fresh(self, dl: DrawList | None, mvp: np.ndarray) -> bool:
+        """True when `dl` was sorted for this exact view, model and crop box."""
+        return (dl is not None and dl.generation == (self._data_gen, self._crop_gen)
+                and np.array_equal(dl.mvp, mvp))
+
+    def _usable(self, dl: DrawList | None) -> bool:
+        """True when `dl` indexes the current model (possibly sorted for another view)."""
+        return dl is not None and dl.generation[0] == self._data_gen
+
+    def _show(self, dl: DrawList | None, view: tuple, count: int) -> None:
+        self._shown = (0 if dl is None else dl.serial, view)
+        self._shown_count = count
+
+    def _invalidate(self, keep_image: bool = False) -> None:
+        """Forget the complete image; `keep_image` shows the last one until new lists arrive."""
+        self._display_complete = False
+        self._refine_at = None
+        self._full = None
+        if not keep_image:
+            self._shown = None
+        self._redraw(0.0)
