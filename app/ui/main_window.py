@@ -27,6 +27,7 @@ from .event_tail import EventTail
 from .flight_panel import FlightPanel
 from .jobs import run_stages
 from .log_panel import LogPanel
+from .pool import BackgroundPool
 from .run_model import RunModel
 from .settings_panel import SettingsPanel
 from .stage_list import StageList
@@ -75,7 +76,8 @@ class MainWindow(QMainWindow):
         self.flight = FlightPanel()
         self.sfm_charts = SfmCharts()
         self.train_charts = TrainCharts()
-        self.viewer = ViewerPanel(with_canvas=with_viewer)
+        self.pool = BackgroundPool(parent=self)
+        self.viewer = ViewerPanel(with_canvas=with_viewer, pool=self.pool)
         self.settings_panel = SettingsPanel(on_change=self.change_setting)
         self.log_panel = LogPanel()
         self.progress = QProgressBar()
@@ -130,11 +132,12 @@ class MainWindow(QMainWindow):
 
         self.new_action = action("New project from flight…", self.choose_flight, "Ctrl+N")
         self.open_action = action("Open project…", self.choose_project, "Ctrl+O")
+        self.open_model_action = action("Open model…", self.viewer.choose_model, "Ctrl+Shift+O")
         self.run_action = action("Run", self.run, "F5")
         self.cancel_action = action("Cancel", self.cancel, "Esc")
         self.rerun_action = action("Rerun from selected stage", self.rerun_selected, "Shift+F5")
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addActions([self.new_action, self.open_action])
+        file_menu.addActions([self.new_action, self.open_action, self.open_model_action])
         file_menu.addSeparator()
         file_menu.addAction(action("Quit", self.close, "Ctrl+Q"))
         self.menuBar().addMenu("&Run").addActions([self.run_action, self.cancel_action,

@@ -18,7 +18,7 @@ import numpy as np
 
 from .sorting import DrawList, draw_list
 
-Submit = Callable[[Callable[[], Any], Callable[[Any], None]], None]
+Submit = Callable[[Callable[[], Any], Callable[[Any], None]], None]  # done(result or exception)
 Redraw = Callable[[float], None]  # ask for a frame in `delay` seconds
 Colours = Callable[[np.ndarray], np.ndarray]  # camera position -> packed colours per slot
 Crop = tuple[np.ndarray, np.ndarray] | None
@@ -26,12 +26,17 @@ Crop = tuple[np.ndarray, np.ndarray] | None
 FRAME_BUDGET_S = 0.030  # splat drawing per frame; the rest of a 50 ms frame is for everything else
 REST_S = 0.2  # the camera counts as resting after this long without a change
 MIN_BUDGET = 2_000
+PENDING_EXPIRY_S = 10.0  # a sort whose answer never came (its task was cancelled) stops blocking
 FIRST_BUDGET = 20_000
 
 
 def synchronous(fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
     """A `Submit` that runs the job at once (offscreen renders and tests)."""
-    done(fn())
+    try:
+        result = fn()
+    except Exception as exc:  # noqa: BLE001 - handed to `done`, as a pool's failure callback does
+        result = exc
+    done(result)
 
 
 def camera_position(mvp: np.ndarray) -> np.ndarray:
@@ -71,6 +76,8 @@ class DrawScheduler:
         self._full_colours: tuple[np.ndarray, np.ndarray] | None = None  # (colours, eye)
         self._colour_eye: np.ndarray | None = None
         self._pending = False
+        self._pending_since = 0.0
+        self.error: BaseException | None = None  # the last sort that failed
         self._view: tuple | None = None
         self._last_move = -np.inf
         self._shown: tuple[int, tuple] | None = None  # (serial of the list drawn, view) in display
@@ -104,7 +111,10 @@ class DrawScheduler:
         if count < 500:
             return  # fixed costs dominate: says nothing about the cost per splat
         cost = seconds / count
-        self._cost = cost if self._cost is None else 0.6 * self._cost + 0.4 * cost
+        if self._cost is None or cost > self._cost:
+            self._cost = cost  # slower frames shrink the budget at once (no stall repeats)
+        else:
+            self._cost = 0.5 * (self._cost + cost)  # faster ones grow it over a few frames
 
     # -- state -----------------------------------------------------------------------------------
     @property
@@ -127,6 +137,11 @@ class DrawScheduler:
         return self._shown_count
 
     @property
+    def complete(self) -> bool:
+        """True when the image on display holds every visible splat for the current view."""
+        return self._display_complete and self._refine_at is None
+
+    @property
     def refining(self) -> bool:
         """True while the whole model is being drawn in chunks."""
         return self._refine_at is not None
@@ -146,6 +161,8 @@ class DrawScheduler:
             return self._everything(mvp, view)
         fresh = self._fresh(self._interactive, mvp)
         resting = now - self._last_move >= self.rest_s
+        if self._pending and now - self._pending_since > PENDING_EXPIRY_S:
+            self._pending = False
         if not self._pending:
             if resting and not self._display_complete and not self._fresh(self._full, mvp) and \
                     not (fresh and self._interactive.complete):
@@ -211,8 +228,11 @@ class DrawScheduler:
             colours = colour_fn(eye) if colour_fn is not None else None
             return draw_list(xyz, mvp, limit, crop, generation=gens), colours
 
-        def done(result: tuple[DrawList, np.ndarray | None]) -> None:
+        def done(result: tuple[DrawList, np.ndarray | None] | BaseException) -> None:
             self._pending = False
+            if isinstance(result, BaseException):
+                self.error = result  # the next frame asks again; the owner may show it
+                return
             dl, colours = result
             self._serial += 1
             dl.serial = self._serial
@@ -224,7 +244,7 @@ class DrawScheduler:
                     self._interactive = dl
             self._redraw(0.0)
 
-        self._pending = True
+        self._pending, self._pending_since = True, self._clock()
         self._submit(job, done)
 
     def _fresh(self, dl: DrawList | None, mvp: np.ndarray) -> bool:

@@ -66,3 +66,19 @@ def registered_cameras(rec) -> list[CameraPose]:
         out.append(CameraPose(image.name, np.asarray(cam.calibration_matrix(), dtype=np.float64),
                               viewmat, int(cam.width), int(cam.height), cam.model_name))
     return out
+
+
+@dataclass
+class SparseModel:
+    """A model's sparse points and registered cameras, as arrays."""
+
+    xyz: np.ndarray  # (N, 3) float64
+    rgb: np.ndarray  # (N, 3) float32 in 0..1
+    cameras: list[CameraPose]
+
+
+def read_sparse_model(model_dir: Path) -> SparseModel:
+    """Points and cameras of a COLMAP model folder (InputError when missing or unreadable)."""
+    rec = read_reconstruction(model_dir, hint="rerun the sfm stage")
+    xyz, rgb = points_arrays(rec)
+    return SparseModel(xyz, rgb, registered_cameras(rec))

@@ -1,0 +1,164 @@
+"""The draw scheduler: a moving camera draws the budgeted subset from the previous sort while the
+next runs elsewhere; a resting camera gets the whole model in chunks within the budget; the
+budget follows the measured draw time (no OpenGL: the visual's side is played by the test)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.viewer.pose import Pose, projection
+from app.viewer.scheduler import DrawScheduler, camera_position
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Pool:
+    """Holds submitted jobs until the test runs them, as a background pool would."""
+
+    def __init__(self) -> None:
+        self.jobs: list = []
+
+    def submit(self, fn, done) -> None:
+        self.jobs.append((fn, done))
+
+    def run_all(self) -> None:
+        jobs, self.jobs = self.jobs, []
+        for fn, done in jobs:
+            done(fn())
+
+
+def mvp(eye, target=(0.0, 0.0, 0.0), size=(200, 100)) -> np.ndarray:
+    K = np.array([[100.0, 0, size[0] / 2], [0, 100.0, size[1] / 2], [0, 0, 1]])
+    return projection(K, *size, 0.01, 1000.0) @ Pose.looking_at(np.array(eye, float),
+                                                                np.array(target, float)).viewmat
+
+
+def grid(n: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return np.ascontiguousarray(rng.uniform(-5, 5, (3, n)).astype(np.float32))
+
+
+def make(n=10_000, budget_s=0.03):
+    clock, pool, redraws = Clock(), Pool(), []
+    scheduler = DrawScheduler(pool.submit, redraws.append, frame_budget_s=budget_s, rest_s=0.2,
+                              clock=clock)
+    scheduler.set_data(grid(n))
+    return scheduler, clock, pool, redraws
+
+
+def test_camera_position_is_recovered_from_the_clip_matrix():
+    np.testing.assert_allclose(camera_position(mvp([3.0, -7.0, 4.0])), [3, -7, 4], atol=1e-6)
+
+
+def test_a_moving_camera_never_waits_for_a_sort_and_draws_the_previous_order():
+    s, clock, pool, _ = make()
+    first = s.frame(mvp([0, -20, 5]), (200, 100))
+    assert len(first.ids) == 0 and len(pool.jobs) == 1  # nothing sorted yet: a clean image
+    pool.run_all()
+    clock.now += 0.016
+    plan = s.frame(mvp([0, -20, 5]), (200, 100))
+    assert plan.target == "display" and len(plan.ids) == min(s.budget, 10_000)
+    sorted_for_first = plan.ids
+    clock.now += 0.016
+    moved = s.frame(mvp([1, -20, 5]), (200, 100))  # the camera moved: draw the old order now
+    np.testing.assert_array_equal(moved.ids, sorted_for_first)
+    assert len(pool.jobs) == 1  # and sort for the new view elsewhere
+    s.frame(mvp([2, -20, 5]), (200, 100))
+    assert len(pool.jobs) == 1  # one sort at a time
+
+
+def test_the_draw_order_is_far_to_near_and_the_subset_is_the_most_important():
+    s, clock, pool, _ = make(n=50_000)
+    s.measured(10_000, 0.06)  # 6 us per splat: 5,000 fit the 30 ms budget
+    assert s.budget == 5_000
+    view = mvp([0, -20, 5])
+    s.frame(view, (200, 100))
+    pool.run_all()
+    plan = s.frame(view, (200, 100))
+    assert len(plan.ids) == 5_000
+    depth = np.c_[grid(50_000).T, np.ones(50_000)] @ view[3]
+    d = depth[plan.ids]
+    assert np.all(np.diff(d) <= (d.max() - d.min()) / 65535 * 1.01)  # far to near (16-bit keys)
+    visible = np.flatnonzero(np.abs(np.c_[grid(50_000).T, np.ones(50_000)] @ view[0]) < 2 * depth)
+    assert set(plan.ids) <= set(visible[:5_000]) | set(np.flatnonzero(depth <= 0.01))
+
+
+def test_a_resting_camera_refines_to_the_whole_model_in_budgeted_chunks():
+    s, clock, pool, redraws = make(n=20_000)
+    s.measured(10_000, 0.06)  # 5,000 splats per frame
+    view = mvp([0, -30, 8])
+    s.frame(view, (200, 100))
+    pool.run_all()
+    s.frame(view, (200, 100))
+    assert not s.complete
+    clock.now += 0.25  # rested
+    s.frame(view, (200, 100))
+    assert len(pool.jobs) == 1  # the full sort
+    pool.run_all()
+    chunks = []
+    while True:
+        clock.now += 0.02
+        plan = s.frame(view, (200, 100))
+        assert plan.target == "refine" and len(plan.ids) <= 5_000
+        chunks.append(plan.ids)
+        if plan.swap:
+            break
+    assert chunks and s.complete and s.drawn == sum(len(c) for c in chunks) == 20_000
+    assert s.frame(view, (200, 100)).ids is None  # nothing more to draw: show the image
+    clock.now += 0.02
+    moved = s.frame(mvp([0, -29, 8]), (200, 100))
+    assert moved.target == "display" and not s.complete and not s.refining
+
+
+def test_the_budget_follows_the_measured_draw_time():
+    s, *_ = make(n=2_000_000)
+    s.measured(20_000, 0.2)  # llvmpipe-like: 10 us per splat
+    slow = s.budget
+    for _ in range(20):  # a third of a second at 60 frames per second
+        s.measured(1_000_000, 0.01)  # a desktop GPU
+    assert slow <= 3_000 and s.budget >= 2_000_000
+    s.measured(20_000, 0.2)
+    assert s.budget == slow  # a slow frame shrinks it at once
+
+
+def test_a_new_model_keeps_the_last_image_until_its_order_arrives():
+    s, clock, pool, _ = make()
+    view = mvp([0, -20, 5])
+    s.frame(view, (200, 100))
+    pool.run_all()
+    s.frame(view, (200, 100))
+    s.set_data(grid(8_000))
+    assert s.frame(view, (200, 100)).ids is None  # the snapshot is being sorted: keep the image
+    pool.run_all()
+    assert len(s.frame(view, (200, 100)).ids) > 0
+
+
+def test_a_changed_crop_box_redraws_at_once_and_sorts_again():
+    s, clock, pool, _ = make()
+    view = mvp([0, -20, 5])
+    s.frame(view, (200, 100))
+    pool.run_all()
+    s.frame(view, (200, 100))
+    s.set_crop((np.array([-1, -1, -1.0]), np.array([1, 1, 1.0])))
+    redrawn = s.frame(view, (200, 100))
+    assert redrawn.ids is not None and len(pool.jobs) == 1
+    pool.run_all()
+    inside = s.frame(view, (200, 100)).ids
+    xyz = grid(10_000)
+    assert np.all(np.abs(xyz[:, inside]) <= 1)
+
+
+def test_a_failed_sort_does_not_block_the_next():
+    s, clock, pool, _ = make()
+    s.frame(mvp([0, -20, 5]), (200, 100))
+    fn, done = pool.jobs.pop()
+    done(RuntimeError("worker died"))
+    assert isinstance(s.error, RuntimeError)
+    s.frame(mvp([0, -21, 5]), (200, 100))
+    assert len(pool.jobs) == 1
