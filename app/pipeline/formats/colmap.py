@@ -82,3 +82,13 @@ def read_sparse_model(model_dir: Path) -> SparseModel:
     rec = read_reconstruction(model_dir, hint="rerun the sfm stage")
     xyz, rgb = points_arrays(rec)
     return SparseModel(xyz, rgb, registered_cameras(rec))
+
+
+def camera_named(cameras: list[CameraPose], name: str) -> CameraPose:
+    """The registered camera of image `name`; InputError listing some names when absent."""
+    for cam in cameras:
+        if cam.name == name:
+            return cam
+    shown = ", ".join(c.name for c in cameras[:5]) + (" ..." if len(cameras) > 5 else "")
+    raise InputError(f"{name} is not a registered image of the SfM model",
+                     hint=f"choose one of the {len(cameras)} registered images: {shown}")
