@@ -44,11 +44,22 @@ def grid(n: int) -> np.ndarray:
     return np.ascontiguousarray(rng.uniform(-5, 5, (3, n)).astype(np.float32))
 
 
+def table(xyz: np.ndarray):
+    """Row tables whose first row holds the position and the slot (to read plans back)."""
+    t0 = np.c_[xyz.T, np.arange(xyz.shape[1])].astype(np.float32)
+    return t0, np.zeros_like(t0), np.zeros_like(t0)
+
+
+def ids(plan) -> np.ndarray:
+    """The slots a plan draws, in order."""
+    return plan.rows[0][:, 3].astype(int)
+
+
 def make(n=10_000, budget_s=0.03):
     clock, pool, redraws = Clock(), Pool(), []
     scheduler = DrawScheduler(pool.submit, redraws.append, frame_budget_s=budget_s, rest_s=0.2,
                               clock=clock)
-    scheduler.set_data(grid(n))
+    scheduler.set_data(grid(n), table(grid(n)))
     return scheduler, clock, pool, redraws
 
 
@@ -59,15 +70,15 @@ def test_camera_position_is_recovered_from_the_clip_matrix():
 def test_a_moving_camera_never_waits_for_a_sort_and_draws_the_previous_order():
     s, clock, pool, _ = make()
     first = s.frame(mvp([0, -20, 5]), (200, 100))
-    assert len(first.ids) == 0 and len(pool.jobs) == 1  # nothing sorted yet: a clean image
+    assert first.count == 0 and first.clear and len(pool.jobs) == 1  # nothing sorted: clean
     pool.run_all()
     clock.now += 0.016
     plan = s.frame(mvp([0, -20, 5]), (200, 100))
-    assert plan.target == "display" and len(plan.ids) == min(s.budget, 10_000)
-    sorted_for_first = plan.ids
+    assert plan.target == "display" and plan.count == min(s.budget, 10_000)
+    sorted_for_first = ids(plan)
     clock.now += 0.016
     moved = s.frame(mvp([1, -20, 5]), (200, 100))  # the camera moved: draw the old order now
-    np.testing.assert_array_equal(moved.ids, sorted_for_first)
+    np.testing.assert_array_equal(ids(moved), sorted_for_first)
     assert len(pool.jobs) == 1  # and sort for the new view elsewhere
     s.frame(mvp([2, -20, 5]), (200, 100))
     assert len(pool.jobs) == 1  # one sort at a time
@@ -81,12 +92,12 @@ def test_the_draw_order_is_far_to_near_and_the_subset_is_the_most_important():
     s.frame(view, (200, 100))
     pool.run_all()
     plan = s.frame(view, (200, 100))
-    assert len(plan.ids) == 5_000
+    assert plan.count == 5_000
     depth = np.c_[grid(50_000).T, np.ones(50_000)] @ view[3]
-    d = depth[plan.ids]
+    d = depth[ids(plan)]
     assert np.all(np.diff(d) <= (d.max() - d.min()) / 65535 * 1.01)  # far to near (16-bit keys)
     visible = np.flatnonzero(np.abs(np.c_[grid(50_000).T, np.ones(50_000)] @ view[0]) < 2 * depth)
-    assert set(plan.ids) <= set(visible[:5_000]) | set(np.flatnonzero(depth <= 0.01))
+    assert set(ids(plan)) <= set(visible[:5_000]) | set(np.flatnonzero(depth <= 0.01))
 
 
 def test_a_resting_camera_refines_to_the_whole_model_in_budgeted_chunks():
@@ -105,12 +116,13 @@ def test_a_resting_camera_refines_to_the_whole_model_in_budgeted_chunks():
     while True:
         clock.now += 0.02
         plan = s.frame(view, (200, 100))
-        assert plan.target == "refine" and len(plan.ids) <= 5_000
-        chunks.append(plan.ids)
+        assert plan.target == "refine" and plan.count <= 5_000
+        chunks.append(ids(plan))
         if plan.swap:
             break
     assert chunks and s.complete and s.drawn == sum(len(c) for c in chunks) == 20_000
-    assert s.frame(view, (200, 100)).ids is None  # nothing more to draw: show the image
+    assert len(np.unique(np.concatenate(chunks))) == 20_000
+    assert s.frame(view, (200, 100)).rows is None  # nothing more to draw: show the image
     clock.now += 0.02
     moved = s.frame(mvp([0, -29, 8]), (200, 100))
     assert moved.target == "display" and not s.complete and not s.refining
@@ -133,10 +145,11 @@ def test_a_new_model_keeps_the_last_image_until_its_order_arrives():
     s.frame(view, (200, 100))
     pool.run_all()
     s.frame(view, (200, 100))
-    s.set_data(grid(8_000))
-    assert s.frame(view, (200, 100)).ids is None  # the snapshot is being sorted: keep the image
+    s.set_data(grid(8_000), table(grid(8_000)))
+    kept = s.frame(view, (200, 100))
+    assert kept.rows is None and not kept.clear  # the snapshot is being sorted: keep the image
     pool.run_all()
-    assert len(s.frame(view, (200, 100)).ids) > 0
+    assert s.frame(view, (200, 100)).count > 0
 
 
 def test_a_changed_crop_box_redraws_at_once_and_sorts_again():
@@ -147,9 +160,9 @@ def test_a_changed_crop_box_redraws_at_once_and_sorts_again():
     s.frame(view, (200, 100))
     s.set_crop((np.array([-1, -1, -1.0]), np.array([1, 1, 1.0])))
     redrawn = s.frame(view, (200, 100))
-    assert redrawn.ids is not None and len(pool.jobs) == 1
+    assert redrawn.count > 0 and len(pool.jobs) == 1  # at once, culled in the shader
     pool.run_all()
-    inside = s.frame(view, (200, 100)).ids
+    inside = ids(s.frame(view, (200, 100)))
     xyz = grid(10_000)
     assert np.all(np.abs(xyz[:, inside]) <= 1)
 
@@ -162,3 +175,27 @@ def test_a_failed_sort_does_not_block_the_next():
     assert isinstance(s.error, RuntimeError)
     s.frame(mvp([0, -21, 5]), (200, 100))
     assert len(pool.jobs) == 1
+
+
+def test_view_dependent_colours_are_evaluated_off_the_ui_thread_once_the_camera_rests():
+    clock, pool = Clock(), Pool()
+    s = DrawScheduler(pool.submit, lambda delay: None, rest_s=0.2, clock=clock)
+    eyes = []
+
+    def colours(eye):
+        eyes.append(eye)
+        return np.full(1_000, eye[0], np.float32)  # a colour that says where it was seen from
+
+    s.set_data(grid(1_000), table(grid(1_000)), colours)
+    s.measured(1_000, 1.0)  # 1 ms per splat: 30 per frame, so the model needs refining
+    view = mvp([4.0, -20, 5])
+    s.frame(view, (200, 100))
+    pool.run_all()
+    s.frame(view, (200, 100))
+    assert eyes == []  # not while moving
+    clock.now += 0.25
+    s.frame(view, (200, 100))
+    pool.run_all()
+    assert len(eyes) == 1 and abs(eyes[0][0] - 4.0) < 1e-9
+    plan = s.frame(view, (200, 100))
+    assert plan.target == "refine" and np.all(plan.rows[2][:, 2] == np.float32(4.0))

@@ -22,8 +22,9 @@ class DrawList:
     mvp: np.ndarray  # the view it was sorted for
     limit: int  # the budget it was cut to
     visible: int  # how many splats passed the culling (M = min(visible, limit))
-    generation: tuple[int, int] = (0, 0)  # the scheduler's (model, crop box) it belongs to
+    generation: tuple[int, ...] = (0, 0, 0)  # the scheduler's data generation it belongs to
     serial: int = 0  # set by the scheduler when the list arrives
+    rows: tuple[np.ndarray, ...] | None = None  # the listed splats' rows, gathered in order
 
     @property
     def complete(self) -> bool:
@@ -61,7 +62,7 @@ def visible_mask(xyz: np.ndarray, mvp: np.ndarray,
 
 def draw_list(xyz: np.ndarray, mvp: np.ndarray, limit: int,
               crop: tuple[np.ndarray, np.ndarray] | None = None,
-              generation: tuple[int, int] = (0, 0)) -> DrawList:
+              generation: tuple[int, ...] = (0, 0, 0)) -> DrawList:
     """The first `limit` visible slots (the most important) of (3, N) positions, far to near."""
     mask, depth = visible_mask(xyz, mvp, crop)
     ids = np.flatnonzero(mask)

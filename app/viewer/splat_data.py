@@ -1,10 +1,11 @@
 """Splats prepared for drawing: 3D covariances computed once, most important splats first, and
-the float textures the splat visual reads (no OpenGL here, so it runs in a worker thread).
+the per-splat rows the splat visual uploads (no OpenGL here, so it runs in a worker thread).
 
-Texture layout (RGBA32F, splat slot i at texel (i % width, i // width)):
+Rows (three float32 vec4 per slot, gathered in draw order for each frame's list):
   t0 = (x, y, z, opacity)          t1 = (cov_xx, cov_xy, cov_xz, cov_yy)
-  t2 = (cov_yz, cov_zz, rgb, flags) where rgb packs three bytes as r + 256 g + 65536 b (exact in
-  a float32) and flags is 1 for a splat marked (floater highlight).
+  t2 = (cov_yz, cov_zz, rgb, reach) where rgb packs three bytes as r + 256 g + 65536 b (exact in
+  a float32) and reach = sqrt(2 ln(255 opacity)), the Mahalanobis radius where the splat fades
+  to 1/255, negative for a marked splat (floater highlight).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from app.pipeline.formats.splats import Splats
 
 from .sh import sh_colours
 
-TEXTURE_WIDTH = 2048
 CHUNK = 262_144
 ProgressFn = Callable[[float, str], None]
 
@@ -103,28 +103,25 @@ def prepare(splats: Splats, progress: ProgressFn | None = None) -> SplatArrays:
         scale_max=np.exp(splats.scales[order].max(axis=1)).astype(np.float32))
 
 
-def texture_shape(n: int) -> tuple[int, int]:
-    """(height, width) of the data textures for `n` splats."""
-    width = max(1, min(TEXTURE_WIDTH, n))
-    return max(1, -(-n // width)), width
-
-
 def pack_colours(rgb: np.ndarray) -> np.ndarray:
     """(N,) float32 holding r + 256 g + 65536 b of the byte colours (exact in float32)."""
     b = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint32)
     return (b[:, 0] + (b[:, 1] << 8) + (b[:, 2] << 16)).astype(np.float32)
 
 
-def textures(arrays: SplatArrays, rgb: np.ndarray,
-             flags: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The three (H, W, 4) float32 data textures of the module docstring."""
+def reach(opacity: np.ndarray) -> np.ndarray:
+    """Mahalanobis radius where opacity x Gaussian falls to 1/255 (0 for fainter splats)."""
+    return np.sqrt(2 * np.log(np.maximum(opacity.astype(np.float64) * 255.0, 1.0))).astype(
+        np.float32)
+
+
+def rows(arrays: SplatArrays, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three (N, 4) float32 row tables of the module docstring."""
     n = len(arrays)
-    h, w = texture_shape(n)
-    out = [np.zeros((h * w, 4), np.float32) for _ in range(3)]
-    out[0][:n, :3], out[0][:n, 3] = arrays.means, arrays.opacity
-    out[1][:n] = arrays.cov[:, :4]
-    out[2][:n, :2] = arrays.cov[:, 4:]
-    out[2][:n, 2] = pack_colours(rgb)
-    if flags is not None:
-        out[2][:n, 3] = flags
-    return tuple(t.reshape(h, w, 4) for t in out)  # type: ignore[return-value]
+    t0, t1, t2 = (np.empty((n, 4), np.float32) for _ in range(3))
+    t0[:, :3], t0[:, 3] = arrays.means, arrays.opacity
+    t1[:] = arrays.cov[:, :4]
+    t2[:, :2] = arrays.cov[:, 4:]
+    t2[:, 2] = pack_colours(rgb)
+    t2[:, 3] = reach(arrays.opacity)
+    return t0, t1, t2
