@@ -74,7 +74,7 @@ def test_a_moving_camera_never_waits_for_a_sort_and_draws_the_previous_order():
     pool.run_all()
     clock.now += 0.016
     plan = s.frame(mvp([0, -20, 5]), (200, 100))
-    assert plan.target == "display" and plan.count == min(s.budget, 10_000)
+    assert plan.target == "preview" and plan.count == min(s.budget, 10_000)
     sorted_for_first = ids(plan)
     clock.now += 0.016
     moved = s.frame(mvp([1, -20, 5]), (200, 100))  # the camera moved: draw the old order now
@@ -102,7 +102,8 @@ def test_the_draw_order_is_far_to_near_and_the_subset_is_the_most_important():
 
 def test_a_resting_camera_refines_to_the_whole_model_in_budgeted_chunks():
     s, clock, pool, redraws = make(n=20_000)
-    s.measured(10_000, 0.06)  # 5,000 splats per frame
+    s.measured(10_000, 0.06)  # 5,000 splats per moving frame
+    s.measured(10_000, 0.12, "refine")  # 2,500 per chunk at full resolution
     view = mvp([0, -30, 8])
     s.frame(view, (200, 100))
     pool.run_all()
@@ -116,16 +117,30 @@ def test_a_resting_camera_refines_to_the_whole_model_in_budgeted_chunks():
     while True:
         clock.now += 0.02
         plan = s.frame(view, (200, 100))
-        assert plan.target == "refine" and plan.count <= 5_000
+        assert plan.target == "refine" and plan.count <= 2_500
         chunks.append(ids(plan))
         if plan.swap:
             break
     assert chunks and s.complete and s.drawn == sum(len(c) for c in chunks) == 20_000
-    assert len(np.unique(np.concatenate(chunks))) == 20_000
-    assert s.frame(view, (200, 100)).rows is None  # nothing more to draw: show the image
+    assert len(np.unique(np.concatenate(chunks))) == 20_000 and plan.show == "display"
+    still = s.frame(view, (200, 100))
+    assert still.rows is None and still.show == "display"  # nothing more to draw
     clock.now += 0.02
     moved = s.frame(mvp([0, -29, 8]), (200, 100))
-    assert moved.target == "display" and not s.complete and not s.refining
+    assert moved.target == "preview" and moved.scale == 0.5  # the model needs 8 chunks
+    assert not s.complete and not s.refining
+
+
+def test_moving_frames_are_full_resolution_where_the_whole_model_fits_a_frame():
+    s, clock, pool, _ = make(n=10_000)
+    s.measured(10_000, 0.01, "refine")  # a desktop GPU: 10,000 splats in 10 ms
+    view = mvp([0, -20, 5])
+    s.frame(view, (200, 100))
+    pool.run_all()
+    plan = s.frame(view, (200, 100))
+    assert plan.scale == 1.0 and plan.count == 10_000 and s.complete  # nothing to refine
+    clock.now += 1.0
+    assert s.frame(view, (200, 100)).target is None and not pool.jobs
 
 
 def test_the_budget_follows_the_measured_draw_time():

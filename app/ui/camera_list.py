@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QSlider, QTreeWidget, QTreeWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QSizePolicy, QSlider, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
 
 STATUS_COLOURS = {"registered": "#7fd17f", "not registered": "#e07070"}
 
@@ -108,9 +108,12 @@ class ComparePanel(QWidget):
         super().__init__(parent)
         self.title = QLabel("Choose a registered camera to compare its photo with the render.")
         self.title.setWordWrap(True)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumHeight(160)
+        self.image.setMinimumHeight(120)
+        # the pixmap must not resize the tab (that would resize the 3D view and redraw it)
+        self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setValue(50)
@@ -123,8 +126,8 @@ class ComparePanel(QWidget):
         row.addWidget(QLabel("photo"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for w in (self.title, self.image):
-            layout.addWidget(w)
+        layout.addWidget(self.title)
+        layout.addWidget(self.image, 1)
         layout.addLayout(row)
         layout.addWidget(self.psnr_label)
         self.photo: np.ndarray | None = None
@@ -168,9 +171,9 @@ class ComparePanel(QWidget):
         a = self.slider.value() / 100.0
         shown = self.photo if self.render is None else \
             (a * self.photo + (1 - a) * self.render).astype(np.uint8)
-        pixmap = to_pixmap(shown)
-        width = max(200, self.image.width())
-        self.image.setPixmap(pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation))
+        self.image.setPixmap(to_pixmap(shown).scaled(
+            self.image.size(), Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation))
 
 
 def load_photo(path, max_side: int = 1024) -> np.ndarray:

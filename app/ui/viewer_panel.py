@@ -6,6 +6,7 @@ splat sorts run there too; the UI thread only uploads prepared arrays and draws.
 
 from __future__ import annotations
 
+import importlib
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -13,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPushButton,
-                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+                               QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from app.pipeline.errors import SpaceportError
 from app.pipeline.formats.model import MODEL_SUFFIXES
@@ -68,7 +69,8 @@ class ViewerPanel(QWidget):
         self.sparse_text = ""
         self.status = QLabel("nothing loaded")
         self.status.setObjectName("viewerStatus")
-        self.status.setWordWrap(True)
+        # one line whatever it says: a growing label would shrink (and redraw) the 3D view
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.show_sparse = QCheckBox("Sparse cloud + cameras")
         self.show_splats = QCheckBox("Splats")
         for box in (self.show_sparse, self.show_splats):
@@ -89,6 +91,7 @@ class ViewerPanel(QWidget):
         camera_tab = QSplitter(Qt.Orientation.Vertical)
         camera_tab.addWidget(self.cameras)
         camera_tab.addWidget(self.compare)
+        camera_tab.setSizes([220, 380])
         self.side = QTabWidget()
         self.side.addTab(camera_tab, "Cameras")
         self.side.addTab(self.measure, "Measure")
@@ -105,10 +108,13 @@ class ViewerPanel(QWidget):
             split.addWidget(self.scene.native)
             self.scene.bind_crop(self.crop)
             self.scene.on_click = self._clicked
-            self.scene.canvas.events.draw.connect(lambda event: self._after_draw())
+            self.scene.canvas.events.draw.connect(lambda event: self._after_draw(), position="last")
             self.show_sparse.toggled.connect(lambda on: self.scene.set_layer_visible("sparse", on))
             self.show_splats.toggled.connect(lambda on: self.scene.set_layer_visible("splats", on))
             reset.clicked.connect(self.scene.fit)
+            # PyOpenGL (the instanced draw path) takes a second to import: not at the first frame
+            self.pool.submit(lambda task: importlib.import_module("OpenGL.GL"),
+                             failed=lambda exc: None)
         else:
             placeholder = QLabel("The 3D view needs OpenGL (an X display); charts and logs work.")
             placeholder.setWordWrap(True)
@@ -412,6 +418,7 @@ class ViewerPanel(QWidget):
         text = " | ".join(parts) or "nothing loaded"
         if text != self.status.text():
             self.status.setText(text)
+            self.status.setToolTip(text)
 
     def _set_status(self, text: str) -> None:
         self.status.setText(text)

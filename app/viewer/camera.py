@@ -55,7 +55,7 @@ class PinholeCamera(BaseCamera):
     def set_home(self, centre: np.ndarray, size: float) -> None:
         """Where Reset returns: looking at `centre` from the south-east, above, fitting `size`."""
         self.scene_size = max(float(size), 1e-6)
-        distance = 0.6 * self.scene_size / np.tan(np.radians(FOV_DEG) / 2)
+        distance = 0.45 * self.scene_size / np.tan(np.radians(FOV_DEG) / 2)
         azimuth, elevation = np.radians(-60.0), np.radians(35.0)
         offset = distance * np.array([np.cos(elevation) * np.cos(azimuth),
                                       np.cos(elevation) * np.sin(azimuth), np.sin(elevation)])

@@ -81,7 +81,7 @@ class SplatVisual(Visual):
         self._targets: dict[str, gloo.FrameBuffer] = {}
         self._blit = gloo.Program(BLIT_VERTEX, BLIT_FRAGMENT)
         self._blit["a_position"] = QUAD
-        self._timer = None
+        self._timers: dict[str, object] = {}
         self.last_draw_s = 0.0
         self._draw_mode = "triangles"
 
@@ -113,7 +113,7 @@ class SplatVisual(Visual):
         """Positions are mapped by the clip matrix uniform, not by vispy's shader transforms."""
 
     def draw(self) -> None:
-        """One frame: the scheduler's plan into an offscreen target, then show the display one."""
+        """One frame: the scheduler's plan into an offscreen target, then show one with a quad."""
         if not self.visible or self.data is None:
             return
         canvas = self.transforms.canvas
@@ -128,16 +128,20 @@ class SplatVisual(Visual):
             gl.use_gl("gl+")
         self._ensure_targets(viewport)
         plan = self.scheduler.frame(mvp, viewport)
-        if plan.clear or plan.rows is not None:
+        if plan.target is not None:
             self._draw_splats(canvas, plan, mvp, viewport)
             if plan.swap:
                 self._targets["display"], self._targets["refine"] = \
                     self._targets["refine"], self._targets["display"]
         gloo.set_state(**BLEND)
-        self._blit["u_image"] = self._targets["display"].color_buffer
+        self._blit["u_image"] = self._targets[plan.show].color_buffer
         self._blit.draw("triangle_strip")
 
     def _draw_splats(self, canvas, plan, mvp: np.ndarray, viewport: tuple[int, int]) -> None:
+        if plan.target == "preview":
+            viewport = (max(1, round(viewport[0] * plan.scale)),
+                        max(1, round(viewport[1] * plan.scale)))
+            self._target("preview", viewport)
         canvas.push_fbo(self._targets[plan.target], (0, 0), canvas.size)
         try:
             if plan.clear:
@@ -158,7 +162,7 @@ class SplatVisual(Visual):
                 self._program.draw("triangles")
                 gl.glFinish()  # the draw's real cost, for the budget
                 self.last_draw_s = time.perf_counter() - t0
-                self.scheduler.measured(plan.count, self.last_draw_s)
+                self.scheduler.measured(plan.count, self.last_draw_s, plan.target)
         finally:
             canvas.pop_fbo()
 
@@ -183,27 +187,37 @@ class SplatVisual(Visual):
             self._corners.set_data(corners)
 
     def _ensure_targets(self, viewport: tuple[int, int]) -> None:
-        shape = (viewport[1], viewport[0], 4)
-        if self._targets and self._targets["display"].color_buffer.shape == shape:
-            return
-        self._targets = {name: gloo.FrameBuffer(color=gloo.Texture2D(shape, format="rgba"))
-                         for name in ("display", "refine")}
-        self.scheduler.invalidate()
+        """Full-size refine and display targets (a new size redraws everything)."""
+        if self._target("display", viewport) | self._target("refine", viewport):
+            self._target("preview", viewport)
+            self.scheduler.invalidate()
+
+    def _target(self, name: str, size: tuple[int, int]) -> bool:
+        """Make target `name` `size` (w, h) pixels; True when it was (re)made."""
+        shape = (size[1], size[0], 4)
+        fbo = self._targets.get(name)
+        if fbo is not None and fbo.color_buffer.shape == shape:
+            return False
+        self._targets[name] = gloo.FrameBuffer(color=gloo.Texture2D(shape, format="rgba",
+                                                                     interpolation="linear"))
+        return True
 
     def _request_redraw(self, delay: float) -> None:
-        if delay <= 0:
-            self.update()
-            return
+        """A frame in `delay` seconds, from a timer: an update asked for while drawing is lost."""
         from vispy import app
 
-        if self._timer is None:
+        key = "soon" if delay <= 0 else "rest"
+        timer = self._timers.get(key)
+        if timer is None:
             try:
-                self._timer = app.Timer(iterations=1, connect=lambda event: self.update())
-            except Exception:  # noqa: BLE001 - a backend without timers (EGL): no rest redraw
+                timer = app.Timer(iterations=1, connect=lambda event: self.update())
+            except Exception:  # noqa: BLE001 - a backend without timers (EGL): draw when asked
+                self.update()
                 return
-        self._timer.stop()
-        self._timer.interval = delay
-        self._timer.start(iterations=1)
+            self._timers[key] = timer
+        timer.stop()
+        timer.interval = max(delay, 0.0)
+        timer.start(iterations=1)
 
     def _compute_bounds(self, axis: int, view) -> tuple[float, float] | None:
         if self.data is None or len(self.data.arrays) == 0:
