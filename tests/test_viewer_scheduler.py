@@ -214,3 +214,18 @@ def test_view_dependent_colours_are_evaluated_off_the_ui_thread_once_the_camera_
     assert len(eyes) == 1 and abs(eyes[0][0] - 4.0) < 1e-9
     plan = s.frame(view, (200, 100))
     assert plan.target == "refine" and np.all(plan.rows[2][:, 2] == np.float32(4.0))
+
+
+def test_a_frame_just_before_the_rest_asks_for_another_at_the_rest():
+    s, clock, pool, redraws = make()
+    view = mvp([0, -20, 5])
+    s.frame(view, (200, 100))
+    pool.run_all()
+    s.frame(view, (200, 100))
+    redraws.clear()
+    clock.now += 0.19  # a timer firing 5 % early, as Qt's coarse timers may
+    s.frame(view, (200, 100))
+    assert redraws and 0.005 < redraws[-1] <= 0.02 and not pool.jobs
+    clock.now += redraws[-1]
+    s.frame(view, (200, 100))
+    assert len(pool.jobs) == 1  # rested: the full sort

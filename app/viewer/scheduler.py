@@ -204,8 +204,6 @@ class DrawScheduler:
             self._view_id += 1
             self._refine_at = None
             self._display_complete = self._preview_complete = False
-            if not self.draw_everything:
-                self._redraw(self.rest_s)  # come back when the camera has rested
         if self._table is None:
             return FramePlan()
         view = self._view_id
@@ -213,8 +211,10 @@ class DrawScheduler:
             return self._everything(mvp, view)
         if self._pending and now - self._pending_since > PENDING_EXPIRY_S:
             self._pending = False
+        rested = now - self._last_move >= self.rest_s
+        if not rested and not self.complete:  # (timers may fire a little early: ask again)
+            self._redraw(self.rest_s - (now - self._last_move) + 0.005)
         if not self._pending:
-            rested = now - self._last_move >= self.rest_s
             if rested and not self._colours_stale(mvp) and self._full is None and \
                     self._fresh(self._interactive, mvp) and self._interactive.complete:
                 self._full = self._interactive  # it lists everything: refine from it
