@@ -21,7 +21,7 @@ from boto3.s3.transfer import TransferConfig
 
 from .. import atomic
 from ..errors import Cancelled, InputError
-from ..stage import CancelToken
+from ..cancel import CancelToken
 from .session import aws_errors, error_code
 
 ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -96,7 +96,7 @@ class Uploader:
         root = Path(root)
         if not root.is_dir():
             raise InputError(f"Nothing to upload: {root} is not a folder", path=root,
-                             hint="run the sfm stage first (spaceport process ... --until sfm)")
+                             hint="run the sfm stage first")
         prefix = prefix.strip("/")
         return self.upload_files([(p, f"{prefix}/{p.relative_to(root).as_posix()}")
                                   for p in sorted(root.rglob("*")) if p.is_file()])

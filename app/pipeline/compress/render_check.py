@@ -8,7 +8,7 @@ and a bounded number of views, time and splats, so the check costs seconds, not 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -16,34 +16,12 @@ from ..errors import InputError
 from ..formats.splats import Splats
 from .settings import CompressSettings
 
-if TYPE_CHECKING:
-    from ..project import Project
-
 RenderCheck = Callable[[Splats, Splats], dict[str, Any]]
-HANDOFF_FILES = ("cameras.bin", "images.bin", "points3D.bin")
 
 
 def skipped(reason: str) -> dict[str, Any]:
     """The report entry of a render check that did not run, saying why."""
     return {"skipped": reason}
-
-
-def project_render_check(project: "Project") -> RenderCheck:
-    """The render check of a project's export: its held-out views when it has the SfM hand-off."""
-    settings, train = project.settings.compress, project.settings.train
-    model, images = project.paths.sfm_model, project.paths.sfm_images
-
-    def check(reference: Splats, decoded: Splats) -> dict[str, Any]:
-        if not settings.render_check:
-            return skipped("compress.render_check is off")
-        if train.eval_every_n_image <= 1:
-            return skipped(f"train.eval_every_n_image = {train.eval_every_n_image} holds no "
-                           "view out of training")
-        if not all((model / f).is_file() for f in HANDOFF_FILES) or not images.is_dir():
-            return skipped(f"no SfM hand-off in {model.parent} (the held-out views come from it)")
-        return render_psnr(model, images, train.eval_every_n_image, reference, decoded, settings,
-                           train.max_side)
-    return check
 
 
 def render_psnr(model_dir, images_dir, every_n: int, reference: Splats, decoded: Splats,
