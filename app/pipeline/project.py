@@ -73,6 +73,7 @@ class ProjectPaths:
         self.exports = self.root / "exports"
         self.cloud = self.root / "cloud"
         self.cloud_jobs = self.cloud / "jobs.json"
+        self.cloud_uploads = self.cloud / "uploads.json"  # multipart parts sent (part_journal.py)
         self.logs = self.root / "logs"
         self.events = self.logs / "events.jsonl"
 

@@ -34,6 +34,7 @@ from .costs import compress_placement
 from .extract import safe_extract
 from .figures import bandwidth
 from .instances import instance_type
+from .part_journal import PartJournal
 from .preflight import preflight
 from .records import JobBook, JobRecord
 from .session import AwsSession
@@ -171,7 +172,7 @@ class CloudRun:
         uploader = Uploader(self.session.client("s3"), self.settings.bucket,
                             kms_key_id=self.settings.kms_key_id, part_size=self.settings.part_size_mb * MB,
                             concurrency=self.settings.transfer_concurrency, cancel=self.cancel,
-                            progress=progress)
+                            progress=progress, journal=PartJournal(self.paths.cloud_uploads))
         summary = uploader.upload_files(pairs)
         self._log(f"uploaded {summary.files - summary.skipped} files ({summary.bytes_sent / MB:.1f} MB at "
                   f"{summary.mb_per_s:.1f} MB/s), {summary.skipped} already there")
