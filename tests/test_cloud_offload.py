@@ -313,3 +313,21 @@ def test_a_crash_between_recording_and_launching_launches_once(aws, handoff_proj
     assert outputs["cloud"]["train_job"] == name and list(aws.backend().training_jobs) == [name]
     if job_was_created:
         assert aws.job(name) is first  # found by its name, not created again
+
+
+def test_without_a_summary_the_gaussian_count_and_device_are_unknown_not_invented(aws, handoff_project):
+    project = handoff_project
+    events: list[Event] = []
+    ply = ply_bytes()
+
+    def complete_without_summary() -> None:
+        name = aws.wait_for_job("spaceport-train-")
+        aws.complete(name, {"splats.ply": ply}, {"metrics.jsonl": b""})  # no summary.json, no metrics logged
+
+    script = aws.in_background(complete_without_summary)
+    outputs = train_in_cloud(_ctx(project, events))
+    join_ok(script)
+    assert outputs["num_gaussians"] is None and outputs["device"] == "an unreported device on ml.g5.xlarge"
+    placement = next(e.text for e in events if isinstance(e, Log) and e.text.startswith("compression runs"))
+    assert "here" in placement and "unknown" in placement
+    assert project.paths.splats_ply.read_bytes() == ply  # compressed here: the PLY came home

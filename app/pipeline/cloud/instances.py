@@ -33,6 +33,7 @@ INSTANCE_TYPES: dict[str, InstanceType] = {t.name: t for t in (
     InstanceType("ml.g5.xlarge", "NVIDIA A10G", "8.6", 4, 24.0, 600.0, 1.408),
     InstanceType("ml.g4dn.xlarge", "NVIDIA T4", "7.5", 4, 16.0, 320.0, 0.736),
 )}
+TRAIN_DEFAULT, COMPRESS_DEFAULT = "ml.g5.xlarge", "ml.g4dn.xlarge"
 
 
 def offered() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..fields import cadence
+from .instances import COMPRESS_DEFAULT, TRAIN_DEFAULT
 
 
 @dataclass
@@ -18,8 +19,8 @@ class CloudSettings:
     role_arn: str = ""  # SageMaker execution role the jobs run as
     train_image: str = ""  # ECR URI of the training image (packaging/sagemaker/Dockerfile, built for the training GPU)
     compress_image: str = ""  # ECR URI of the compression image (the same Dockerfile, built for the compression GPU)
-    train_instance_type: str = "ml.g5.xlarge"  # one of cloud/instances.py (NVIDIA A10G)
-    compress_instance_type: str = "ml.g4dn.xlarge"  # one of cloud/instances.py (NVIDIA T4)
+    train_instance_type: str = TRAIN_DEFAULT  # one of cloud/instances.py's INSTANCE_TYPES
+    compress_instance_type: str = COMPRESS_DEFAULT  # one of cloud/instances.py's INSTANCE_TYPES
     compress_where: str = "auto"  # auto | cloud | local: chain compression after cloud training
     fetch_ply: bool = cadence(False)  # also download the uncompressed splats when compression ran in the cloud
     spot: bool = False  # managed spot training (cheaper, may be interrupted; resumes from checkpoints)
