@@ -1,7 +1,7 @@
 """The training loop: `train_model` turns the SfM hand-off into trained Gaussian splats.
 
 One code path for every device: gsplat's CUDA rasterizer on a GPU, the torch compositor on
-CPU (rasterize.py); gsplat's strategies densify (strategy.py). The loop reports TrainMetrics,
+CPU (render/rasterize.py); gsplat's strategies densify (strategy.py). The loop reports TrainMetrics,
 evaluates held-out views, writes previews and checkpoints, and resumes from its checkpoint.
 """
 
@@ -20,14 +20,15 @@ from ..errors import Cancelled, InputError, ProjectError, StageError
 from ..events import Event, Log, Progress
 from ..settings import fingerprint
 from ..cancel import CancelToken
+from ..render.rasterize import rasterizer_for
+from ..render.views import resolve_device, view_tensors
 from . import checkpoint as ckpt_io
 from .data import Scene, View, load_scene
-from .evaluate import Evaluation, evaluate, view_tensors
+from .evaluate import Evaluation, evaluate
 from .loss import mcmc_regularizer, photometric_loss
 from .model import PARAM_KEYS, all_finite, init_params, make_optimizers
 from .outputs import Reporter, write_outputs
 from .plan import TrainPlan, plan_for
-from .rasterize import rasterizer_for
 from .settings import (AUTO_EVAL_EVERY, AUTO_PREVIEW_EVERY, PRESET_STEPS, REFERENCE_STEPS,
                        TrainSettings)
 from .strategy import Densifier, make_densifier
@@ -111,21 +112,6 @@ def train_model(model_dir: Path, images_dir: Path, out_dir: Path, settings: Trai
     outputs["resolution"] = f"{scene.views[0].width}x{scene.views[0].height}"
     ckpt_io.remove(run.ckpt_dir)
     return outputs
-
-
-def resolve_device(name: str) -> torch.device:
-    """auto -> the first CUDA device when torch sees one, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError as exc:
-        raise InputError(f"train.device {name!r} is not a torch device",
-                         hint="use auto, cpu, cuda or cuda:N") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"train.device is {name} but torch sees no CUDA GPU",
-                         hint="use --set train.device=auto, or install a CUDA build of torch")
-    return dev
 
 
 def _check_settings(s: TrainSettings) -> None:
