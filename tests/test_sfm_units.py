@@ -13,8 +13,9 @@ from app.pipeline.sfm.flight import Flight, FlightImage
 from app.pipeline.sfm.matching import plan_matching
 from app.pipeline.sfm.opensfm_export import read_opensfm_export
 from app.pipeline.sfm.settings import SfmSettings
-from app.pipeline.sfm.stats import image_errors, track_length_histogram
+from app.pipeline.sfm.stats import DatabaseCounts, image_errors, track_length_histogram
 from app.pipeline.sfm.gate_hint import gate_error
+from app.pipeline.sfm.image_status import image_entries
 from app.pipeline.sfm.validate import check_model
 from tests.sfm_helpers import FIXTURES
 
@@ -169,3 +170,30 @@ def test_an_altitude_focal_correction_the_images_contradict_is_refused(brighton_
         brighton_model, 0.9, geo.camera_centres(brighton_model), max_error_m=3.0)
     assert corrected is None
     assert figures["reprojection_after_px"] > figures["reprojection_before_px"]
+
+
+def _posed_model(names: list[str]) -> pycolmap.Reconstruction:
+    rec = pycolmap.Reconstruction()
+    cam = pycolmap.Camera(model="PINHOLE", width=64, height=48, params=[50, 50, 32, 24])
+    cam.camera_id = 1
+    rec.add_camera_with_trivial_rig(cam)
+    for i, name in enumerate(names, start=1):
+        rec.add_image_with_trivial_frame(pycolmap.Image(name=name, camera_id=1, image_id=i),
+                                         pycolmap.Rigid3d())
+    return rec
+
+
+def test_each_unregistered_image_gets_the_reason_it_fell_out():
+    counts = DatabaseCounts(features_per_image={"blank": 0, "lonely": 900, "apart": 900,
+                                                "refused": 900, "in": 900},
+                            verified_pairs_per_image={"blank": 0, "lonely": 0, "apart": 2,
+                                                      "refused": 3, "in": 4})
+    models = [_posed_model(["in"]), _posed_model(["apart"])]
+    entries = image_entries(["blank", "lonely", "apart", "refused", "in"], models, counts,
+                            {"in": 1.5}, ["dropped"], min_num_matches=15)
+    assert {n: e["reason"] for n, e in entries.items()} == {
+        "blank": "no_features", "lonely": "no_verified_pair", "apart": "in_separate_model",
+        "refused": "not_registered_by_mapper", "in": None, "dropped": "excluded"}
+    assert entries["in"]["registered"] and entries["in"]["gps_residual_m"] == 1.5
+    assert "15 or more" in entries["lonely"]["reason_text"]
+    assert entries["dropped"]["reason_text"] == "excluded by the operator"
