@@ -52,7 +52,7 @@ class SfmSettings:
     min_points: int = 200  # 3D points in the model
     max_reprojection_error_px: float = 2.0  # mean over all observations
     min_observations_per_image: int = 20  # 2D-3D correspondences each registered image needs
-    max_gps_residual_m: float = 10.0  # mean camera-to-GPS distance after alignment
+    max_gps_residual_m: float | None = 10.0  # mean camera-to-GPS distance after alignment
 
     # -- hand-off -----------------------------------------------------------------------------
     # longest side of the hand-off images (-1: as shot); 1600 px is the 3DGS reference's default
