@@ -78,9 +78,9 @@ def _events(lines: list[str]) -> list[dict]:
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-def test_sigterm_during_cloud_training_detaches_and_cloud_resume_follows_the_job_to_the_end(
-        aws, handoff_project, capsys):
-    project = handoff_project
+def _detach_with(aws, project, signum: int) -> str:
+    """Run `process --train-on cloud --json --yes` in a child, signal it once its job trains;
+    the job's name."""
     project.settings.train.where = "cloud"
     cloud_settings(project, compress_where="local")
     mark_done_until_train(project)
@@ -94,15 +94,27 @@ def test_sigterm_during_cloud_training_detaches_and_cloud_resume_follows_the_job
         lines.append(line)
         event = json.loads(line)
         if event["type"] == "CloudJobStatus" and event["secondary_status"] == "Training":
-            child.send_signal(signal.SIGTERM)
+            child.send_signal(signum)
             break
     lines += child.stdout.readlines()
     assert child.wait(60) == 130, child.stderr.read()[-2000:]
     failed = [e for e in _events(lines) if e["type"] == "StageFailed"]
     assert failed and failed[-1]["cancelled"] and failed[-1]["action"] == "resume"
-    assert "runs on" in failed[-1]["hint"]
     assert aws.stop_calls == [] and aws.job(name).training_job_status == "InProgress"
     assert [j.status for j in JobBook.load(project.paths.cloud_jobs).jobs] == ["InProgress"]
+    return name
+
+
+def test_ctrl_c_during_cloud_training_leaves_the_job_running(aws, handoff_project):
+    _detach_with(aws, handoff_project, signal.SIGINT)
+
+
+def test_sigterm_during_cloud_training_detaches_and_cloud_resume_follows_the_job_to_the_end(
+        aws, handoff_project, capsys):
+    project = handoff_project
+    name = _detach_with(aws, project, signal.SIGTERM)
+    record = Project.open(project.root, create=False).record("train")
+    assert record.state == "cancelled" and "runs on" in record.hint
 
     summary = json.dumps({"splats": "splats.ply", "num_gaussians": 50, "steps": 20}).encode()
     script = aws.in_background(lambda: (time.sleep(0.5), aws.complete(name, {"splats.ply": ply_bytes()},

@@ -68,3 +68,20 @@ def test_the_walk_sees_lazy_imports_and_finds_a_cycle():
 
 def test_app_pipeline_has_no_import_cycle():
     assert cycles(graph()) == []
+
+
+def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for nxt in edges[todo.pop()] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return seen
+
+
+def test_format_level_export_knows_neither_the_project_nor_the_cloud():
+    edges = graph()
+    for module in ("app.pipeline.export", "app.pipeline.compress.compress_ply", "app.pipeline.formats.ply"):
+        below = reachable(edges, module)
+        assert "app.pipeline.project" not in below, module
+        assert not {m for m in below if m.startswith("app.pipeline.cloud")}, module
