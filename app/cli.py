@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 
 from .cli_cloud import approve_on_terminal, cloud_command
 from .console import ConsolePrinter, JsonLinesPrinter, action_words
+from .sample_flight_args import add_gps_error_arguments, gps_errors_from_args
 from .pipeline.errors import Cancelled, SpaceportError
 from .pipeline.events import EventBus, JsonlSink
 from .pipeline.project import Project
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--width", type=int, default=1024)
     p.add_argument("--height", type=int, default=768)
+    add_gps_error_arguments(p)
     p.set_defaults(func=_sample_flight)
 
     p = sub.add_parser("ingest", help="read a flight folder's image headers and validate it")
@@ -130,7 +132,8 @@ def _sample_flight(args: argparse.Namespace) -> int:
     from .pipeline.synthetic import generate_flight
 
     summary = generate_flight(args.dir, n_images=args.images, seed=args.seed,
-                              width=args.width, height=args.height)
+                              width=args.width, height=args.height,
+                              gps_errors=gps_errors_from_args(args))
     print(f"sample flight: {summary['images']} images in {args.dir} "
           f"({summary['width']}x{summary['height']}, seed {args.seed})")
     return EXIT_OK

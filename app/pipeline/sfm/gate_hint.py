@@ -63,7 +63,7 @@ def _evidence(names: list[str], images: dict[str, dict[str, Any]],
         out.append(f"{reason.replace('_', ' ')}: {name_list(group, 5)}.")
     flagged = [(n, quality[n]) for n in names if quality.get(n, {}).get("flags")]
     if flagged:
-        quoted = "; ".join(f"{n} {'/'.join(q['flags'])} (sharpness {q['sharpness']:.0f}, "
+        quoted = "; ".join(f"{n} {'/'.join(q['flags'])} (sharpness {q['sharpness']:.2g}, "
                            f"exposure {q['exposure_mean']:.2f})"
                            for n, q in flagged[:QUALITY_LIMIT])
         more = f" and {len(flagged) - QUALITY_LIMIT} more" if len(flagged) > QUALITY_LIMIT else ""
