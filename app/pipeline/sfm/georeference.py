@@ -134,12 +134,12 @@ class Georeference:
             2 * a["vertical_m"] > WARN_HEIGHT_M or 2 * a["scale"] > WARN_SCALE
         if not poor:
             return None
-        return (f"georeferenced to {'/'.join(sorted(verdicts - {'good', 'unknown'})) or 'noisy'} "
-                f"GPS: position +-{2 * a['position_m']:.1f} m, height "
-                f"+-{2 * a['vertical_m']:.1f} m, scale +-{2 * a['scale']:.1%}, heading "
-                f"+-{2 * a['heading_deg']:.1f} deg (95 %, from GPS residuals of "
-                f"{a['horizontal_rms_m']:.1f} m RMS over {a['images']} images; heights from "
-                f"{self.targets.vertical_source.replace('_', ' ')})")
+        height = f", height +-{2 * a['vertical_m']:.1f} m against the GPS altitude" \
+            if np.isfinite(a["vertical_m"]) else ""
+        return (f"georeference accuracy: position +-{2 * a['position_m']:.1f} m{height}, scale "
+                f"+-{2 * a['scale']:.1%}, heading +-{2 * a['heading_deg']:.1f} deg (95 %, from "
+                f"GPS residuals of {a['horizontal_rms_m']:.1f} m RMS over {a['images']} images; "
+                f"heights from {self.targets.vertical_source.replace('_', ' ')})")
 
 
 def georeference(rec: pycolmap.Reconstruction, flight: Flight, settings: SfmSettings
@@ -210,4 +210,7 @@ def accuracy(result: Fit, target_xy: np.ndarray, gps_dz: np.ndarray) -> dict[str
             "horizontal_rms_m": float(np.sqrt(np.mean(np.sum(r ** 2, axis=1)))),
             "images": n, "effective_images": n_eff, "inlier_radius_m": result.threshold_m,
             "sigma": 1, "note": "1 sigma, from the GPS residuals after alignment; a bias "
-                                "common to every GPS fix cannot be seen from the images"}
+                                "common to every GPS fix cannot be seen from the images: the "
+                                "height rests on the GPS altitude as recorded (often above sea "
+                                "level rather than the WGS84 ellipsoid, and metres off on "
+                                "consumer receivers)"}

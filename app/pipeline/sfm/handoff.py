@@ -26,10 +26,10 @@ from .gate import run_gate
 from .gate_hint import gate_error
 from .georeference import georeference
 from .image_status import image_entries
-from .monitor import PycolmapCall
 from .separate_models import expected_in_main
 from .stats import DatabaseCounts, json_safe, model_stats, stats_document
 from .timing import PhaseTimes
+from .undistort import undistort
 from .validate import check_model
 
 
@@ -151,24 +151,17 @@ def _image_quality(report_path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _undistort(ctx: StageContext, image_path: Path) -> None:
+    """Write sfm/undistorted/ (images + model) in a temporary folder, then swap it in."""
     paths = ctx.project.paths
     settings = ctx.settings
     tmp = Path(tempfile.mkdtemp(dir=paths.sfm, prefix=".undistorted-"))
-    options = pycolmap.UndistortCameraOptions()
-    options.max_image_size = settings.undistort_max_image_size
-    ctx.progress(0.92, "undistorting images")
+
+    def progress(done: int, total: int) -> None:
+        ctx.progress(0.92 + 0.07 * done / total, f"undistorting images: {done}/{total}")
+
     try:
-        with PycolmapCall(ctx.cancel) as call:
-            pycolmap.undistort_images(str(tmp), str(paths.sfm_sparse / "0"), str(image_path),
-                                      output_type="COLMAP", undistort_options=options,
-                                      num_threads=settings.num_threads,
-                                      cancellation_token=call.token)
-        for extra in ("stereo", "run-colmap-geometric.sh", "run-colmap-photometric.sh"):
-            target = tmp / extra
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
+        undistort(paths.sfm_sparse / "0", image_path, tmp, settings.undistort_max_image_size,
+                  settings.num_threads, ctx.cancel, progress)
         replace_dir(tmp, paths.sfm_undistorted)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
