@@ -194,6 +194,7 @@ def _georef(geo: dict[str, Any] | None, offset: np.ndarray) -> dict[str, Any]:
     return {"crs": "ENU", "units": "m", "axes": "x east, y north, z up",
             "origin": (geo or {}).get("origin"),
             "offset_m": offset.tolist(),
+            "accuracy": (geo or {}).get("accuracy"),  # sfm/geo.json's (position, scale, ...)
             "note": "ENU position = file position + offset_m; origin is the ENU origin (WGS84)"
                     if geo else "no georeference: the SfM model was not georegistered"}
 
