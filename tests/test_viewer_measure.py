@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.viewer.crop import CropBox, export_crop
+from app.viewer.crop import CropBox, corners
 from app.viewer.measure import Georef, describe_distance, describe_point
 from app.viewer.picking import pick
 from app.viewer.pose import Pose
@@ -15,7 +15,8 @@ from app.viewer.splat_data import prepare
 from tests.viewer_gl import splats
 
 GEO = {"georeferenced": True, "origin": {"lat": 50.8198, "lon": -0.1372, "alt": 47.8},
-       "gps_residual_m": {"mean": 0.42, "max": 0.9, "images": 18}}
+       "gps_residual_m": {"mean": 0.42, "max": 0.9, "images": 18},
+       "accuracy": {"position_m": 0.31, "vertical_m": 0.8, "scale": 0.004, "heading_deg": 0.2}}
 
 
 def test_the_picked_depth_is_the_composited_expectation_of_the_splats_on_the_ray():
@@ -67,7 +68,9 @@ def test_points_get_their_geographic_position_and_the_stated_accuracy():
     assert abs(alt - 57.8) < 0.01
     text = describe_point(np.array([1.0, 2.0, 3.0]), georef)
     assert "E 1.00, N 2.00, U 3.00 m" in text and "50.81" in text
-    assert "0.42 m mean" in georef.accuracy
+    assert "position 0.31 m, height 0.80 m, scale 0.40 %" in georef.accuracy
+    older = {k: v for k, v in GEO.items() if k != "accuracy"}  # before geo.json had accuracy
+    assert "0.42 m mean" in Georef.from_geo_json(older).accuracy
     assert describe_distance(np.zeros(3), np.array([3.0, 4.0, 12.0]), georef).startswith(
         "13.000 m (horizontal 5.000, height +12.000)")
 
@@ -79,27 +82,14 @@ def test_an_unreferenced_model_says_its_units_are_unknown():
     assert "not georeferenced" in describe_point(np.zeros(3), georef)
 
 
-def test_the_crop_box_keeps_min_below_max_and_tells_its_listeners():
+def test_dragging_a_crop_face_stops_at_the_opposite_one_and_tells_listeners():
     box = CropBox([0, 0, 0], [10, 10, 10])
     heard = []
-    unsubscribe = box.subscribe(lambda b: heard.append(b.as_tuple()))
+    box.subscribe(lambda b: heard.append((b.minimum, b.maximum)))
     box.set_face(0, 1, 4.0)
-    box.set_face(0, 0, 7.0)  # would cross the max face: stops at it
-    assert box.as_tuple() == (4.0, 0.0, 0.0, 4.0, 10.0, 10.0)
+    box.set_face(0, 0, 7.0)  # would cross the maximum face: stops at it
+    assert (box.minimum, box.maximum) == ((4.0, 0.0, 0.0), (4.0, 10.0, 10.0))
+    assert len(heard) == 2
+    assert corners(box) is None  # off: the view hides nothing
     box.set(enabled=True)
-    box.set(enabled=True)  # no change, no call
-    assert len(heard) == 3
-    unsubscribe()
-    box.set([1, 1, 1], [2, 2, 2])
-    assert len(heard) == 3
-    with pytest.raises(ValueError):
-        box.set([np.nan, 0, 0])
-
-
-def test_the_crop_box_converts_to_the_frame_export_reads():
-    box = CropBox([-5, -5, 0], [5, 5, 20])
-    assert export_crop(box) is None  # switched off: no crop
-    box.set(enabled=True)
-    assert export_crop(box) == (-5.0, -5.0, 0.0, 5.0, 5.0, 20.0)  # train/splats.ply is ENU
-    assert export_crop(box, source_offset=[100, 0, 10]) == (-105.0, -5.0, -10.0, -95.0, 5.0,
-                                                             10.0)
+    assert corners(box) == ((4.0, 0.0, 0.0), (4.0, 10.0, 10.0))

@@ -18,13 +18,12 @@ def rasterizer_image(model, viewmat, K, size=SIZE):
     """The training rasterizer's CPU path (gsplat's projection and SH, reference compositing)."""
     import torch
 
-    from app.pipeline.train.rasterize import rasterize_cpu
+    from app.pipeline.render.rasterize import rasterize_cpu
+    from app.pipeline.render.views import splat_params
 
-    params = {"means": model.means, "quats": model.quats, "scales": model.scales,
-              "opacities": model.opacities, "sh0": model.sh0[:, None, :], "shN": model.shN}
-    params = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in params.items()}
-    colours, _, _ = rasterize_cpu(params, torch.from_numpy(viewmat).float(),
-                                  torch.from_numpy(K).float(), size[0], size[1], model.sh_degree)
+    colours, _, _ = rasterize_cpu(splat_params(model, torch.device("cpu")),
+                                  torch.from_numpy(viewmat).float(), torch.from_numpy(K).float(),
+                                  size[0], size[1], model.sh_degree)
     return colours[0].clamp(0, 1).numpy().astype(np.float64)
 
 

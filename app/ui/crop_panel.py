@@ -63,5 +63,5 @@ class CropPanel(QWidget):
         self.enable.blockSignals(False)
         for (axis, side), field in self.fields.items():
             field.blockSignals(True)
-            field.setValue(float((self.box.lo, self.box.hi)[side][axis]))
+            field.setValue(float((self.box.minimum, self.box.maximum)[side][axis]))
             field.blockSignals(False)

@@ -20,6 +20,7 @@ from app.pipeline.errors import SpaceportError
 from app.pipeline.events import Event, Log, StageFinished
 from app.pipeline.project import Project
 from app.pipeline.stage import Stage
+from app.viewer.crop import CropBox
 
 from .charts import SfmCharts, TrainCharts
 from .dialogs import ask_new_project, ask_project
@@ -77,7 +78,8 @@ class MainWindow(QMainWindow):
         self.sfm_charts = SfmCharts()
         self.train_charts = TrainCharts()
         self.pool = BackgroundPool(parent=self)
-        self.viewer = ViewerPanel(with_canvas=with_viewer, pool=self.pool)
+        self.crop_box = CropBox()  # one box: the 3D view's handles and the export dialog
+        self.viewer = ViewerPanel(with_canvas=with_viewer, pool=self.pool, crop=self.crop_box)
         self.settings_panel = SettingsPanel(on_change=self.change_setting)
         self.log_panel = LogPanel()
         self.progress = QProgressBar()

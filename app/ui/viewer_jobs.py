@@ -65,8 +65,10 @@ def floater_flags(arrays: SplatArrays, box: tuple[np.ndarray, np.ndarray] | None
 
 def export_cropped(root: Path, out: Path, box: tuple[float, ...] | None, task) -> dict[str, Any]:
     """Export the project's trained splats to `out` (format from the name) inside `box`."""
-    from app.pipeline.export import ExportOptions, SUFFIXES, export_project
+    from app.pipeline.export import ExportOptions, SUFFIXES
     from app.pipeline.project import Project
+    from app.pipeline.project_export import export_project
+    from app.pipeline.stages import fetch_cloud_splats
 
     name = out.name.lower()
     fmt = next((f for f, s in sorted(SUFFIXES.items(), key=lambda kv: -len(kv[1]))
@@ -78,4 +80,4 @@ def export_cropped(root: Path, out: Path, box: tuple[float, ...] | None, task) -
         if hasattr(event, "fraction"):
             task.progress(event.fraction, event.message)
 
-    return export_project(project, fmt, out, options, emit=emit)
+    return export_project(project, fmt, out, options, emit=emit, fetch_splats=fetch_cloud_splats)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPus
 from app.pipeline.errors import SpaceportError
 from app.pipeline.formats.model import MODEL_SUFFIXES
 from app.pipeline.project import ProjectPaths
-from app.viewer.crop import CropBox, export_crop
+from app.viewer.crop import CropBox, corners, export_crop
 from app.viewer.measure import Georef
 
 from .camera_list import CameraList, ComparePanel, image_statuses, load_photo
@@ -227,7 +227,8 @@ class ViewerPanel(QWidget):
         if bounds is None and self.scene is not None and self.scene.sparse_data is not None:
             bounds = self.scene.sparse_data.points.bounds()
         if bounds is not None:
-            self.crop.fit(*bounds)
+            lo, hi = (np.asarray(b, float) for b in bounds)
+            self.crop.fit(lo, hi, margin=0.05 * float(np.max(hi - lo)))
             self.crop.set(enabled=True)
 
     def choose_export(self) -> None:
@@ -338,7 +339,7 @@ class ViewerPanel(QWidget):
             from app.viewer.picking import pick
 
             arrays, (origin, direction) = self.arrays, payload
-            crop = (self.crop.lo, self.crop.hi) if self.crop.enabled else None
+            crop = corners(self.crop)
             self.pool.submit(lambda task: pick(arrays, origin, direction, crop), key="viewer-pick",
                              done=self._picked, failed=self._failed)
 
@@ -362,7 +363,7 @@ class ViewerPanel(QWidget):
             self.crop_panel.floater_text.setText("")
             return
         arrays = self.arrays
-        box = (self.crop.lo, self.crop.hi) if self.crop.enabled else None
+        box = corners(self.crop)
         self.crop_panel.floater_text.setText("finding floaters…")
 
         def shown(flags: np.ndarray) -> None:

@@ -11,7 +11,7 @@ from vispy import scene
 from vispy.scene import visuals
 
 from .camera import PinholeCamera
-from .crop import CropBox
+from .crop import CropBox, corners
 from .scheduler import Submit, synchronous
 from .scene_data import SparseScene
 from .splat_visual import DrawData, SplatNode
@@ -161,25 +161,24 @@ class SceneView:
         self.canvas.update()
 
     def _crop_changed(self) -> None:
-        box = self.crop
-        on = box is not None and box.enabled
-        self.splats.set_crop((box.lo, box.hi) if on else None)
+        on = self.crop is not None and self.crop.enabled
+        self.splats.set_crop(corners(self.crop) if on else None)
         self.crop_lines.visible = self.crop_handles.visible = on
         if on:
-            corners = self._box_corners()
-            self.crop_lines.set_data(pos=corners[np.array(BOX_EDGES).ravel()])
+            points = self._box_corners()
+            self.crop_lines.set_data(pos=points[np.array(BOX_EDGES).ravel()])
             self.crop_handles.set_data(self._handles()[0], face_color=CROP_COLOR,
                                        edge_color="white", size=HANDLE_PX)
         self.canvas.update()
 
     def _box_corners(self) -> np.ndarray:
-        lo, hi = self.crop.lo, self.crop.hi
+        lo, hi = np.array(self.crop.minimum), np.array(self.crop.maximum)
         return np.array([[(lo, hi)[i & 1][0], (lo, hi)[(i >> 1) & 1][1], (lo, hi)[i >> 2][2]]
                          for i in range(8)], np.float32)
 
     def _handles(self) -> tuple[np.ndarray, list[tuple[int, int]]]:
         """Face centres of the crop box and their (axis, side)."""
-        lo, hi = self.crop.lo, self.crop.hi
+        lo, hi = np.array(self.crop.minimum), np.array(self.crop.maximum)
         centre = (lo + hi) / 2
         points, faces = [], []
         for axis in range(3):
@@ -223,7 +222,7 @@ class SceneView:
         axis, side = self._press[1]
         points, faces = self._handles()
         p = points[faces.index((axis, side))].astype(float)
-        step = float(np.linalg.norm(self.crop.hi - self.crop.lo)) * 0.1 or 1.0
+        step = float(np.linalg.norm(np.subtract(self.crop.maximum, self.crop.minimum))) * 0.1 or 1.0
         tip = p.copy()
         tip[axis] += step
         screen = np.diff(self.project(np.stack([p, tip])), axis=0)[0]

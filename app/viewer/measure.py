@@ -25,10 +25,16 @@ class Georef:
         if not doc or not doc.get("georeferenced") or not doc.get("origin"):
             return cls()
         o = doc["origin"]
+        acc = doc.get("accuracy") or {}
         residual = doc.get("gps_residual_m") or {}
         accuracy = ""
-        if doc.get("accuracy_m") is not None:
-            accuracy = f"georeference accuracy {float(doc['accuracy_m']):.2f} m"
+        if acc.get("position_m") is not None:  # the SfM stage's 1-sigma placement accuracy
+            vertical = acc.get("vertical_m")
+            accuracy = (f"georeference accuracy (1 sigma): position {acc['position_m']:.2f} m"
+                        + (f", height {vertical:.2f} m" if isinstance(vertical, (int, float))
+                           and np.isfinite(vertical) else "")
+                        + (f", scale {100 * acc['scale']:.2f} %" if acc.get("scale") is not None
+                           else "") + "; heights rest on the GPS altitude as recorded")
         elif residual.get("mean") is not None:
             accuracy = (f"camera-to-GPS residual {residual['mean']:.2f} m mean, "
                         f"{residual['max']:.2f} m max over {residual.get('images', '?')} images")
