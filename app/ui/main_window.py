@@ -405,4 +405,6 @@ class MainWindow(QMainWindow):
             self.worker.cancel()
             self.worker.wait()
         self._timer.stop()
+        self.pool.cancel_all()
+        self.pool.wait_idle()  # no task may outlive the pool's QThreadPool (it is our child)
         self.close_project()
