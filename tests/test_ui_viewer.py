@@ -286,3 +286,21 @@ def test_navigation_keys_reset_and_screenshot(qtbot, tab, tmp_path):
 
     image = np.asarray(Image.open(tmp_path / "view.png"))
     assert image.shape[:2] == tab.scene.canvas.render().shape[:2] and image.std() > 5
+
+
+@needs_display
+@pytest.mark.gui
+def test_the_compressed_scene_opens_in_the_projects_frame(qtbot, tab, finished_project):
+    from app.pipeline.export import ExportOptions, export_splats
+
+    paths = ProjectPaths(finished_project)
+    write_splats(paths.splats_ply, n=3000)
+    export_splats(paths.splats_ply, "sog", paths.scene_sog, ExportOptions())  # centred
+    tab.show_source("Compressed (compress/scene.sog)")
+    qtbot.waitUntil(lambda: "scene.sog" in tab.model_text, timeout=30_000)
+    assert "placed in the project's ENU frame by scene.sog.georef.json" in tab.model_text or \
+        "placed in the project's SfM frame" in tab.model_text
+    lo, hi = tab.arrays.bounds()
+    assert -45 < lo[0] < -30 and 30 < hi[0] < 45  # the scene's own extent, not centred on 0
+    tab.open_model(paths.splats_ply)
+    qtbot.waitUntil(lambda: tab.source.currentIndex() == 1, timeout=5_000)

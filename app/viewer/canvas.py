@@ -18,7 +18,6 @@ from .splat_visual import DrawData, SplatNode
 
 BACKGROUND = "#101216"
 FRUSTUM_COLOR = (1.0, 0.78, 0.25, 0.9)
-SELECTED_COLOR = (0.3, 0.9, 1.0, 1.0)
 CROP_COLOR = (0.35, 0.85, 1.0, 1.0)
 MEASURE_COLOR = (1.0, 0.35, 0.35, 1.0)
 HANDLE_PX = 12  # a press this close to a crop handle drags it
