@@ -300,7 +300,7 @@ def test_the_compressed_scene_opens_in_the_projects_frame(qtbot, tab, finished_p
     qtbot.waitUntil(lambda: "scene.sog" in tab.model_text, timeout=30_000)
     assert "placed in the project's ENU frame by scene.sog.georef.json" in tab.model_text or \
         "placed in the project's SfM frame" in tab.model_text
-    lo, hi = tab.arrays.bounds()
+    lo, hi = tab.arrays.bounds
     assert -45 < lo[0] < -30 and 30 < hi[0] < 45  # the scene's own extent, not centred on 0
     tab.open_model(paths.splats_ply)
     qtbot.waitUntil(lambda: tab.source.currentIndex() == 1, timeout=5_000)

@@ -255,7 +255,7 @@ class ViewerPanel(QWidget):
 
     def fit_crop(self) -> None:
         """Put the crop box around the model (or the sparse cloud) and switch it on."""
-        bounds = self.arrays.bounds() if self.arrays is not None else None
+        bounds = self.arrays.bounds if self.arrays is not None else None
         if bounds is None and self.scene is not None and self.scene.sparse_data is not None:
             bounds = self.scene.sparse_data.points.bounds()
         if bounds is not None:

@@ -96,7 +96,7 @@ class SceneView:
             self._set_bounds("splats", None)
             return
         self.splats.set_data(data)
-        self._set_bounds("splats", data.arrays.bounds())
+        self._set_bounds("splats", data.arrays.bounds)
 
     def set_layer_visible(self, layer: str, visible: bool) -> None:
         """Show or hide "sparse" (points and frusta) or "splats" when they hold data."""
