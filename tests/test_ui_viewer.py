@@ -304,3 +304,23 @@ def test_the_compressed_scene_opens_in_the_projects_frame(qtbot, tab, finished_p
     assert -45 < lo[0] < -30 and 30 < hi[0] < 45  # the scene's own extent, not centred on 0
     tab.open_model(paths.splats_ply)
     qtbot.waitUntil(lambda: tab.source.currentIndex() == 1, timeout=5_000)
+
+
+@needs_display
+@pytest.mark.gui
+def test_a_model_file_dropped_on_the_tab_opens(qtbot, tab, tmp_path):
+    from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from app.pipeline.formats.splat import write_splat
+    from tests.viewer_gl import random_scene
+
+    write_splat(tmp_path / "elsewhere.splat", random_scene(700, sh_degree=0))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt")),
+                  QUrl.fromLocalFile(str(tmp_path / "elsewhere.splat"))])
+    tab.dropEvent(QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime,
+                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: "elsewhere.splat" in tab.model_text, timeout=20_000)
+    assert "700 splats (.splat" in tab.model_text and "own frame" in tab.model_text
+    assert tab.source.currentText() == "Opened: elsewhere.splat"
