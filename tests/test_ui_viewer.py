@@ -324,3 +324,20 @@ def test_a_model_file_dropped_on_the_tab_opens(qtbot, tab, tmp_path):
     qtbot.waitUntil(lambda: "elsewhere.splat" in tab.model_text, timeout=20_000)
     assert "700 splats (.splat" in tab.model_text and "own frame" in tab.model_text
     assert tab.source.currentText() == "Opened: elsewhere.splat"
+
+
+@needs_display
+@pytest.mark.gui
+def test_measuring_between_two_cameras_gives_their_distance(qtbot, tab):
+    from types import SimpleNamespace
+
+    tab.measure.toggle.setChecked(True)
+    scene = tab.scene
+    centres = scene.sparse_data.centers
+    for i in (0, 3):  # img_01 at (-30, -20, 30) and img_04 at (30, -20, 30)
+        pos = scene.project(centres[i:i + 1])[0]
+        scene._mouse_press(SimpleNamespace(pos=pos, button=1))
+        scene._mouse_release(SimpleNamespace(pos=pos, button=1))
+    assert len(tab.measure.points) == 2
+    assert np.linalg.norm(tab.measure.points[1] - tab.measure.points[0]) == pytest.approx(60.0,
+                                                                                         abs=1e-3)

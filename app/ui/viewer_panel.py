@@ -378,6 +378,8 @@ class ViewerPanel(QWidget):
     def _clicked(self, kind: str, payload: Any) -> None:
         if kind == "camera":
             self.look_through(self.scene.sparse_data.cameras[payload].name)
+        elif kind == "point":
+            self._picked(payload)
         elif kind == "ray" and self.arrays is not None:
             from app.viewer.picking import pick
 
