@@ -23,6 +23,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `spaceport` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # pycolmap's import installs glog's crash handler over SIGTERM; imported first, before any
+    # command sets its own, a later lazy import cannot turn a clean stop into a crash
+    import pycolmap  # noqa: F401
     if not argv:
         return _gui(argparse.Namespace(project=None))
     args = build_parser().parse_args(argv)
