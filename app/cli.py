@@ -103,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the quality report as JSON")
     p.set_defaults(func=_export)
 
+    from .cli_render import add_parser as add_render_parser
+
+    add_render_parser(sub)
+
     p = sub.add_parser("hardware", help="list CUDA GPUs and where training would run")
     p.add_argument("project", type=Path, nargs="?", help="use this project's settings")
     p.add_argument("--train-on", choices=["auto", "local", "cloud"])

@@ -20,6 +20,7 @@ from app.pipeline.errors import SpaceportError
 from app.pipeline.events import Event, Log, StageFinished
 from app.pipeline.project import Project
 from app.pipeline.stage import Stage
+from app.viewer.crop import CropBox
 
 from .charts import SfmCharts, TrainCharts
 from .dialogs import ask_new_project, ask_project
@@ -27,6 +28,7 @@ from .event_tail import EventTail
 from .flight_panel import FlightPanel
 from .jobs import run_stages
 from .log_panel import LogPanel
+from .pool import BackgroundPool
 from .run_model import RunModel
 from .settings_panel import SettingsPanel
 from .stage_list import StageList
@@ -75,7 +77,9 @@ class MainWindow(QMainWindow):
         self.flight = FlightPanel()
         self.sfm_charts = SfmCharts()
         self.train_charts = TrainCharts()
-        self.viewer = ViewerPanel(with_canvas=with_viewer)
+        self.pool = BackgroundPool(parent=self)
+        self.crop_box = CropBox()  # one box: the 3D view's handles and the export dialog
+        self.viewer = ViewerPanel(with_canvas=with_viewer, pool=self.pool, crop=self.crop_box)
         self.settings_panel = SettingsPanel(on_change=self.change_setting)
         self.log_panel = LogPanel()
         self.progress = QProgressBar()
@@ -130,11 +134,12 @@ class MainWindow(QMainWindow):
 
         self.new_action = action("New project from flight…", self.choose_flight, "Ctrl+N")
         self.open_action = action("Open project…", self.choose_project, "Ctrl+O")
+        self.open_model_action = action("Open model…", self.viewer.choose_model, "Ctrl+Shift+O")
         self.run_action = action("Run", self.run, "F5")
         self.cancel_action = action("Cancel", self.cancel, "Esc")
         self.rerun_action = action("Rerun from selected stage", self.rerun_selected, "Shift+F5")
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addActions([self.new_action, self.open_action])
+        file_menu.addActions([self.new_action, self.open_action, self.open_model_action])
         file_menu.addSeparator()
         file_menu.addAction(action("Quit", self.close, "Ctrl+Q"))
         self.menuBar().addMenu("&Run").addActions([self.run_action, self.cancel_action,
