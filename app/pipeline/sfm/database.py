@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,8 @@ from .intrinsics import apply_focal_priors
 from .matching import MatchPlan, run_matching
 from .monitor import PycolmapCall
 from .settings import SfmSettings
-from .stats import ProgressFn, database_counts
+from .reduced_copies import needs_copies, restore_full_size, write_copies
+from .stats import DatabaseCounts, ProgressFn, database_counts
 from .timing import PhaseTimes
 
 
@@ -44,6 +46,7 @@ def features_fingerprint(flight: Flight, settings: SfmSettings) -> str:
                         "max_num_features": settings.max_num_features,
                         "first_octave": settings.first_octave,
                         "camera_model": settings.camera_model,
+                        "reduced_copies": needs_copies(flight, settings.max_image_size),
                         "focal_priors": [im.focal_prior_px for im in flight.images]})
 
 
@@ -114,11 +117,22 @@ def _extract(db: Path, flight: Flight, settings: SfmSettings, cancel: CancelToke
         counts = database_counts(db)
         on_progress("features", counts.images_with_features / max(1, total), counts)
 
-    with PycolmapCall(cancel, poll) as call:
-        pycolmap.extract_features(db, flight.source, image_names=flight.names,
-                                  camera_mode=pycolmap.CameraMode.AUTO, reader_options=reader,
-                                  extraction_options=extraction, device=pycolmap.Device.cpu,
-                                  cancellation_token=call.token)
+    with tempfile.TemporaryDirectory(dir=db.parent, prefix=".reduced-") as tmp:
+        source = flight.source
+        if needs_copies(flight, settings.max_image_size):
+            def decoded(n: int) -> None:
+                cancel.check()
+                on_progress("decoding", n / total, DatabaseCounts(images=total))
+
+            write_copies(flight, settings.max_image_size, Path(tmp), decoded)
+            source = Path(tmp)
+        with PycolmapCall(cancel, poll) as call:
+            pycolmap.extract_features(db, source, image_names=flight.names,
+                                      camera_mode=pycolmap.CameraMode.AUTO,
+                                      reader_options=reader, extraction_options=extraction,
+                                      device=pycolmap.Device.cpu, cancellation_token=call.token)
+        if source != flight.source:
+            restore_full_size(db, flight)
 
 
 def _count_pose_priors(db_path: Path) -> int:
