@@ -25,6 +25,8 @@ class FlightImage:
     timestamp: str | None = None
     gps: tuple[float, float, float] | None = None  # lat, lon, alt (nan when not recorded)
     dji: dict[str, float] = field(default_factory=dict)
+    make: str | None = None
+    model: str | None = None
 
     @property
     def focal_prior_px(self) -> float | None:
@@ -95,4 +97,5 @@ def _image(entry: dict[str, Any]) -> FlightImage:
         timestamp=entry.get("timestamp"),
         gps=(float(gps["lat"]), float(gps["lon"]),
              float("nan") if gps.get("alt") is None else float(gps["alt"])) if gps else None,
-        dji={k: float(v) for k, v in (entry.get("dji") or {}).items() if v is not None})
+        dji={k: float(v) for k, v in (entry.get("dji") or {}).items() if v is not None},
+        make=entry.get("make"), model=entry.get("model"))

@@ -161,7 +161,7 @@ def _undistort(ctx: StageContext, image_path: Path) -> None:
         ctx.progress(0.92 + 0.07 * done / total, f"undistorting images: {done}/{total}")
 
     try:
-        if settings.undistorter == "pycolmap":
+        if not settings.fast_decode:
             _pycolmap_undistort(ctx, image_path, tmp)
         else:
             undistort(paths.sfm_sparse / "0", image_path, tmp, settings.undistort_max_image_size,
@@ -172,7 +172,7 @@ def _undistort(ctx: StageContext, image_path: Path) -> None:
 
 
 def _pycolmap_undistort(ctx: StageContext, image_path: Path, out: Path) -> None:
-    """pycolmap's own undistorter (sfm.undistorter=pycolmap), minus its MVS extras."""
+    """pycolmap's own undistorter (sfm.fast_decode=false), minus its MVS extras."""
     options = pycolmap.UndistortCameraOptions()
     options.max_image_size = ctx.settings.undistort_max_image_size
     with PycolmapCall(ctx.cancel) as call:

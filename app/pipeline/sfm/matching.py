@@ -1,7 +1,8 @@
-"""Which image pairs to match, chosen by the data, and running pycolmap's matchers."""
+"""Which image pairs to match, chosen by the data, and matching them with pycolmap."""
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,9 @@ from ..stage import CancelToken
 from .flight import Flight
 from .monitor import PycolmapCall
 from .settings import SfmSettings
+
+CALLS = 20  # matching is split into about this many pycolmap calls (progress between them)
+PAIRS_PER_CALL_MIN = 24
 from .stats import ProgressFn, database_counts
 
 
@@ -72,30 +76,84 @@ def _gps_doubts(flight: Flight, with_gps: int) -> str:
 
 def run_matching(db: Path, plan: MatchPlan, settings: SfmSettings, cancel: CancelToken,
                  on_progress: ProgressFn) -> None:
-    """Run the plan's matchers on the database (pairs already matched are skipped)."""
+    """Match the plan's image pairs, a slice per pycolmap call, reporting "matching" progress
+    between calls (reading the database during a call aborts pycolmap; see extraction.py)."""
+    pairs = plan_pairs(db, plan, settings)
     matching = pycolmap.FeatureMatchingOptions()
     matching.num_threads = settings.num_threads
     verification = pycolmap.TwoViewGeometryOptions()
     verification.min_num_inliers = settings.min_num_matches
+    if any(any(c.isspace() for c in a + b) for a, b in pairs):
+        # a pair list cannot name such files: pycolmap's matchers, progress only at the end
+        _match_by_plan(db, plan, settings, matching, verification, cancel)
+        on_progress("matching", len(pairs), len(pairs), database_counts(db))
+        return
+    step = max(PAIRS_PER_CALL_MIN, len(pairs) // CALLS)
+    with tempfile.TemporaryDirectory(dir=db.parent, prefix=".pairs-") as tmp:
+        listing = Path(tmp) / "pairs.txt"
+        for start in range(0, len(pairs), step):
+            listing.write_text("".join(f"{a} {b}\n" for a, b in pairs[start:start + step]),
+                               encoding="utf-8")
+            pairing = pycolmap.ImportedPairingOptions()
+            pairing.match_list_path = listing
+            with PycolmapCall(cancel) as call:
+                pycolmap.match_image_pairs(db, matching_options=matching,
+                                           pairing_options=pairing,
+                                           verification_options=verification,
+                                           device=pycolmap.Device.cpu,
+                                           cancellation_token=call.token)
+            on_progress("matching", min(start + step, len(pairs)), len(pairs),
+                        database_counts(db))
 
-    def poll() -> None:
-        counts = database_counts(db)
-        on_progress("matching", min(1.0, counts.matched_pairs / max(1, plan.expected_pairs)),
-                    counts)
 
+def _match_by_plan(db: Path, plan: MatchPlan, settings: SfmSettings,
+                   matching: pycolmap.FeatureMatchingOptions,
+                   verification: pycolmap.TwoViewGeometryOptions, cancel: CancelToken) -> None:
+    """pycolmap's own matchers, one call each (file names a pair list cannot hold)."""
     for kind in plan.matchers:
-        with PycolmapCall(cancel, poll) as call:
+        with PycolmapCall(cancel) as call:
             common = dict(matching_options=matching, verification_options=verification,
                           device=pycolmap.Device.cpu, cancellation_token=call.token)
             if kind == "exhaustive":
                 pycolmap.match_exhaustive(db, **common)
             elif kind == "spatial":
-                pairing = pycolmap.SpatialPairingOptions()
-                pairing.max_num_neighbors = settings.spatial_neighbors
-                pairing.max_distance = settings.spatial_max_distance_m
-                pairing.ignore_z = True
-                pycolmap.match_spatial(db, pairing_options=pairing, **common)
+                pycolmap.match_spatial(db, pairing_options=_spatial(settings), **common)
             else:
-                pairing = pycolmap.SequentialPairingOptions()
-                pairing.overlap = settings.sequential_overlap
-                pycolmap.match_sequential(db, pairing_options=pairing, **common)
+                pycolmap.match_sequential(db, pairing_options=_sequential(settings), **common)
+
+
+def plan_pairs(db: Path, plan: MatchPlan, settings: SfmSettings) -> list[tuple[str, str]]:
+    """The image pairs (by name) the plan's matchers choose, each once."""
+    database = pycolmap.Database.open(str(db))
+    try:
+        names = {im.image_id: im.name for im in database.read_all_images()}
+        pairs: dict[tuple[int, int], None] = {}
+        for kind in plan.matchers:
+            for a, b in _generator(kind, settings, database).all_pairs():
+                pairs[(min(a, b), max(a, b))] = None
+    finally:
+        database.close()
+    return [(names[a], names[b]) for a, b in pairs]
+
+
+def _generator(kind: str, settings: SfmSettings, database: pycolmap.Database
+               ) -> pycolmap.PairGenerator:
+    if kind == "exhaustive":
+        return pycolmap.ExhaustivePairGenerator(pycolmap.ExhaustivePairingOptions(), database)
+    if kind == "spatial":
+        return pycolmap.SpatialPairGenerator(_spatial(settings), database)
+    return pycolmap.SequentialPairGenerator(_sequential(settings), database)
+
+
+def _spatial(settings: SfmSettings) -> pycolmap.SpatialPairingOptions:
+    options = pycolmap.SpatialPairingOptions()
+    options.max_num_neighbors = settings.spatial_neighbors
+    options.max_distance = settings.spatial_max_distance_m
+    options.ignore_z = True
+    return options
+
+
+def _sequential(settings: SfmSettings) -> pycolmap.SequentialPairingOptions:
+    options = pycolmap.SequentialPairingOptions()
+    options.overlap = settings.sequential_overlap
+    return options

@@ -42,15 +42,12 @@ def reconstruct(ctx: StageContext, flight: Flight) -> RawResult:
     total = len(flight.images)
     last_emit = [0.0]
 
-    def on_progress(phase: str, fraction: float, counts: DatabaseCounts) -> None:
+    def on_progress(phase: str, done: int, of: int, counts: DatabaseCounts) -> None:
         lo, hi = PHASES[phase]
-        if phase == "decoding":
-            message = f"extracting features: decoding {round(fraction * total)}/{total} images"
-        elif phase == "features":
-            message = f"extracting features: {counts.images_with_features}/{total} images"
-        else:
-            message = f"matching: {counts.matched_pairs}/~{plan.expected_pairs} pairs verified"
-        ctx.progress(lo + (hi - lo) * fraction, message)
+        message = {"decoding": f"extracting features: decoding {done}/{of} images",
+                   "features": f"extracting features: {done}/{of} images",
+                   "matching": f"matching: {done}/{of} pairs"}[phase]
+        ctx.progress(lo + (hi - lo) * done / max(of, 1), message)
         if phase != "decoding":
             ctx.emit(counts_stats(counts, total, ctx.stage, phase))
 

@@ -64,6 +64,7 @@ class SfmSettings:
     # -- hand-off -----------------------------------------------------------------------------
     # longest side of the hand-off images (-1: as shot); 1600 px is the 3DGS reference's default
     undistort_max_image_size: int = 1600
-    # fast: reduced-size decode and one mesh warp per image (undistort.py); pycolmap: its
-    # undistorter (full-size decode and warp, about 10x slower on 12 MP photos)
-    undistorter: Literal["fast", "pycolmap"] = "fast"
+    # decode large JPEGs at reduced size (libjpeg DCT scaling) for feature extraction and
+    # undistortion (reduced_copies.py, undistort.py); false: pycolmap decodes them in full
+    # (about 1 s more an image to extract, 10x slower to undistort on 12 MP photos)
+    fast_decode: bool = True

@@ -32,7 +32,7 @@ class DatabaseCounts:
         return float(np.mean(counts)) if counts else 0.0
 
 
-ProgressFn = Callable[[str, float, DatabaseCounts], None]  # phase, fraction, counts so far
+ProgressFn = Callable[[str, int, int, DatabaseCounts], None]  # phase, done, total, counts
 
 
 def database_counts(path: Path) -> DatabaseCounts:
