@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..fields import cadence
+
 
 @dataclass
 class SfmSettings:
@@ -18,7 +20,7 @@ class SfmSettings:
     max_num_features: int = 8192  # per image
     first_octave: int = 0  # -1 upsamples 2x first: more small features, about 2x slower
     camera_model: str = "SIMPLE_RADIAL"  # COLMAP model of the raw cameras (before undistortion)
-    num_threads: int = -1  # -1: all cores
+    num_threads: int = cadence(-1)  # -1: all cores
 
     # -- matching -----------------------------------------------------------------------------
     matcher: Literal["auto", "spatial", "sequential", "exhaustive"] = "auto"
