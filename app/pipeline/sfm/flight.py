@@ -75,11 +75,11 @@ def load_flight(path: Path, source: Path | None = None) -> Flight:
         usable = capture_order([e for e in data["images"] if e.get("usable", True)])
         quality = (data.get("report") or {}).get("gps_quality") or assess_gps(usable)
     except FileNotFoundError:
-        raise InputError(f"No ingest result at {path}", hint="run the ingest stage first: "
-                         "spaceport process FLIGHT -o PROJECT", path=path) from None
+        raise InputError(f"No ingest result at {path}", hint="run the ingest stage first",
+                         path=path, action="rerun") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"flight.json is unreadable: {exc}",
-                         hint="rerun ingest: spaceport process FLIGHT -o PROJECT --from ingest",
+                         hint="run the ingest stage again", action="rerun",
                          path=path) from exc
     if not images:
         raise InputError("flight.json lists no usable image", hint="check the ingest report "

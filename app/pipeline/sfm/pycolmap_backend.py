@@ -92,7 +92,8 @@ def reconstruct(ctx: StageContext, flight: Flight) -> RawResult:
         raise StageError(f"Nothing could be reconstructed: no image pair gave a usable start "
                          f"({counts.matched_pairs} matched pairs)",
                          hint="the flight needs more overlap between images (70 % or more), or "
-                              "try --set sfm.matcher=exhaustive", path=paths.sfm_database)
+                              "try exhaustive matching (setting sfm.matcher = exhaustive)",
+                         path=paths.sfm_database, action="relax_setting:sfm.matcher")
     return RawResult(models=models, image_path=flight.source, counts=counts,
                      focal_priors=db.focal_priors,
                      extra={"matching": plan.to_dict(), "mapper": mapper,
