@@ -18,6 +18,7 @@ import pycolmap
 from ..stage import CancelToken
 from .flight import Flight, FlightImage
 from .monitor import PycolmapCall
+from .options import options
 from .reduced_copies import needs_copies, restore_full_size, write_copies
 from .settings import SfmSettings
 from .stats import DatabaseCounts, ProgressFn, database_counts
@@ -79,19 +80,15 @@ def _chunks(names: list[str], size: int) -> Iterator[list[str]]:
 
 
 def _reader(settings: SfmSettings, camera_id: int) -> pycolmap.ImageReaderOptions:
-    reader = pycolmap.ImageReaderOptions()
-    reader.camera_model = settings.camera_model
-    reader.existing_camera_id = camera_id
-    return reader
+    return options(pycolmap.ImageReaderOptions, camera_model=settings.camera_model,
+                   existing_camera_id=camera_id)
 
 
 def _options(settings: SfmSettings) -> pycolmap.FeatureExtractionOptions:
-    extraction = pycolmap.FeatureExtractionOptions()
-    extraction.max_image_size = settings.max_image_size
-    extraction.num_threads = settings.num_threads
-    extraction.sift.max_num_features = settings.max_num_features
-    extraction.sift.first_octave = settings.first_octave
-    return extraction
+    return options(pycolmap.FeatureExtractionOptions, max_image_size=settings.max_image_size,
+                   num_threads=settings.num_threads,
+                   sift__max_num_features=settings.max_num_features,
+                   sift__first_octave=settings.first_octave)
 
 
 def _camera_of(db: Path, name: str) -> int:

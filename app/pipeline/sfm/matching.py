@@ -11,6 +11,7 @@ import pycolmap
 from ..stage import CancelToken
 from .flight import Flight
 from .monitor import PycolmapCall
+from .options import options
 from .settings import SfmSettings
 
 CALLS = 20  # matching is split into about this many pycolmap calls (progress between them)
@@ -79,10 +80,9 @@ def run_matching(db: Path, plan: MatchPlan, settings: SfmSettings, cancel: Cance
     """Match the plan's image pairs, a slice per pycolmap call, reporting "matching" progress
     between calls (reading the database during a call aborts pycolmap; see extraction.py)."""
     pairs = plan_pairs(db, plan, settings)
-    matching = pycolmap.FeatureMatchingOptions()
-    matching.num_threads = settings.num_threads
-    verification = pycolmap.TwoViewGeometryOptions()
-    verification.min_num_inliers = settings.min_num_matches
+    matching = options(pycolmap.FeatureMatchingOptions, num_threads=settings.num_threads)
+    verification = options(pycolmap.TwoViewGeometryOptions,
+                           min_num_inliers=settings.min_num_matches)
     if any(any(c.isspace() for c in a + b) for a, b in pairs):
         # a pair list cannot name such files: pycolmap's matchers, progress only at the end
         _match_by_plan(db, plan, settings, matching, verification, cancel)
@@ -94,8 +94,7 @@ def run_matching(db: Path, plan: MatchPlan, settings: SfmSettings, cancel: Cance
         for start in range(0, len(pairs), step):
             listing.write_text("".join(f"{a} {b}\n" for a, b in pairs[start:start + step]),
                                encoding="utf-8")
-            pairing = pycolmap.ImportedPairingOptions()
-            pairing.match_list_path = listing
+            pairing = options(pycolmap.ImportedPairingOptions, match_list_path=listing)
             with PycolmapCall(cancel) as call:
                 pycolmap.match_image_pairs(db, matching_options=matching,
                                            pairing_options=pairing,
@@ -146,14 +145,9 @@ def _generator(kind: str, settings: SfmSettings, database: pycolmap.Database
 
 
 def _spatial(settings: SfmSettings) -> pycolmap.SpatialPairingOptions:
-    options = pycolmap.SpatialPairingOptions()
-    options.max_num_neighbors = settings.spatial_neighbors
-    options.max_distance = settings.spatial_max_distance_m
-    options.ignore_z = True
-    return options
+    return options(pycolmap.SpatialPairingOptions, max_num_neighbors=settings.spatial_neighbors,
+                   max_distance=settings.spatial_max_distance_m, ignore_z=True)
 
 
 def _sequential(settings: SfmSettings) -> pycolmap.SequentialPairingOptions:
-    options = pycolmap.SequentialPairingOptions()
-    options.overlap = settings.sequential_overlap
-    return options
+    return options(pycolmap.SequentialPairingOptions, overlap=settings.sequential_overlap)
