@@ -1,7 +1,8 @@
 """SfM benchmark: our defaults against today's defaults (the in-run baseline), per flight.
 
 Flights: brighton_beach (18 real DJI images) and synthetic surveys of 75 and 150 images at
-4000x3000 with consumer-grade GPS (bench/sfm_flights.py; generated once into --cache).
+4000x3000 with consumer-grade GPS (bench/sfm_flights.py; generated once into --cache);
+"survey75-issue12" is survey75's photos with the GPS issue 12's real survey had.
 Candidates run alternately on fresh projects, each in its own process (the order rotates
 each round). Per run: seconds per phase (sfm/stats.json timings_s), registered images,
 points, reprojection error, focal length against the reference, the gate's verdict (every
@@ -31,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # confte
 from app.pipeline.project import Project  # noqa: E402
 from app.pipeline.runner import Runner  # noqa: E402
 from app.pipeline.stages import default_stages  # noqa: E402
-from bench.sfm_flights import flight_folder, reference_focal, truth_errors  # noqa: E402
+from bench.sfm_flights import (ISSUE12, degrade_gps, flight_folder, reference_focal,  # noqa: E402
+                               truth_errors)
 from tests.sfm_helpers import run_sfm  # noqa: E402
 
 # the defaults before issue 12: incremental mapping, full-size decoding by pycolmap, GPS
@@ -58,6 +60,8 @@ def run_once(flight: str, name: str, cache: Path, workdir: Path) -> dict:
     t0 = time.perf_counter()
     with project:  # ingest on its own: its image measurements are not part of the SfM stage
         Runner(project, default_stages(), emit=lambda e: None).run(until="ingest")
+    if flight.endswith("-issue12"):
+        degrade_gps(project.paths, images, ISSUE12)
     t1 = time.perf_counter()
     ok, _ = run_sfm(project, **CANDIDATES[name])
     result = {"flight": flight, "name": name, "ok": ok, "ingest_s": t1 - t0,
