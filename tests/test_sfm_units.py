@@ -13,7 +13,8 @@ from app.pipeline.sfm.flight import Flight, FlightImage
 from app.pipeline.sfm.matching import plan_matching
 from app.pipeline.sfm.opensfm_export import read_opensfm_export
 from app.pipeline.sfm.settings import SfmSettings
-from app.pipeline.sfm.stats import DatabaseCounts, image_errors, track_length_histogram
+from app.pipeline.sfm.observations import image_errors
+from app.pipeline.sfm.stats import DatabaseCounts, track_length_histogram
 from app.pipeline.sfm.gate_hint import gate_error
 from app.pipeline.sfm.image_status import image_entries
 from app.pipeline.sfm.validate import check_model
