@@ -75,9 +75,10 @@ def choose_mapper(settings: SfmSettings, images: int) -> tuple[str, str]:
     mapping grows about quadratically with the images; see bench/sfm.py for the figures)."""
     if settings.mapper != "auto":
         return settings.mapper, "set by sfm.mapper"
-    if images >= settings.global_from_images:
-        return "global", f"{images} images >= sfm.global_from_images ({settings.global_from_images})"
-    return "incremental", f"{images} images < sfm.global_from_images ({settings.global_from_images})"
+    limit = settings.global_from_images
+    if images >= limit:
+        return "global", f"{images} images >= sfm.global_from_images ({limit})"
+    return "incremental", f"{images} images < sfm.global_from_images ({limit})"
 
 
 def run_global(db_path: Path, image_path: Path, out_dir: Path, settings: SfmSettings,
