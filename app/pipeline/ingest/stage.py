@@ -14,7 +14,8 @@ from ..stage import Stage, StageContext
 from .exif import read_image
 from .report import build_report, summary_line
 from .scan import FlightListing, scan_flight
-from .validate import apply_camera_policy, apply_gps_policy, mark_duplicates
+from .validate import (apply_camera_policy, apply_exclusions, apply_gps_policy,
+                       mark_duplicates)
 
 SCHEMA_VERSION = 1
 PROGRESS_EVERY = 25  # images between Progress events
@@ -50,6 +51,8 @@ class IngestStage(Stage):
                 ctx.progress(i / len(listing.images), f"reading image headers {i}/{len(listing.images)}")
         ctx.progress(1.0, f"read {len(entries)} image headers")
         settings = ctx.settings
+        for name in apply_exclusions(entries, settings.exclude):
+            ctx.log(f"ingest.exclude names {name}, which is not an image of this flight", "warning")
         apply_gps_policy(entries, settings.require_gps)
         duplicates = mark_duplicates(entries, listing.images)
         cameras = apply_camera_policy(entries, settings.mixed_cameras)
