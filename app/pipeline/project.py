@@ -74,6 +74,7 @@ class ProjectPaths:
         self.cloud_jobs = self.cloud / "jobs.json"
         self.logs = self.root / "logs"
         self.events = self.logs / "events.jsonl"
+        self.run_stderr = self.logs / "run-stderr.log"  # a window's child run: native logs, crashes
 
     def stage_dir(self, stage: str) -> Path:
         """The folder a stage writes into."""
@@ -110,6 +111,11 @@ class ProjectLock:
             self.held = True
             return
         raise ProjectError(f"Could not take the lock {self.path}", path=self.path)
+
+    def holder(self) -> dict[str, Any] | None:
+        """The live process holding the lock ({pid, host, since, ...}), or None when free or stale."""
+        info = self._read()
+        return info if info is not None and self._alive(info) else None
 
     def release(self) -> None:
         """Remove the lock if this object still owns it."""
@@ -222,6 +228,10 @@ class Project:
     def unlock(self) -> None:
         """Release the lock."""
         self._lock.release()
+
+    def lock_holder(self) -> dict[str, Any] | None:
+        """The live process that holds this project's lock (pid, host, since), or None."""
+        return self._lock.holder()
 
     # -- state -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
