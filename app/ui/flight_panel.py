@@ -13,7 +13,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QWidget
 
-from app.pipeline.project import ProjectPaths
 
 from .charts import make_plot
 
@@ -69,8 +68,9 @@ def report_html(report: dict[str, Any]) -> str:
 class FlightPanel(QWidget):
     """Ingest's report next to a map of where each image was taken."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, pool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.pool = pool
         self.report = QLabel("No ingest report yet: run the pipeline.")
         self.report.setObjectName("flightReport")
         self.report.setWordWrap(True)
@@ -87,8 +87,11 @@ class FlightPanel(QWidget):
         layout.addWidget(scroll, 2)
         layout.addWidget(self.map_plot, 3)
 
-    def load(self, paths: ProjectPaths) -> None:
+    def load(self, project, editable: bool = False) -> None:
         """Show the project's ingest report and flight track (cleared when absent)."""
+        if project is None:
+            return
+        paths = project.paths
         report, flight = _read_json(paths.ingest_report), _read_json(paths.flight_json)
         self.report.setText(report_html(report) if report else
                             "No ingest report yet: run the pipeline.")
