@@ -8,14 +8,15 @@ import numpy as np
 import pycolmap
 import pytest
 
-from app.pipeline.errors import StageError
 from app.pipeline.sfm import geo, intrinsics
 from app.pipeline.sfm.flight import Flight, FlightImage
 from app.pipeline.sfm.matching import plan_matching
 from app.pipeline.sfm.opensfm_export import read_opensfm_export
 from app.pipeline.sfm.settings import SfmSettings
-from app.pipeline.sfm.stats import image_errors, track_length_histogram
-from app.pipeline.sfm.validate import check_model, require_valid
+from app.pipeline.sfm.stats import DatabaseCounts, image_errors, track_length_histogram
+from app.pipeline.sfm.gate_hint import gate_error
+from app.pipeline.sfm.image_status import image_entries
+from app.pipeline.sfm.validate import check_model
 from tests.sfm_helpers import FIXTURES
 
 needs_fixtures = pytest.mark.skipif(not (FIXTURES / "opensfm_brighton").is_dir(),
@@ -54,25 +55,6 @@ def test_origin_sits_on_the_takeoff_ground_when_dji_relative_altitude_is_known()
 
 
 @needs_fixtures
-def test_alignment_to_gps_undoes_a_similarity_and_reports_residuals(brighton_model):
-    rec = pycolmap.Reconstruction(brighton_model)
-    targets = geo.camera_centres(rec)
-    sim = pycolmap.Sim3d(0.5, pycolmap.Rotation3d(np.array([0.1, 0.2, 0.3, 0.9]) /
-                                                 np.linalg.norm([0.1, 0.2, 0.3, 0.9])),
-                         np.array([10.0, -5.0, 3.0]))
-    rec.transform(sim)
-    assert geo.gps_residuals(rec, targets).mean > 10
-    assert geo.align_to_gps(rec, targets, max_error_m=1.0)
-    residuals = geo.gps_residuals(rec, targets)
-    assert residuals.max < 1e-3 and len(residuals.per_image) == 18
-
-
-def test_too_few_gps_images_leave_the_model_unaligned():
-    rec = pycolmap.Reconstruction()
-    assert not geo.align_to_gps(rec, {"a": np.zeros(3)}, 1.0)
-
-
-@needs_fixtures
 def test_track_histogram_counts_every_point_and_per_image_errors_match_pycolmap(brighton_model):
     hist = track_length_histogram(brighton_model)
     assert sum(hist.values()) == brighton_model.num_points3D()
@@ -93,10 +75,13 @@ def test_gate_passes_a_good_model_and_names_the_images_of_a_broken_one(brighton_
     for idx, p in enumerate(victim.points2D):
         if p.has_point3D():
             broken.delete_observation(victim.image_id, idx)
-    with pytest.raises(StageError) as err:
-        require_valid(broken, names + ["DJI_9999.JPG"], SfmSettings(min_registered_ratio=1.0))
-    assert "DJI_0027.JPG" in err.value.message and "2D-3D correspondences" in err.value.message
-    assert "DJI_9999.JPG" in err.value.message and "18/19" in err.value.message
+    settings = SfmSettings(min_registered_ratio=1.0)
+    result = check_model(broken, names + ["DJI_9999.JPG"], settings)
+    assert [f.check for f in result.failures] == ["observations_per_image", "registered_ratio"]
+    err = gate_error(result, settings, {}, {}, None)
+    assert "DJI_0027.JPG" in err.message and "2D-3D correspondences" in err.message
+    assert "DJI_9999.JPG" in err.message and "18/19" in err.message
+    assert "sfm.min_registered_ratio" in err.hint and "sfm.min_observations_per_image" in err.hint
 
 
 @needs_fixtures
@@ -105,20 +90,24 @@ def test_gate_fails_on_too_few_points_or_too_large_errors(brighton_model):
     result = check_model(brighton_model, names, SfmSettings(min_points=10_000,
                                                             max_reprojection_error_px=0.1))
     assert len(result.failures) == 2
-    assert "4095 3D points" in result.failures[0] and "reprojection" in result.failures[1]
+    assert "4095 3D points" in result.failures[0].message
+    assert "reprojection" in result.failures[1].message
 
 
 @needs_fixtures
 def test_gate_fails_when_cameras_are_far_from_their_gps(brighton_model):
     names = sorted(im.name for im in brighton_model.images.values())
     assert check_model(brighton_model, names, SfmSettings(), gps_residual_m=0.6).ok
-    failures = check_model(brighton_model, names, SfmSettings(), gps_residual_m=25.0).failures
-    assert failures == ["camera centres are 25.0 m from their GPS positions on average (> 10.0 m)"]
+    failures = check_model(brighton_model, names, SfmSettings(max_gps_residual_m=10.0),
+                           gps_residual_m=25.0).failures
+    assert [f.message for f in failures] == \
+        ["camera centres are 25.0 m from their GPS positions on average (> 10.0 m)"]
+    assert failures[0].setting == "sfm.max_gps_residual_m"
 
 
 def test_gate_fails_when_nothing_registered():
-    assert check_model(pycolmap.Reconstruction(), ["a"], SfmSettings()).failures == \
-        ["no image was registered"]
+    assert [f.message for f in check_model(pycolmap.Reconstruction(), ["a"],
+                                           SfmSettings()).failures] == ["no image was registered"]
 
 
 @pytest.mark.parametrize("n, gps, matcher, expected", [
@@ -148,9 +137,8 @@ def test_nadir_fraction_reads_the_gimbal_pitch():
 
 @needs_fixtures
 def test_focal_correction_scales_focal_on_a_copy(brighton_model):
-    targets = geo.camera_centres(brighton_model)
     focal = brighton_model.cameras[1].mean_focal_length()
-    rec = intrinsics.correct_focal_by_height(brighton_model, 0.97, targets, max_error_m=3.0)
+    rec = intrinsics.correct_focal_by_height(brighton_model, 0.97)
     assert rec.cameras[1].mean_focal_length() == pytest.approx(0.97 * focal)
     assert brighton_model.cameras[1].mean_focal_length() == focal  # the input is untouched
 
@@ -159,6 +147,33 @@ def test_focal_correction_scales_focal_on_a_copy(brighton_model):
 def test_an_altitude_focal_correction_the_images_contradict_is_refused(brighton_model):
     # OpenSfM's focal fits these images; forcing it 10 % shorter raises the reprojection error
     corrected, figures = intrinsics.try_focal_correction(
-        brighton_model, 0.9, geo.camera_centres(brighton_model), max_error_m=3.0)
+        brighton_model, 0.9, gps_residual_m=0.4, realign=lambda rec: 0.4)
     assert corrected is None
     assert figures["reprojection_after_px"] > figures["reprojection_before_px"]
+
+
+def _posed_model(names: list[str]) -> pycolmap.Reconstruction:
+    rec = pycolmap.Reconstruction()
+    cam = pycolmap.Camera(model="PINHOLE", width=64, height=48, params=[50, 50, 32, 24])
+    cam.camera_id = 1
+    rec.add_camera_with_trivial_rig(cam)
+    for i, name in enumerate(names, start=1):
+        rec.add_image_with_trivial_frame(pycolmap.Image(name=name, camera_id=1, image_id=i),
+                                         pycolmap.Rigid3d())
+    return rec
+
+
+def test_each_unregistered_image_gets_the_reason_it_fell_out():
+    counts = DatabaseCounts(features_per_image={"blank": 0, "lonely": 900, "apart": 900,
+                                                "refused": 900, "in": 900},
+                            verified_pairs_per_image={"blank": 0, "lonely": 0, "apart": 2,
+                                                      "refused": 3, "in": 4})
+    models = [_posed_model(["in"]), _posed_model(["apart"])]
+    entries = image_entries(["blank", "lonely", "apart", "refused", "in"], models, counts,
+                            {"in": 1.5}, ["dropped"], min_num_matches=15)
+    assert {n: e["reason"] for n, e in entries.items()} == {
+        "blank": "no_features", "lonely": "no_verified_pair", "apart": "in_separate_model",
+        "refused": "not_registered_by_mapper", "in": None, "dropped": "excluded"}
+    assert entries["in"]["registered"] and entries["in"]["gps_residual_m"] == 1.5
+    assert "15 or more" in entries["lonely"]["reason_text"]
+    assert entries["dropped"]["reason_text"] == "excluded by the operator"
