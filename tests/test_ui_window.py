@@ -295,7 +295,8 @@ def test_a_cloud_run_asks_for_the_cost_first_and_a_declined_one_does_not_start(
     dialog = window.findChild(CostDialog)
     assert dialog is not None and dialog.isVisible()
     text = dialog.findChild(type(window.status_text), "costEstimate").text()
-    assert "Price per hour" in text and "assumed" in text and "Total" in text
+    assert "Train job" in text and "/h: " in text and "Total" in text
+    assert "measured" in text or "assumed" in text  # each figure says where it comes from
     dialog.decline.click()
     assert not window.busy and window.holds_lock
     assert window.status_text.text() == "not started: the cloud cost was declined"

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import re
 
-ACTIONS = {
+ACTIONS = {  # app/pipeline/errors.py lists the actions
     "resume": "press Run to resume from where it stopped",
-    "rerun": "select the stage and press Rerun from",
-    "fix_input": "",  # the hint says what to fix
-    "configure_cloud": "fill in the cloud section of the Settings tab, or choose Local under "
-                       "Where training runs",
-}
+    "rerun": "press Run again (the failure may not repeat)",
+    "create_project": "create it with New project from a flight folder",
+    "wait": "wait for the other window or run to finish, or close it",
+    "configure_cloud": "fill in the cloud section of the Settings tab, or choose This computer "
+                       "under Where training runs",
+    "approve_cost": "press Run and approve the cost estimate",
+    "free_disk": "free disk space where the project lives",
+    "report_bug": "this is a bug in Spaceport: the traceback is in the project's "
+                  "logs/events.jsonl",
+}  # fix_input, fix_project: the hint says what to fix
 
 # command-line phrasing -> the window's (applied in order)
 REWRITES: list[tuple[str, str]] = [

@@ -358,7 +358,7 @@ class MainWindow(QMainWindow):
 
     def show_error(self, exc: SpaceportError, modal: bool = True, details: str = "") -> bool:
         """Put an operator-facing error in the log and status bar (and a dialog); returns False."""
-        hint = window_hint(exc.hint)
+        hint = window_hint(exc.hint, exc.action)
         info = "\n".join(x for x in (f"file: {exc.path}" if exc.path and exc.path not in
                                       exc.message else "", f"fix: {hint}" if hint else "") if x)
         self.model.apply(Log(stage="app", level="error", text=f"{exc.message}\n{info}".strip()))

@@ -113,7 +113,7 @@ class RunModel:
         for name, view in self.stages.items():
             rec = records.get(name) or StageRecord()
             view.state, view.reason, view.hint = rec.state, rec.reason, rec.hint
-            view.action = getattr(rec, "action", "")
+            view.action = rec.action
             view.outputs = dict(rec.outputs)
             view.fraction = 1.0 if rec.state == "done" else 0.0
             view.message, view.cloud_job = "", ""
@@ -180,10 +180,10 @@ class RunModel:
             if view:
                 view.state = "cancelled" if event.cancelled else "failed"
                 view.reason, view.hint = event.reason, event.hint
-                view.action = getattr(event, "action", "")
+                view.action = event.action
                 view.finished, view.cloud_job = event.t, ""
             text = ("cancelled: " if event.cancelled else "failed: ") + event.reason
-            fix = window_hint(event.hint, getattr(event, "action", ""))
+            fix = window_hint(event.hint, event.action)
             self._line(event, "warning" if event.cancelled else "error",
                        text + (f" (fix: {fix})" if fix else ""))
             return "stages", "progress", "log"

@@ -19,7 +19,7 @@ from app.pipeline.project import Project
 
 from .child_run import RunEnd
 
-CRASH_HINT = "run the pipeline again: the stage resumes from its last checkpoint"
+CRASH_HINT = "the stage resumes from its last checkpoint"
 SIGNAL_WORDS = {
     "SIGKILL": "was killed (SIGKILL: the system may have run out of memory, or another program "
                "ended it)",
@@ -96,12 +96,13 @@ def record_crash(project: Project, stage: str, end: RunEnd) -> list[Event]:
     reason = f"the run's process {how_it_ended(end)}"
     rec = project.record(stage)
     rec.state, rec.reason, rec.hint, rec.finished = "failed", reason, CRASH_HINT, time.time()
+    rec.action = "resume"
     project.save()
     events: list[Event] = []
     if end.stderr_tail:
         events.append(Log(stage=stage, level="error",
                           text="last lines of the run's output:\n" + "\n".join(end.stderr_tail)))
-    events.append(StageFailed(stage=stage, reason=reason, hint=CRASH_HINT))
+    events.append(StageFailed(stage=stage, reason=reason, hint=CRASH_HINT, action="resume"))
     log = JsonlSink(project.paths.events)
     try:
         for event in events:

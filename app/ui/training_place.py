@@ -5,15 +5,13 @@ here would hold the window's interpreter for a third of a second); the rest runs
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel, QVBoxLayout, QWidget
 
-from app.pipeline.cloud.costs import Estimate, estimate_training, train_steps
+from app.pipeline.cloud.approval import CostEstimate, estimate_offload
 from app.pipeline.errors import SpaceportError
 from app.pipeline.hardware import Decision, GpuInfo, cloud_configured, decide
 from app.pipeline.project import Project
@@ -46,25 +44,13 @@ def _ask_hardware() -> list[GpuInfo]:
             for g in data["gpus"]]
 
 
-def folder_bytes(folder: Path) -> int:
-    """Total size of the files under `folder` (0 when it does not exist)."""
-    total = 0
-    for root, _, names in os.walk(folder):
-        for name in names:
-            try:
-                total += os.stat(os.path.join(root, name)).st_size
-            except OSError:
-                continue
-    return total
-
-
 @dataclass(frozen=True)
 class Placement:
     """Where training would run now, why, and (for the cloud) what it would cost."""
 
     decision: Decision | None
     problem: str = ""  # the choice cannot work as set (e.g. cloud chosen, none configured)
-    estimate: Estimate | None = None
+    estimate: CostEstimate | None = None
     gpu: GpuInfo | None = None
 
     @property
@@ -78,23 +64,22 @@ class Placement:
             return f"cannot train as set: {self.problem}"
         if self.cloud and self.estimate is not None:
             est = self.estimate
-            return f"cloud: {est.instance}, about ${est.usd:.2f} and {est.seconds / 60:.0f} min"
+            minutes = sum(job.seconds for job in est.jobs) / 60
+            return (f"cloud: {est.jobs[0].instance}, about ${est.total_usd:.2f} and "
+                    f"{minutes:.0f} min")
         if self.gpu is not None:
             return f"local GPU: {self.gpu.name}, {self.gpu.memory_gib:.0f} GiB"
         return f"CPU preview: {self.decision.reason}"
 
 
-def place_training(settings: Settings, gpus: list[GpuInfo], upload_bytes: int) -> Placement:
+def place_training(settings: Settings, gpus: list[GpuInfo]) -> Placement:
     """Apply the local-or-cloud policy to the settings and GPUs; estimate a cloud run."""
     try:
         decision = decide(settings.train.where, gpus, cloud_configured(settings.cloud))
+        if decision.where == "cloud":
+            return Placement(decision, estimate=estimate_offload(settings))
     except SpaceportError as exc:
         return Placement(None, problem=exc.message)
-    if decision.where == "cloud":
-        cloud = settings.cloud
-        estimate = estimate_training(None, cloud.train_instance_type, train_steps(settings.train),
-                                     upload_bytes, cloud.spot)
-        return Placement(decision, estimate=estimate)
     gpu = next((g for g in gpus if decision.device == f"cuda:{g.index}"), None)
     return Placement(decision, gpu=gpu)
 
@@ -130,11 +115,10 @@ class TrainingPlace(QGroupBox):
             return
         self.switch.setCurrentIndex(max(0, self.switch.findData(project.settings.train.where)))
         settings, known = project.settings, self.gpus
-        undistorted = project.paths.sfm_undistorted
 
         def work(task) -> tuple[list[GpuInfo], Placement]:
             gpus = known if known is not None else probe_gpus()
-            return gpus, place_training(settings, gpus, folder_bytes(undistorted))
+            return gpus, place_training(settings, gpus)
 
         self.pool.submit(work, key="training-place", done=self._placed, failed=self._probe_failed)
 
