@@ -75,7 +75,7 @@ def load_flight_images(paths: ProjectPaths, source: Path | None,
     """Every image of the project with its state (from the files present now)."""
     flight, report = read_json(paths.flight_json), read_json(paths.ingest_report)
     if flight is None:
-        images = _listed(source, exclude)
+        images = _listed(source, exclude, report)
     else:
         stats = read_json(paths.sfm_stats) or {}
         quality = (report or {}).get("image_quality") or {}
@@ -84,10 +84,17 @@ def load_flight_images(paths: ProjectPaths, source: Path | None,
     return FlightImages(source, images, _east_north(images), report)
 
 
-def _listed(source: Path | None, exclude: list[str]) -> list[ImageStatus]:
+def _listed(source: Path | None, exclude: list[str],
+            report: dict[str, Any] | None) -> list[ImageStatus]:
+    """The folder's images before ingest, or after an ingest that failed (its report says
+    which images were unusable and why)."""
     if source is None or not source.is_dir():
         return []
-    return [ImageStatus(f.rel, "excluded" if f.rel in exclude else "found")
+    unusable = {u["file"]: u["reason"] for u in (report or {}).get("unusable") or []}
+    found = "usable" if report else "found"
+    return [ImageStatus(f.rel, "excluded", "takes effect when ingest runs again")
+            if f.rel in exclude else ImageStatus(f.rel, "unusable", unusable[f.rel])
+            if f.rel in unusable else ImageStatus(f.rel, found)
             for f in scan_flight(source).images]
 
 
@@ -112,7 +119,7 @@ def _status(entry: dict[str, Any], exclude: set[str], sfm: dict[str, Any] | None
     facts = {k: v for k, v in facts.items() if v is not None}
     file = entry["file"]
     if not entry.get("usable"):
-        state = "excluded" if entry.get("reason") == EXCLUDED else "unusable"
+        state = "excluded" if (entry.get("reason") or "").startswith(EXCLUDED) else "unusable"
         return ImageStatus(file, state, "" if state == "excluded" else entry.get("reason") or "",
                            where, facts)
     if file in exclude:

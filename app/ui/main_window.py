@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QS
                                QWidget)
 
 from app.pipeline.errors import SpaceportError
-from app.pipeline.events import Event, Log, StageFinished
+from app.pipeline.events import Event, Log, StageFailed, StageFinished
 from app.pipeline.project import Project
 
 from .cost_dialog import ask_cost_approval
@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
                                         Qt.DockWidgetArea.LeftDockWidgetArea)
         self.log_dock = self._dock("Log", self.page.log_panel,
                                    Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([self.log_dock], [130], Qt.Orientation.Vertical)
         self.status_text = QLabel("ready")
         self.statusBar().addWidget(self.status_text, 1)
         self.statusBar().addPermanentWidget(self.page.progress)
@@ -310,10 +311,13 @@ class MainWindow(QMainWindow):
     def _on_events(self, events: list[Event]) -> None:
         for event in events:
             self.model.apply(event)
-            if isinstance(event, StageFinished) and not event.skipped and self.project:
-                if event.stage in ("ingest", "sfm"):
+            ended = isinstance(event, StageFailed) or (isinstance(event, StageFinished)
+                                                       and not event.skipped)
+            if ended and self.project is not None:
+                if event.stage in ("ingest", "sfm"):  # their reports are written either way
                     self.flight.load(self.project, editable=False)
-                self.page.load_scene(sparse=event.stage == "sfm")
+                if isinstance(event, StageFinished):
+                    self.page.load_scene(sparse=event.stage == "sfm")
         if self.model.running and not self.runs.stopping:
             view = self.model.stages[self.model.running]
             self._status(f"{view.name}: {view.message or 'running'}")

@@ -6,6 +6,7 @@ Widgets redraw from the model, and only for the topics that changed since the la
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QTabWidget, QVBoxLayout, QWidget
@@ -35,6 +36,8 @@ class ProjectPage:
         self.training_place = TrainingPlace(pool)
         self.training_place.where_chosen.connect(lambda where: on_setting("train.where", where))
         self.flight = FlightPanel(pool)
+        self.flight.exclude_changed.connect(
+            lambda names: on_setting("ingest.exclude", json.dumps(names)))
         self.sfm_charts = SfmCharts()
         self.train_charts = TrainCharts()
         self.viewer = ViewerPanel(with_canvas=with_viewer)

@@ -20,7 +20,6 @@ from .pool import BackgroundPool, Task
 
 THUMB = 144  # longest side of a grid thumbnail, pixels
 FRAME = 4  # the status frame drawn around it
-FILE = Qt.ItemDataRole.UserRole
 
 
 def decode_thumbnail(path: Path, size: int) -> QImage:
@@ -78,7 +77,7 @@ class ThumbnailModel(QAbstractListModel):
         return 0 if parent.isValid() else len(self.images)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Name, framed thumbnail, status tooltip and file of a row."""
+        """Name, framed thumbnail and status tooltip of a row."""
         if not index.isValid():
             return None
         image = self.images[index.row()]
@@ -88,8 +87,6 @@ class ThumbnailModel(QAbstractListModel):
             return self._pixmap(index.row(), image)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{image.file}\n{image.label}"
-        if role == FILE:
-            return image.file
         return None
 
     def _pixmap(self, row: int, image: ImageStatus) -> QPixmap:
