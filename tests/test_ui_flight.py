@@ -20,6 +20,7 @@ from app.pipeline.geodesy import lla_to_enu
 from app.pipeline.project import Project
 from app.ui.image_status import STATE_COLORS
 from app.ui.main_window import MainWindow
+from app.ui.gpus import known_gpus
 from tests.ui_runs import rows
 
 QStandardPaths.setTestModeEnabled(True)
@@ -52,6 +53,7 @@ def ingested(sample_flight, tmp_path_factory):
 def window(qtbot):
     win = MainWindow(with_viewer=False)
     qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: known_gpus() is not None, timeout=WAIT_MS)  # listed by a child
     win.resize(1280, 900)
     win.show()
     yield win

@@ -13,17 +13,17 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QStandardPaths, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPointF, QStandardPaths, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication
 
 from app.pipeline.project import Project
 from app.ui.cost_dialog import CostDialog
 from app.ui.main_window import MainWindow
+from app.ui.gpus import known_gpus
 from app.ui.new_project_dialog import NewProjectDialog
 from app.ui.start_page import SampleFlight
 from tests.ui_runs import rows, setting_editable
-from tests.ui_scene import mark_done, past_run_events, write_events, write_ingest
+from tests.ui_scene import mark_done, past_run_events, write_events
 
 QStandardPaths.setTestModeEnabled(True)  # recent projects go to a test folder
 WAIT_MS = 60_000
@@ -33,6 +33,7 @@ WAIT_MS = 60_000
 def window(qtbot):
     win = MainWindow(with_viewer=False)
     qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: known_gpus() is not None, timeout=WAIT_MS)  # listed by a child
     win.show()
     yield win
     win.close()
@@ -269,7 +270,7 @@ def test_where_training_runs_is_shown_and_its_switch_sets_train_where(qtbot, win
     window.new_project(flight, tmp_path / "proj")
     place = window.training_place
     qtbot.waitUntil(lambda: place.placement is not None, timeout=WAIT_MS)
-    if not place.gpus:  # CI: no CUDA GPU
+    if not known_gpus():  # CI: no CUDA GPU
         assert place.label.text().startswith("CPU preview: no CUDA GPU found")
     place.switch.setCurrentIndex(place.switch.findData("cloud"))
     place.switch.activated.emit(place.switch.currentIndex())
@@ -303,21 +304,25 @@ def test_a_cloud_run_asks_for_the_cost_first_and_a_declined_one_does_not_start(
 
 
 # -- the application ----------------------------------------------------------------------------
-def test_spaceport_gui_opens_the_project_and_sigterm_closes_it(qapp, flight, tmp_path):
-    from app import cli
+def test_spaceport_gui_opens_the_project_and_sigterm_closes_it(flight, tmp_path):
+    """In its own process, as it is started (an app whose event loop has run and quit leaves
+    later event loops of the same process returning at once)."""
+    import subprocess
+    import time
 
-    Project.open(tmp_path / "proj", source=flight)
-    seen = []
+    from app.ui.child_run import spaceport_command
 
-    def check_then_terminate():
-        seen.extend(w.windowTitle() for w in QApplication.topLevelWidgets()
-                    if isinstance(w, MainWindow))
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    QTimer.singleShot(300, check_then_terminate)
-    assert cli.main(["gui", str(tmp_path / "proj")]) == 0
-    assert "Spaceport - proj" in seen
-    assert not (tmp_path / "proj" / ".lock").exists()
+    project = Project.open(tmp_path / "proj", source=flight)
+    proc = subprocess.Popen(spaceport_command("gui", str(project.root)),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while (project.lock_holder() or {}).get("pid") != proc.pid and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read().decode()
+        time.sleep(0.1)
+    assert project.lock_holder()["pid"] == proc.pid  # the window opened the project
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    assert project.lock_holder() is None and not project.paths.lock.exists()
 
 
 def test_without_a_display_spaceport_explains_instead_of_aborting(monkeypatch, capsys):

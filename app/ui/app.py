@@ -56,12 +56,13 @@ def run_gui(project: Path | None = None) -> int:
               "(`spaceport --help`)", file=sys.stderr)
         return 2
     app = create_application()
+    # quit once the loop runs (a signal may come before it does, while the project opens)
+    previous = {sig: signal.signal(sig, lambda *_: QTimer.singleShot(0, app.quit))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     window = MainWindow(with_viewer=opengl_available())
     window.show()
     if project is not None:
         window.open_project(Path(project))
-    previous = {sig: signal.signal(sig, lambda *_: app.quit())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
     ticker = QTimer()  # Python runs signal handlers only between bytecodes: wake it up
     ticker.timeout.connect(lambda: None)
     ticker.start(200)

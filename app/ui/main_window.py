@@ -26,6 +26,7 @@ from app.pipeline.project import Project
 from .cost_dialog import ask_cost_approval
 from .dialogs import ask_close_during_run
 from .event_tail import EventTail
+from .gpus import GpuProbe, known_gpus
 from .hints import window_hint
 from .pool import BackgroundPool
 from .project_page import ProjectPage
@@ -41,11 +42,18 @@ PANELS = ("tabs", "stage_list", "stage_detail", "project_label", "training_place
           "sfm_charts", "train_charts", "viewer", "settings_panel", "log_panel")
 
 
-def _default_stages() -> list:
-    """The registry's stages (names and summaries; the runs happen in child processes)."""
+def _default_stages(gpus: list | None = None) -> list:
+    """The registry's stages (names, summaries, fingerprints; the runs happen in child
+    processes); training's fingerprint sees `gpus`, as listed by a child (torch is never
+    imported here: its import alone holds the interpreter for seconds)."""
     from app.pipeline.stages import default_stages
+    from app.pipeline.train.stage import TrainStage
 
-    return default_stages()
+    stages = default_stages()
+    for stage in stages:
+        if isinstance(stage, TrainStage):
+            stage.detect = lambda: list(gpus or [])
+    return stages
 
 
 class MainWindow(QMainWindow):
@@ -89,6 +97,9 @@ class MainWindow(QMainWindow):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.flush)
         self._timer.start()
+        self.gpu_probe = GpuProbe(self)
+        self.gpu_probe.listed.connect(self._gpus_listed)
+        self.gpu_probe.start()  # a child lists them while the operator chooses a project
         self.show_start_page()
 
     # -- construction --------------------------------------------------------------------------
@@ -127,6 +138,14 @@ class MainWindow(QMainWindow):
         self.model_opener = opener
         self.start_page.model_button.setEnabled(True)
         self._update_actions()
+
+    def open_model(self, path: Path) -> None:
+        """Show a model file in the 3D tab through the registered opener (no project needed)."""
+        if self.model_opener is None:
+            return
+        self.pages.setCurrentWidget(self.tabs)
+        self.tabs.setCurrentWidget(self.viewer)
+        self.model_opener(Path(path))
 
     # -- pages and projects --------------------------------------------------------------------
     def show_start_page(self) -> None:
@@ -200,13 +219,26 @@ class MainWindow(QMainWindow):
         return True
 
     def _runner_states(self) -> None:
-        """Let the runner mark stale stages (needs the lock; project.json is rewritten)."""
+        """Let the runner mark stale stages (needs the lock; project.json is rewritten); waits
+        for the GPU list, which where training runs, and so its fingerprint, depends on."""
         from app.pipeline.runner import Runner
 
+        gpus = known_gpus()
+        if gpus is None:
+            return  # the states follow when the GPUs are listed
         try:
-            Runner(self.project, _default_stages(), emit=lambda e: None).refresh_states()
+            Runner(self.project, _default_stages(gpus), emit=lambda e: None).refresh_states()
         except SpaceportError as exc:
             self.show_error(exc, modal=False)
+
+    def _gpus_listed(self, gpus: list) -> None:
+        if self.gpu_probe.error:
+            self.model.apply(Log(stage="app", level="warning", text="could not list the GPUs "
+                                 f"({self.gpu_probe.error}); deciding as if there were none"))
+        if self.project is not None and self.holds_lock and not self.busy:
+            self._runner_states()
+            self.model.load_records(self.project.stages)
+        self.training_place.show_for(self.project, self.holds_lock and not self.busy)
 
     def _project_changed(self) -> None:
         """Redraw what depends on the project's files and settings."""
@@ -259,8 +291,11 @@ class MainWindow(QMainWindow):
         """Run until the stage chosen in Stop after."""
         return self.run(until=self.actions.chosen_stage())
 
-    def run(self, until: str | None = None, from_stage: str | None = None) -> bool:
-        """Run the pipeline (resuming what is not done) until `until`, or rerun from `from_stage`."""
+    def run(self, until: str | None = None, from_stage: str | None = None,
+            approved: bool = False) -> bool:
+        """Run the pipeline (resuming what is not done) until `until`, or rerun from
+        `from_stage`; a run that will launch a cloud job first asks to approve its cost, unless
+        `approved` (the cloud panel asked already)."""
         if self.project is None or not self.holds_lock or self.busy:
             return False
         if self.project.source is None:
@@ -272,13 +307,13 @@ class MainWindow(QMainWindow):
         if until and from_stage and names.index(until) < names.index(from_stage):
             until = from_stage
         placement = self.training_place.placement
-        if placement is not None and placement.cloud and self.model.will_run("train", until,
-                                                                             from_stage):
+        if not approved and placement is not None and placement.cloud and \
+                self.model.will_run("train", until, from_stage):
             ask_cost_approval(self, placement.estimate, lambda approved: self._start(
                 until, from_stage, approved) if approved else self._status(
                 "not started: the cloud cost was declined"))
             return True
-        return self._start(until, from_stage, approved=False)
+        return self._start(until, from_stage, approved)
 
     def _start(self, until: str | None, from_stage: str | None, approved: bool) -> bool:
         if self.project is None or not self.holds_lock or self.busy:
@@ -420,6 +455,7 @@ class MainWindow(QMainWindow):
         if self.busy:
             self.runs.detach()
         self._timer.stop()
+        self.gpu_probe.stop()
         self.pool.cancel_all()
         self.pool.wait_idle(10_000)
         self.close_project()

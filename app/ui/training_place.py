@@ -1,11 +1,9 @@
 """Where training runs, always in view: the policy's decision and reason, and the switch that
-sets `train.where`. The GPUs are listed by a `spaceport hardware --json` child (importing torch
-here would hold the window's interpreter for a third of a second); the rest runs in the pool."""
+sets `train.where`. The GPUs come from gpus.py (a child lists them); the estimate of a cloud
+run is computed in the pool."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
@@ -17,31 +15,10 @@ from app.pipeline.hardware import Decision, GpuInfo, cloud_configured, decide
 from app.pipeline.project import Project
 from app.pipeline.settings import Settings
 
-from .child_run import spaceport_command
+from .gpus import known_gpus
 from .pool import BackgroundPool
 
 CHOICES = {"auto": "Automatic", "local": "This computer", "cloud": "Cloud (SageMaker)"}
-
-
-_probed: list[GpuInfo] | None = None  # GPUs do not change while the app runs: asked once
-
-
-def probe_gpus() -> list[GpuInfo]:
-    """The CUDA GPUs torch sees, asked of a `spaceport hardware --json` child process (once)."""
-    global _probed
-    if _probed is None:
-        _probed = _ask_hardware()
-    return _probed
-
-
-def _ask_hardware() -> list[GpuInfo]:
-    done = subprocess.run(spaceport_command("hardware", "--json"), capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=300)
-    if done.returncode != 0:
-        raise RuntimeError((done.stderr.strip().splitlines() or ["no output"])[-1])
-    data = json.loads(done.stdout.strip().splitlines()[-1])
-    return [GpuInfo(g["index"], g["name"], tuple(g["compute_capability"]), g["memory_gib"])
-            for g in data["gpus"]]
 
 
 @dataclass(frozen=True)
@@ -93,7 +70,6 @@ class TrainingPlace(QGroupBox):
         super().__init__("Where training runs", parent)
         self.setObjectName("trainingPlace")
         self.pool = pool
-        self.gpus: list[GpuInfo] | None = _probed  # None until the probe answered
         self.placement: Placement | None = None
         self.label = QLabel("checking this computer's GPUs…")
         self.label.setObjectName("trainingPlaceText")
@@ -105,30 +81,19 @@ class TrainingPlace(QGroupBox):
         box = QVBoxLayout(self)
         box.addWidget(self.switch)
         box.addWidget(self.label)
-        self._project: Project | None = None
 
     def show_for(self, project: Project | None, editable: bool) -> None:
-        """Show where `project` would train (recomputed in the pool)."""
-        self._project = project
+        """Show where `project` would train (decided in the pool once the GPUs are listed)."""
         self.switch.setEnabled(editable and project is not None)
-        if project is None:
-            return
+        gpus = known_gpus()
+        if project is None or gpus is None:
+            return  # the window calls again when the GPUs are listed
         self.switch.setCurrentIndex(max(0, self.switch.findData(project.settings.train.where)))
-        settings, known = project.settings, self.gpus
+        settings = project.settings
+        self.pool.submit(lambda task: place_training(settings, gpus), key="training-place",
+                         done=self._placed)
 
-        def work(task) -> tuple[list[GpuInfo], Placement]:
-            gpus = known if known is not None else probe_gpus()
-            return gpus, place_training(settings, gpus)
-
-        self.pool.submit(work, key="training-place", done=self._placed, failed=self._probe_failed)
-
-    def _placed(self, result: tuple[list[GpuInfo], Placement]) -> None:
-        self.gpus, self.placement = result
-        self.label.setText(self.placement.text())
-        self.label.setToolTip(self.placement.decision.reason if self.placement.decision else "")
-
-    def _probe_failed(self, exc: BaseException) -> None:
-        self.gpus = []  # decide without GPUs, and say why
-        self.label.setText(f"could not list the GPUs ({exc}); assuming none")
-        if self._project is not None:
-            self.show_for(self._project, self.switch.isEnabled())
+    def _placed(self, placement: Placement) -> None:
+        self.placement = placement
+        self.label.setText(placement.text())
+        self.label.setToolTip(placement.decision.reason if placement.decision else "")

@@ -98,7 +98,7 @@ class WindowActions:
         path, _ = QFileDialog.getOpenFileName(self.window, "Open a splat model", "",
                                               "Splat models (*.ply *.splat *.spz *.sog meta.json)")
         if path:
-            self.window.model_opener(Path(path))
+            self.window.open_model(Path(path))
 
     def chosen_stage(self) -> str:
         """The stage chosen in "Stop after"."""
