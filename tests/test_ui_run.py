@@ -164,6 +164,7 @@ def test_closing_mid_run_keeps_it_going_and_reopening_the_project_attaches(
     assert len(second.model.train.step) > steps  # followed live
     assert set(states(second).values()) == {"done"}
     assert second.holds_lock and second.actions.run.isEnabled()
+    assert second.status_text.text() == "finished"
 
 
 def test_a_run_that_cannot_start_says_why(

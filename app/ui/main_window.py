@@ -242,7 +242,8 @@ class MainWindow(QMainWindow):
 
     def _project_changed(self) -> None:
         """Redraw what depends on the project's files and settings."""
-        note = "" if self.holds_lock else " (running)" if self.model.running else " (read-only)"
+        running = self.runs.own or self.model.running
+        note = "" if self.holds_lock else " (running)" if running else " (read-only)"
         self.page.show_project(self.project, self.holds_lock and not self.busy, note)
         self._update_actions()
 

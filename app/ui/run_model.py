@@ -94,6 +94,7 @@ class RunModel:
         self.log_total = 0  # lines ever appended, so a panel can append only what is new
         self.preview: Path | None = None
         self.running: str | None = None
+        self._last_progress: dict[str, tuple[float, str]] = {}  # stage -> (fraction, message)
         self._listeners: list[Callable[[str], None]] = []
 
     # -- binding -------------------------------------------------------------------------------
@@ -117,6 +118,8 @@ class RunModel:
             view.outputs = dict(rec.outputs)
             view.fraction = 1.0 if rec.state == "done" else 0.0
             view.message, view.cloud_job = "", ""
+            if rec.state == "running":  # followed from the log: where it had got to
+                view.fraction, view.message = self._last_progress.get(name, (0.0, ""))
             view.started, view.finished = rec.started, rec.finished
         self.running = next((n for n, v in self.stages.items() if v.state == "running"), None)
         self._changed("stages", "progress")
@@ -134,6 +137,11 @@ class RunModel:
 
     def _apply(self, event: Event, states: bool) -> tuple[str, ...]:
         view = self.stages.get(event.stage) if states else None
+        if isinstance(event, Progress):
+            self._last_progress[event.stage] = (event.fraction, event.message)
+        elif isinstance(event, TrainMetrics) and event.total_steps:
+            self._last_progress[event.stage] = (event.step / event.total_steps,
+                                                f"step {event.step}/{event.total_steps}")
         if isinstance(event, StageStarted):
             self._started(event)
             if view:
@@ -145,7 +153,7 @@ class RunModel:
             return "stages", "progress", "log", "sfm", "train"
         if isinstance(event, Progress):
             if view:
-                view.fraction, view.message = event.fraction, event.message
+                view.fraction, view.message = self._last_progress[event.stage]
             return "progress", "stages"
         if isinstance(event, Log):
             self._line(event, event.level, event.text)
@@ -156,8 +164,7 @@ class RunModel:
         if isinstance(event, TrainMetrics):
             self._train(event)
             if view and event.total_steps:
-                view.fraction = event.step / event.total_steps
-                view.message = f"step {event.step}/{event.total_steps}"
+                view.fraction, view.message = self._last_progress[event.stage]
             return "train", "progress", "stages"
         if isinstance(event, PreviewSnapshot):
             self.preview = self._resolve(event.path)

@@ -50,9 +50,14 @@ class RunOutcome:
             return f"the run could not start: {end.error}"
         if self.crashed_stage:
             return f"the run {how_it_ended(end)} during {self.crashed_stage}; press Run to resume"
+        code = end.returncode
+        if code is None and self.project is not None:  # a followed run: its states tell
+            states = {rec.state for rec in self.project.stages.values()}
+            code = (EXIT_FAILED if "failed" in states else EXIT_CANCELLED if "cancelled" in states
+                    else EXIT_OK)
         return {EXIT_OK: "finished", EXIT_FAILED: "stopped: a stage failed (see the stage list)",
                 EXIT_CANCELLED: "cancelled; press Run to resume"}.get(
-            end.returncode, "the run did not start: see the log")
+            code, "the run did not start: see the log")
 
     @property
     def needs_output(self) -> bool:
