@@ -95,6 +95,14 @@ def test_stop_after_sfm_then_run_the_rest_in_a_child_process_through_compress(
     assert [r[0] for r in rows(win).values()] == ["done"] * 4
     assert all(r[1] for r in rows(win).values())  # every stage says what it made
 
+    win.stage_list.setCurrentItem(win.stage_list.topLevelItem(3))
+    assert win.actions.rerun.isEnabled()
+    win.actions.rerun.trigger()  # rerun from compress: the rest is current and skipped
+    wait_ended(qtbot, win)
+    started = [e.stage for e in read_events(root / "logs" / "events.jsonl")
+               if isinstance(e, StageStarted)]
+    assert started == ["ingest", "sfm", "train", "compress", "compress"]
+
 
 def test_cancel_stops_the_child_at_a_checkpoint_and_run_resumes_it(
         qtbot, make_window, sfm_done, tmp_path):

@@ -264,6 +264,17 @@ def test_closing_the_window_releases_the_project_lock(qtbot, flight, tmp_path):
     assert not (tmp_path / "proj" / ".lock").exists()
 
 
+def test_the_newest_splat_file_is_shown(tmp_path):
+    from app.ui.viewer_panel import newest_file
+
+    old, new = tmp_path / "preview.ply", tmp_path / "splats.ply"
+    old.write_bytes(b"a")
+    new.write_bytes(b"b")
+    os.utime(old, ns=(1, 1))
+    assert newest_file([old, new, None, tmp_path / "missing.ply"]) == new
+    assert newest_file([None]) is None
+
+
 # -- where training runs and its cost -----------------------------------------------------------
 def test_where_training_runs_is_shown_and_its_switch_sets_train_where(qtbot, window, flight,
                                                                       tmp_path):

@@ -56,7 +56,7 @@ def run_gui(project: Path | None = None) -> int:
               "(`spaceport --help`)", file=sys.stderr)
         return 2
     app = create_application()
-    # quit once the loop runs (a signal may come before it does, while the project opens)
+    # posted, so a signal that comes before the event loop starts still ends it once it runs
     previous = {sig: signal.signal(sig, lambda *_: QTimer.singleShot(0, app.quit))
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     window = MainWindow(with_viewer=opengl_available())

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QS
 from app.pipeline.errors import SpaceportError
 from app.pipeline.events import Event, Log, StageFailed, StageFinished
 from app.pipeline.project import Project
+from app.viewer.crop import CropBox
 
 from .cost_dialog import ask_cost_approval
 from .dialogs import ask_close_during_run
@@ -80,9 +81,10 @@ class MainWindow(QMainWindow):
         self.model_opener: Callable[[Path], None] | None = None
         self.error_box: QMessageBox | None = None
         self._close_when_done = False
+        self.crop_box = CropBox()  # one box: the 3D view's handles and the export dialog
         self.start_page = StartPage(self.pool)
         self.page = ProjectPage(self.pool, lambda name, out: self._stage_info[name].summary(out),
-                                self.change_setting, with_viewer)
+                                self.change_setting, with_viewer, self.crop_box)
         self.page.scene_failed = lambda exc: self.show_error(exc, modal=False)
         for name in PANELS:  # the other parts of the app (and tests) reach the panels here
             setattr(self, name, getattr(self.page, name))
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
         self.start_page.model_requested.connect(self.actions.choose_model)
         self.stage_list.itemSelectionChanged.connect(self._update_actions)
         self.page.bind(self.model, None)
+        self.set_model_opener(self.viewer.open_model)
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.flush)

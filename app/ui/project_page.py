@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QTabWidget, QVBoxLayout, QWi
 
 from app.pipeline.errors import SpaceportError
 from app.pipeline.project import Project
+from app.viewer.crop import CropBox
 
 from .charts import SfmCharts, TrainCharts
 from .flight_panel import FlightPanel
@@ -29,7 +30,8 @@ class ProjectPage:
     """Every panel of a project; `bind` a RunModel, then `flush` redraws what changed."""
 
     def __init__(self, pool: BackgroundPool, describe: Callable[[str, dict[str, Any]], str],
-                 on_setting: Callable[[str, str], object], with_viewer: bool) -> None:
+                 on_setting: Callable[[str, str], object], with_viewer: bool,
+                 crop: CropBox) -> None:
         self.stage_list = StageList(describe=describe)
         self.project_label = self._label("projectLabel")
         self.stage_detail = self._label("stageDetail")
@@ -40,7 +42,7 @@ class ProjectPage:
             lambda names: on_setting("ingest.exclude", json.dumps(names)))
         self.sfm_charts = SfmCharts()
         self.train_charts = TrainCharts()
-        self.viewer = ViewerPanel(with_canvas=with_viewer)
+        self.viewer = ViewerPanel(with_canvas=with_viewer, pool=pool, crop=crop)
         self.settings_panel = SettingsPanel(on_change=on_setting)
         self.log_panel = LogPanel()
         self.progress = QProgressBar()
