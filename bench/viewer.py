@@ -69,7 +69,7 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-# -- render: offscreen frames -----------------------------------------------------------------------
+# -- render: offscreen frames ------------------------------------------------------------------
 def canvas_with_camera(view: str):
     """An offscreen 800x600 canvas whose pinhole camera sits at one of VIEWS."""
     from vispy import scene
@@ -126,7 +126,7 @@ def markers_data(splats) -> tuple:
     return (splats.means,), {"face_color": rgba, "edge_width": 0, "size": size}
 
 
-# -- moving and ui: the Qt window ---------------------------------------------------------------------
+# -- moving and ui: the Qt window ---------------------------------------------------------------
 class Probe:
     """A 10 ms QTimer recording how late each tick comes (the UI thread's stalls)."""
 
@@ -270,7 +270,7 @@ def qt_rows(ply: Path, snapshot: Path) -> dict:
     return out
 
 
-# -- sort, load, sh ---------------------------------------------------------------------------------
+# -- sort, load, sh -----------------------------------------------------------------------------
 def sort_rows(arrays, data: DrawData) -> dict:
     """1M sort figures from the overview."""
     eye, target = VIEWS["overview"]

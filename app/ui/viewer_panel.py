@@ -13,8 +13,9 @@ from typing import Any, Sequence
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton,
-                               QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel,
+                               QPushButton, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from app.pipeline.errors import SpaceportError
 from app.pipeline.formats.model import MODEL_SUFFIXES
@@ -165,7 +166,7 @@ class ViewerPanel(QWidget):
             return  # the file already open
         if attribute is None:
             self.user_model = False
-            latest = newest_file([self.paths.splats_ply, *sorted(self.paths.previews.glob("*.ply"))])
+            latest = newest_file([self.paths.splats_ply, *self.paths.previews.glob("*.ply")])
             if latest is not None:
                 self.open_model(latest, user=False)
             return
@@ -176,7 +177,7 @@ class ViewerPanel(QWidget):
             self._set_status(f"{path} does not exist yet: run the stage that writes it")
 
     def load_sparse(self, model_dir: Path) -> None:
-        """Show a COLMAP model's points and camera frusta, and list the cameras (read in the pool)."""
+        """Show a COLMAP model's points and frusta, and list the cameras (read in the pool)."""
         paths = self.paths
         self.loaded["sparse"] = model_dir
         self.pool.submit(lambda task: load_sparse_scene(model_dir, paths), key="viewer-sparse",

@@ -45,7 +45,8 @@ def sort_keys_16(depth: np.ndarray) -> np.ndarray:
 
 
 def visible_mask(xyz: np.ndarray, mvp: np.ndarray,
-                 crop: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 crop: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """(mask, depth) of positions given as (3, N) rows: in front of the near plane, centre near
     the view, inside the crop box."""
     x, y, z = xyz

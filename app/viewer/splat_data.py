@@ -81,14 +81,16 @@ def covariances(quats: np.ndarray, log_scales: np.ndarray) -> np.ndarray:
     rot = np.stack([
         1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
         2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=1).reshape(-1, 3, 3)
+        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=1)
+    rot = rot.reshape(-1, 3, 3)
     m = rot * np.exp(log_scales.astype(np.float64))[:, None, :]
     cov = np.einsum("nij,nkj->nik", m, m)
     return cov[:, [0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]].astype(np.float32)
 
 
 def prepare(splats: Splats, progress: ProgressFn | None = None) -> SplatArrays:
-    """Covariances, opacities and importance order of a model (seconds for millions: a worker's job)."""
+    """Covariances, opacities and importance order of a model (seconds for millions: run it in
+    a worker)."""
     progress = progress or (lambda f, m: None)
     order = importance_order(splats)
     n = len(order)
