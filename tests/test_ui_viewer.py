@@ -102,6 +102,50 @@ def _save_screenshots(win, folder: Path, qtbot) -> None:
         win.grab().save(str(folder / f"{name}.png"))
 
 
+def in_view(scene, points: np.ndarray) -> bool:
+    """True when every point projects inside the canvas."""
+    w, h = scene.camera.viewport
+    px = scene.project(points)
+    return bool(np.all((px >= 0) & (px <= [w, h])))
+
+
+@needs_display
+@pytest.mark.gui
+def test_a_project_opened_behind_another_tab_is_fitted_and_refined_when_the_tab_shows(
+        qtbot, finished_project):
+    from app.ui.main_window import MainWindow
+    from app.viewer.canvas import box_corners
+
+    win = MainWindow(with_viewer=True)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.tabs.currentWidget() is not win.viewer  # the window opens on another tab
+    win.open_project(finished_project)
+    viewer, scene = win.viewer, win.viewer.scene
+    qtbot.waitUntil(lambda: viewer.arrays is not None and scene.sparse_data is not None,
+                    timeout=20_000)
+    win.tabs.setCurrentWidget(win.viewer)
+    qtbot.waitUntil(lambda: scene.splats.scheduler.complete, timeout=20_000)
+    native = scene.native.size()
+    assert scene.camera.viewport == (native.width(), native.height())
+    model = box_corners(*viewer.arrays.bounds)
+    assert in_view(scene, model) and in_view(scene, scene.sparse_data.centers)
+    w, h = scene.camera.viewport
+    spread = np.ptp(scene.project(np.r_[model, scene.sparse_data.centers]), axis=0)
+    assert spread[0] > 0.8 * w or spread[1] > 0.8 * h  # it fills the view, not a corner of it
+    assert "6,000 of 6,000 splats drawn" in viewer.status.text()
+    scene.camera.pose.orbit(0.5, 0.2)
+    scene.camera.view_changed()
+    win.resize(1100, 800)  # moved away from home: a resize keeps the view
+    qtbot.waitUntil(lambda: scene.camera.viewport[0] < w, timeout=5_000)
+    assert not in_view(scene, scene.sparse_data.centers) or not scene.camera.at_home
+    scene.fit()  # Reset view: fitted to the new size
+    assert in_view(scene, model) and in_view(scene, scene.sparse_data.centers)
+    win.close()
+
+
 @pytest.fixture
 def tab(qtbot, finished_project):
     """The 3D tab of a window showing the finished project, its splats drawn in full."""

@@ -230,3 +230,35 @@ def test_a_frame_just_before_the_rest_asks_for_another_at_the_rest():
     clock.now += redraws[-1]
     s.frame(view, (200, 100))
     assert len(pool.jobs) == 1  # rested: the full sort
+
+
+def test_a_jump_refines_at_once_and_an_empty_image_gets_a_quick_list_first():
+    s, clock, pool, _ = make(n=20_000)
+    s.measured(10_000, 0.06)  # 5,000 splats per moving frame
+    s.settle()  # the view was fitted (a jump, not a drag)
+    view = mvp([0, -30, 8])
+    s.frame(view, (200, 100))
+    (fn, done), = pool.jobs
+    assert fn()[0].limit == s.budget  # nothing drawn yet: the quick budgeted list first
+    pool.run_all()
+    s.frame(view, (200, 100))
+    assert len(pool.jobs) == 1 and pool.jobs[0][0]()[0].limit == 20_000  # then the full sort
+    pool.run_all()  # no rest waited for: the clock has not moved
+    s.settle()
+    jumped = mvp([5, -30, 8])
+    s.frame(jumped, (200, 100))
+    assert pool.jobs[0][0]()[0].limit == 20_000  # an image is shown: the full sort at once
+
+
+def test_the_home_view_fits_its_points_to_the_viewport_aspect():
+    from app.viewer.pose import fitted_pose
+
+    points = np.array([[x, y, z] for x in (-50, 50) for y in (-10, 10) for z in (0, 5)], float)
+    for w, h in ((500, 600), (1200, 400)):
+        tan_y = np.tan(np.radians(25))
+        pose = fitted_pose(points, [1.0, -1.0, 1.0], tan_y * w / h, tan_y)
+        K = np.array([[h / 2 / tan_y, 0, w / 2], [0, h / 2 / tan_y, h / 2], [0, 0, 1]])
+        clip = np.c_[points, np.ones(8)] @ (projection(K, w, h, 0.1, 1e4) @ pose.viewmat).T
+        ndc = clip[:, :2] / clip[:, 3:]
+        assert np.all(np.abs(ndc) <= 1 + 1e-9)  # all in view
+        assert np.isclose(np.abs(ndc).max(), 1.0)  # and touching an edge: as close as it can be

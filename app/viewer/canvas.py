@@ -27,6 +27,12 @@ BOX_EDGES = [(0, 1), (1, 3), (3, 2), (2, 0), (4, 5), (5, 7), (7, 6), (6, 4), (0,
              (2, 6), (3, 7)]
 
 
+def box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """(8, 3) corners of an axis-aligned box, corner i taking hi on axis k where bit k is set."""
+    return np.array([[(lo, hi)[i & 1][0], (lo, hi)[(i >> 1) & 1][1], (lo, hi)[i >> 2][2]]
+                     for i in range(8)], np.float32)
+
+
 class SceneView:
     """A SceneCanvas with the splat visual; `native` is the Qt widget to embed.
 
@@ -48,6 +54,7 @@ class SceneView:
                                    parent=self.view.scene)
         self.splats = SplatNode(submit=submit, parent=self.view.scene)
         self.splats.order = 1  # over the sparse cloud: blitted from its own target
+        self.camera.on_jump = self.splats.settle
         self.crop_lines = visuals.Line(connect="segments", color=CROP_COLOR, width=2,
                                        parent=self.view.scene)
         self.crop_handles = visuals.Markers(parent=self.view.scene)
@@ -117,11 +124,14 @@ class SceneView:
         self._apply_visibility()
 
     def fit(self) -> None:
-        """Home the camera on the model (else the sparse cloud) and go there."""
+        """Home the camera on the model (else the sparse cloud) and the cameras shown, and go
+        there; the home view is fitted to the viewport whenever it is taken."""
         if not self._bounds:
             return
-        lo, hi = self._bounds.get("splats") or self._bounds["sparse"]
-        self.camera.set_home((lo + hi) / 2.0, float(np.linalg.norm(hi - lo)) or 1.0)
+        points = [box_corners(*(self._bounds.get("splats") or self._bounds["sparse"]))]
+        if self.frusta.visible:
+            points.append(self.sparse_data.centers)
+        self.camera.set_home(np.concatenate(points))
         self.camera.reset()
 
     def look_through(self, index: int) -> None:
@@ -171,9 +181,7 @@ class SceneView:
         self.canvas.update()
 
     def _box_corners(self) -> np.ndarray:
-        lo, hi = np.array(self.crop.minimum), np.array(self.crop.maximum)
-        return np.array([[(lo, hi)[i & 1][0], (lo, hi)[(i >> 1) & 1][1], (lo, hi)[i >> 2][2]]
-                         for i in range(8)], np.float32)
+        return box_corners(np.array(self.crop.minimum), np.array(self.crop.maximum))
 
     def _handles(self) -> tuple[np.ndarray, list[tuple[int, int]]]:
         """Face centres of the crop box and their (axis, side)."""
@@ -257,14 +265,16 @@ class SceneView:
 
     # -- internals ------------------------------------------------------------------------------
     def _set_bounds(self, key: str, bounds: tuple[np.ndarray, np.ndarray] | None) -> None:
-        first = not self._bounds
+        """Fit the view to the first content, to the first model, and to any new content while
+        the operator has not moved away from home (a model replaced in place keeps the view)."""
+        refit = not self._bounds or self.camera.at_home and key == "sparse"
         if bounds is None:
             self._bounds.pop(key, None)
         else:
             self._bounds[key] = bounds
         self._apply_visibility()
-        if (first or (key == "splats" and bounds is not None and not self._fitted_model)) \
-                and self._bounds:
+        refit = refit or key == "splats" and bounds is not None and not self._fitted_model
+        if refit and self._bounds:
             self._fitted_model = "splats" in self._bounds
             self.fit()
 

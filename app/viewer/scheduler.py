@@ -115,6 +115,7 @@ class DrawScheduler:
         self._preview_complete = False  # so does the preview (a full-size, complete list)
         self._showing = "preview"
         self._refine_at: int | None = None
+        self._settle = False
 
     # -- inputs ---------------------------------------------------------------------------------
     def set_data(self, xyz: np.ndarray, table: Rows, colours: Colours | None = None) -> None:
@@ -137,6 +138,11 @@ class DrawScheduler:
         """The row table was edited in place (flags): lists are gathered again."""
         self._gen[2] += 1
         self._invalidate()
+
+    def settle(self) -> None:
+        """The next view is not part of a drag (a jump, a resize): refine it without waiting."""
+        self._settle = True
+        self._redraw(0.0)
 
     def invalidate(self) -> None:
         """Redraw the display (the visual's targets changed)."""
@@ -208,6 +214,8 @@ class DrawScheduler:
             self._view_id += 1
             self._refine_at = None
             self._display_complete = self._preview_complete = False
+        if self._settle:
+            self._last_move, self._settle = min(self._last_move, now - self.rest_s), False
         if self._table is None:
             return FramePlan()
         view = self._view_id
@@ -225,7 +233,9 @@ class DrawScheduler:
             if rested:
                 if self._colours_stale(mvp) or not (
                         self.complete or self._fresh(self._full, mvp)):
-                    self._request(mvp, full=True)
+                    # an empty image gets the quick budgeted list first
+                    quick = self._shown_count == 0 and not self._usable(self._interactive)
+                    self._request(mvp, full=not quick)
             elif not self._fresh(self._interactive, mvp):
                 self._request(mvp, full=False)
         return self._plan(mvp, view)

@@ -103,6 +103,11 @@ class SplatVisual(Visual):
         reach[:] = np.where(marked, -np.abs(reach), np.abs(reach))
         self.scheduler.rows_changed()
 
+    def settle(self) -> None:
+        """The view jumped (fitted, reset, a camera taken, resized): refine it at once rather
+        than after the pause that ends a drag."""
+        self.scheduler.settle()
+
     def set_crop(self, box: tuple[np.ndarray, np.ndarray] | None) -> None:
         """Hide splats whose centre lies outside (min corner, max corner); None shows all."""
         self._crop = box
