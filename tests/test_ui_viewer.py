@@ -127,7 +127,7 @@ def test_a_project_opened_behind_another_tab_is_fitted_and_refined_when_the_tab_
     qtbot.waitUntil(lambda: viewer.arrays is not None and scene.sparse_data is not None,
                     timeout=20_000)
     win.tabs.setCurrentWidget(win.viewer)
-    qtbot.waitUntil(lambda: scene.splats.scheduler.complete, timeout=20_000)
+    qtbot.waitUntil(lambda: "6,000 of 6,000 splats drawn" in viewer.status.text(), timeout=20_000)
     native = scene.native.size()
     assert scene.camera.viewport == (native.width(), native.height())
     model = box_corners(*viewer.arrays.bounds)
@@ -135,7 +135,6 @@ def test_a_project_opened_behind_another_tab_is_fitted_and_refined_when_the_tab_
     w, h = scene.camera.viewport
     spread = np.ptp(scene.project(np.r_[model, scene.sparse_data.centers]), axis=0)
     assert spread[0] > 0.8 * w or spread[1] > 0.8 * h  # it fills the view, not a corner of it
-    assert "6,000 of 6,000 splats drawn" in viewer.status.text()
     scene.camera.pose.orbit(0.5, 0.2)
     scene.camera.view_changed()
     win.resize(1100, 800)  # moved away from home: a resize keeps the view
@@ -384,3 +383,52 @@ def test_measuring_between_two_cameras_gives_their_distance(qtbot, tab):
     assert len(tab.measure.points) == 2
     assert np.linalg.norm(tab.measure.points[1] - tab.measure.points[0]) == pytest.approx(60.0,
                                                                                          abs=1e-3)
+
+
+def _mouse(native, kind: str, x: float, y: float) -> None:
+    """Send a left-button mouse event to the canvas widget, as the window system would."""
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    kind, button, buttons = {"press": (QEvent.Type.MouseButtonPress, left, left),
+                             "move": (QEvent.Type.MouseMove, none, left),
+                             "release": (QEvent.Type.MouseButtonRelease, left, none)}[kind]
+    QApplication.sendEvent(native, QMouseEvent(kind, QPointF(x, y), QPointF(x, y), button, buttons,
+                                               Qt.KeyboardModifier.NoModifier))
+
+
+@needs_display
+@pytest.mark.gui
+def test_a_left_drag_on_the_canvas_orbits_and_the_press_keeps_the_refined_image(qtbot, tab):
+    scene = tab.scene
+    targets = {name: fbo.color_buffer.shape for name, fbo in scene.splats._targets.items()}
+    eye = scene.camera.pose.eye.copy()
+    _mouse(scene.native, "press", 300, 300)
+    assert scene.splats.scheduler.complete  # vispy's picking pass at a press left it alone
+    assert {n: f.color_buffer.shape for n, f in scene.splats._targets.items()} == targets
+    for x in (310, 330, 350):
+        qtbot.wait(15)  # vispy drops moves closer than 10 ms
+        _mouse(scene.native, "move", x, 300)
+    _mouse(scene.native, "release", 350, 300)
+    moved = scene.camera.pose.eye - eye
+    assert np.linalg.norm(moved) > 1.0 and abs(moved[2]) < 1e-6  # turned about the vertical
+
+
+@needs_display
+@pytest.mark.gui
+def test_refinement_chunks_are_drawn_between_frames(qtbot, tab):
+    scene, paints, chunks = tab.scene, [], []
+    scheduler = scene.splats.scheduler
+    scheduler.frame_budget_s = scheduler.refine_budget_s = 1e-9  # the smallest: many chunks
+    draw_splats = scene.splats._draw_splats
+    scene.splats._draw_splats = lambda plan, *a: (chunks.append(plan.target), draw_splats(plan, *a))
+    scene.canvas.events.draw.connect(lambda event: paints.append(1))
+    scene.camera.pose.orbit(0.3, 0.0)
+    scene.camera.view_changed()
+    qtbot.waitUntil(lambda: len(paints) > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: scheduler.complete and "6,000 of 6" in tab.status.text(),
+                    timeout=30_000)
+    refine = chunks.count("refine")
+    assert refine >= 10 and len(paints) < refine / 2  # a frame is not drawn for each chunk

@@ -113,7 +113,9 @@ class PinholeCamera(BaseCamera):
         super().viewbox_mouse_event(event)
         if event.handled or not self.interactive:
             return
-        if event.type == "mouse_wheel":
+        if event.type == "mouse_press":
+            event.handled = True  # the view takes the drag: vispy then sends it the moves
+        elif event.type == "mouse_wheel":
             self.pose.zoom(0.85 ** event.delta[1])
             self.view_changed()
             event.handled = True

@@ -44,8 +44,9 @@ class SceneView:
     def __init__(self, parent: object | None = None, size: tuple[int, int] = (800, 600),
                  submit: Submit = synchronous) -> None:
         vispy_app.use_app("pyside6")
+        # no autoswap: Qt composes a QOpenGLWidget itself; vispy's extra swap cost 3-6 ms a frame
         self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, size=size, parent=parent,
-                                        show=False)
+                                        show=False, autoswap=False)
         self.view = self.canvas.central_widget.add_view(border_width=0, margin=0)
         self.camera = PinholeCamera()
         self.view.camera = self.camera
@@ -77,6 +78,7 @@ class SceneView:
         self._layers_on = {"sparse": True, "splats": True}
         self._press: tuple[np.ndarray, tuple[int, int] | None] | None = None
         self._fitted_model = False  # the home view was fitted to a model (not only points)
+        self.canvas.events.draw.connect(self._warm_up, position="first")
         self.canvas.events.mouse_press.connect(self._mouse_press)
         self.canvas.events.mouse_move.connect(self._mouse_move)
         self.canvas.events.mouse_release.connect(self._mouse_release)
@@ -264,6 +266,11 @@ class SceneView:
         return None
 
     # -- internals ------------------------------------------------------------------------------
+    def _warm_up(self, event) -> None:
+        """At the first frame, ready the splat visual's shaders (before any model arrives)."""
+        self.canvas.events.draw.disconnect(self._warm_up)
+        self.splats.warm_up(self.canvas, self.canvas.physical_size)
+
     def _set_bounds(self, key: str, bounds: tuple[np.ndarray, np.ndarray] | None) -> None:
         """Fit the view to the first content, to the first model, and to any new content while
         the operator has not moved away from home (a model replaced in place keeps the view)."""

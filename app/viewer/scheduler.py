@@ -7,7 +7,8 @@ fragment-bound on close views); sorts run through the injected `submit`, one at 
 the previous order is drawn meanwhile. A sort also gathers the rows of the splats it lists, so
 the UI thread only uploads them. Once the camera has rested, the whole visible model is sorted
 (and view-dependent colours evaluated) off the UI thread and drawn at full resolution into a
-"refine" target in budgeted chunks, one per frame, which then becomes the "display" target.
+"refine" target in budgeted chunks, one at a time between frames (a chunk presents nothing, so it
+costs the UI thread its drawing only), which then becomes the "display" target.
 Budgets follow the measured draw times, so a fast GPU draws everything every frame.
 """
 
@@ -23,6 +24,7 @@ from .sorting import DrawList, draw_list
 
 Submit = Callable[[Callable[[], Any], Callable[[Any], None]], None]  # done(result or exception)
 Redraw = Callable[[float], None]  # ask for a frame in `delay` seconds
+Step = Callable[[], None]  # ask for `next_chunk` soon (drawn without presenting a frame)
 Colours = Callable[[np.ndarray], np.ndarray]  # camera position -> packed colours per slot
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
 Crop = tuple[np.ndarray, np.ndarray] | None
@@ -32,6 +34,7 @@ REFINE_BUDGET_S = 0.015  # per refinement chunk: input and the rest of the paint
 REST_S = 0.2  # the camera counts as resting after this long without a change
 MIN_BUDGET = 500  # a close view of big splats is fragment-bound: a few hundred can fill a frame
 FIRST_BUDGET = 5_000  # until a frame was measured: about 75 ms on llvmpipe at worst
+SORTED_REDRAW_S = 0.03  # a list sorted while moving is shown by the next move, else after this
 PENDING_EXPIRY_S = 10.0  # a sort whose answer never came (its task was cancelled) stops blocking
 COLOUR = 2, 2  # packed colours live in rows[2][:, 2]
 
@@ -77,9 +80,9 @@ class FramePlan:
 
 def gathered(table: Rows, ids: np.ndarray, colours: np.ndarray | None = None) -> Rows:
     """The rows of `ids`, in that order (with other packed colours when given)."""
-    out = tuple(np.ascontiguousarray(t[ids]) for t in table)
+    out = tuple(np.take(t, ids, axis=0) for t in table)  # 10-30x faster than t[ids] on rows
     if colours is not None:
-        out[COLOUR[0]][:, COLOUR[1]] = colours[ids]
+        out[COLOUR[0]][:, COLOUR[1]] = np.take(colours, ids)
     return out  # type: ignore[return-value]
 
 
@@ -88,8 +91,9 @@ class DrawScheduler:
 
     def __init__(self, submit: Submit, redraw: Redraw, frame_budget_s: float = FRAME_BUDGET_S,
                  rest_s: float = REST_S, clock: Callable[[], float] = time.perf_counter,
-                 refine_budget_s: float = REFINE_BUDGET_S) -> None:
+                 refine_budget_s: float = REFINE_BUDGET_S, step: Step | None = None) -> None:
         self._submit, self._redraw = submit, redraw
+        self._step = step or (lambda: redraw(0.0))
         self.frame_budget_s, self.rest_s, self._clock = frame_budget_s, rest_s, clock
         self.refine_budget_s = refine_budget_s
         self.draw_everything = False  # one complete frame each time (offscreen renders)
@@ -188,6 +192,11 @@ class DrawScheduler:
         return int(max(MIN_BUDGET, seconds / cost))
 
     @property
+    def viewport(self) -> tuple[int, int]:
+        """The viewport (w, h) of the last frame."""
+        return (1, 1) if self._view is None else self._view[1]
+
+    @property
     def drawn(self) -> int:
         """Splats in the image on screen (for 'N drawn of M')."""
         return 0 if self._shown is None else self._shown_count
@@ -269,8 +278,16 @@ class DrawScheduler:
             self._show(full, view, "display")
         else:
             self._refine_at = end
-            self._redraw(0.0)
+            self._step()
         return plan
+
+    def next_chunk(self, mvp: np.ndarray) -> FramePlan | None:
+        """The next refinement chunk, drawn between frames: None unless the whole model is
+        sorted for the view last framed and not all drawn (a moved view needs a frame first)."""
+        if self._display_complete or self._preview_complete or self._view is None or \
+                not same_view(self._view[0], mvp) or not self._fresh(self._full, mvp):
+            return None
+        return self._refine_step(self._view_id)
 
     def _everything(self, mvp: np.ndarray, view: int) -> FramePlan:
         colours = self._colours(camera_position(mvp)) if self._colours else None
@@ -311,7 +328,10 @@ class DrawScheduler:
                     self._full = dl
                 else:
                     self._interactive = dl
-            self._redraw(0.0)
+            if full:
+                self._step()  # refinement starts between frames
+            else:  # a moving camera's next frame shows it; an empty image at once
+                self._redraw(0.0 if self._shown_count == 0 else SORTED_REDRAW_S)
 
         self._pending, self._pending_since = True, self._clock()
         self._submit(job, done)

@@ -19,7 +19,7 @@ from vispy.gloo import gl
 from vispy.scene.visuals import create_visual_node
 from vispy.visuals import Visual
 
-from .scheduler import DrawScheduler, Submit, synchronous
+from .scheduler import DrawScheduler, FramePlan, Submit, synchronous
 from .sorting import NEAR
 from .splat_data import SplatArrays, pack_colours, rows
 from .splat_shaders import BLIT_FRAGMENT, BLIT_VERTEX, FRAGMENT, VERTEX
@@ -71,7 +71,8 @@ class SplatVisual(Visual):
 
     def __init__(self, submit: Submit = synchronous, instancing: bool | None = None) -> None:
         super().__init__(vcode=VERTEX, fcode=FRAGMENT)
-        self.scheduler = DrawScheduler(submit, self._request_redraw)
+        self.scheduler = DrawScheduler(submit, self._request_redraw, step=self._start_chunks)
+        self._drawn_on = None  # the canvas last drawn on (refinement chunks draw between frames)
         self.instancing = instancing
         self.highlight = False
         self.data: DrawData | None = None
@@ -82,6 +83,7 @@ class SplatVisual(Visual):
         self._blit = gloo.Program(BLIT_VERTEX, BLIT_FRAGMENT)
         self._blit["a_position"] = QUAD
         self._timers: dict[str, object] = {}
+        self._frame_due = 0.0
         self.last_draw_s = 0.0
         self._draw_mode = "triangles"
 
@@ -119,36 +121,92 @@ class SplatVisual(Visual):
 
     def draw(self) -> None:
         """One frame: the scheduler's plan into an offscreen target, then show one with a quad."""
-        if not self.visible or self.data is None:
-            return
-        canvas = self.transforms.canvas
-        mvp = self.transforms.get_transform("visual", "render").map(np.eye(4)).T
+        if not self.visible or self.data is None or getattr(self, "picking", False):
+            return  # (vispy's picking pass, at a press, must not resize the targets)
+        if "frame" in self._timers:
+            self._timers["frame"].stop()  # this frame is the one asked for
+        mvp = self._mvp()
         corners = self.transforms.get_transform("render", "framebuffer").map(
             np.array([[-1, -1, 0, 1], [1, 1, 0, 1]], float))
         size = np.abs(corners[1, :2] / corners[1, 3] - corners[0, :2] / corners[0, 3])
         viewport = (max(1, int(round(size[0]))), max(1, int(round(size[1]))))
+        self._set_up(self.transforms.canvas, viewport)
+        plan = self.scheduler.frame(mvp, viewport)
+        if plan.target is not None:
+            self._draw_splats(plan, mvp, viewport)
+        self._show(plan.show)
+
+    def warm_up(self, canvas, viewport: tuple[int, int]) -> None:
+        """Compile the shaders (llvmpipe compiles them at their first draw) and make the targets
+        now, within a draw of `canvas`, so that the first model's frame does not pay for them."""
+        self._set_up(canvas, viewport)
+        t0, t1, t2 = (np.zeros((1, 4), np.float32) for _ in range(3))
+        t0[0] = (0.0, 0.0, 0.5, 1.0)  # at the centre of an identity view, opaque
+        t1[0, 0], t2[0, 1:] = 1e-3, (1e-3, pack_colours(np.ones((1, 3)))[0], 3.0)
+        self._draw_splats(FramePlan((t0, t1, t2), "preview", clear=True), np.eye(4), viewport)
+        self._draw_splats(FramePlan(None, "preview", clear=True), np.eye(4), viewport)
+        self._show("preview")  # a clear image: draws nothing, but compiles the blit
+
+    def _set_up(self, canvas, viewport: tuple[int, int]) -> None:
+        """The draw path the context offers, and targets for `viewport`."""
+        self._drawn_on = canvas
         if self.instancing is None:
             self.instancing = instancing_available()
         if self.instancing and not _gl_plus():
             gl.use_gl("gl+")
         self._ensure_targets(viewport)
-        plan = self.scheduler.frame(mvp, viewport)
-        if plan.target is not None:
-            self._draw_splats(canvas, plan, mvp, viewport)
-            if plan.swap:
-                self._targets["display"], self._targets["refine"] = \
-                    self._targets["refine"], self._targets["display"]
+
+    def _show(self, target: str) -> None:
+        """Blend a target's image over the frame."""
         gloo.set_state(**BLEND)
-        self._blit["u_image"] = self._targets[plan.show].color_buffer
+        self._blit["u_image"] = self._targets[target].color_buffer
         self._blit.draw("triangle_strip")
 
-    def _draw_splats(self, canvas, plan, mvp: np.ndarray, viewport: tuple[int, int]) -> None:
+    def _mvp(self) -> np.ndarray:
+        """The clip matrix of the current view (the camera's transform, kept up to date)."""
+        return self.transforms.get_transform("visual", "render").map(np.eye(4)).T
+
+    def _start_chunks(self) -> None:
+        """Draw refinement chunks from a repeating timer until the last (or the view moves)."""
+        from vispy import app
+
+        timer = self._timers.get("chunks")
+        if timer is None:
+            try:
+                timer = app.Timer(interval=0.0, connect=lambda event: self._next_chunk())
+            except Exception:  # noqa: BLE001 - a backend without timers (EGL): draw when asked
+                self.update()
+                return
+            self._timers["chunks"] = timer
+        if not timer.running:
+            timer.start()
+
+    def _next_chunk(self) -> None:
+        """Draw the next refinement chunk between frames; present once the last is drawn."""
+        plan = None
+        if self.visible and self.data is not None and self._drawn_on is not None:
+            mvp = self._mvp()
+            plan = self.scheduler.next_chunk(mvp)
+            if plan is not None:
+                self._drawn_on.set_current()
+                self._draw_splats(plan, mvp, self.scheduler.viewport)
+        if plan is None or plan.swap:
+            self._timers["chunks"].stop()
+            self.update()  # the whole model is drawn, or the view moved: a frame comes next
+
+    def _draw_splats(self, plan, mvp: np.ndarray, viewport: tuple[int, int]) -> None:
+        """Draw a plan's splats into its target (bound directly: the splats' shader takes its
+        own clip matrix, so the canvas's transforms need no update); swap targets if it says so."""
         if plan.target == "preview":
             viewport = (max(1, round(viewport[0] * plan.scale)),
                         max(1, round(viewport[1] * plan.scale)))
             self._target("preview", viewport)
-        canvas.push_fbo(self._targets[plan.target], (0, 0), canvas.size)
+        fbo = self._targets[plan.target]
+        self._drawn_on.context.flush_commands()
+        restore = gl.glGetParameter(gl.GL_VIEWPORT)
+        fbo.activate()
         try:
+            gloo.set_viewport(0, 0, fbo.color_buffer.shape[1], fbo.color_buffer.shape[0])
             if plan.clear:
                 gloo.clear(color=(0.0, 0.0, 0.0, 0.0), depth=False)
             if plan.count:
@@ -169,7 +227,11 @@ class SplatVisual(Visual):
                 self.last_draw_s = time.perf_counter() - t0
                 self.scheduler.measured(plan.count, self.last_draw_s, plan.target)
         finally:
-            canvas.pop_fbo()
+            fbo.deactivate()
+            gloo.set_viewport(*restore)
+        if plan.swap:
+            self._targets["display"], self._targets["refine"] = \
+                self._targets["refine"], self._targets["display"]
 
     def _upload(self, rows: tuple[np.ndarray, ...]) -> None:
         """The splats' rows as attributes: per instance, or repeated for each vertex."""
@@ -208,21 +270,25 @@ class SplatVisual(Visual):
         return True
 
     def _request_redraw(self, delay: float) -> None:
-        """A frame in `delay` seconds, from a timer: an update asked for while drawing is lost."""
+        """A frame in `delay` seconds (or sooner, if one is asked for sooner), from a timer: an
+        update asked for while drawing is lost. Any frame drawn meanwhile answers it."""
         from vispy import app
 
-        key = "soon" if delay <= 0 else "rest"
-        timer = self._timers.get(key)
+        due = time.perf_counter() + max(delay, 0.0)
+        timer = self._timers.get("frame")
+        if timer is not None and timer.running and self._frame_due <= due:
+            return
         if timer is None:
             try:
                 timer = app.Timer(iterations=1, connect=lambda event: self.update())
             except Exception:  # noqa: BLE001 - a backend without timers (EGL): draw when asked
                 self.update()
                 return
-            self._timers[key] = timer
+            self._timers["frame"] = timer
         timer.stop()
         timer.interval = max(delay, 0.0)
         timer.start(iterations=1)
+        self._frame_due = due
 
     def _compute_bounds(self, axis: int, view) -> tuple[float, float] | None:
         if self.data is None or len(self.data.arrays) == 0:
