@@ -20,13 +20,17 @@ from app.pipeline.errors import SpaceportError
 from app.pipeline.events import Event, Log, StageFinished
 from app.pipeline.project import Project
 from app.pipeline.stage import Stage
+from app.viewer.crop import CropBox
 
 from .charts import SfmCharts, TrainCharts
 from .dialogs import ask_new_project, ask_project
 from .event_tail import EventTail
+from .export_dialog import ExportDialog
 from .flight_panel import FlightPanel
 from .jobs import run_stages
 from .log_panel import LogPanel
+from .pool import BackgroundPool
+from .results import ResultsView
 from .run_model import RunModel
 from .settings_panel import SettingsPanel
 from .stage_list import StageList
@@ -62,6 +66,9 @@ class MainWindow(QMainWindow):
         self.error_box: QMessageBox | None = None
         self._close_when_done = False
         self.tail: EventTail | None = None
+        self.pool = BackgroundPool(parent=self)  # TEAM 1: the one pool the panels share
+        self.crop_box = CropBox()  # TEAM 9: shared by the 3D view and the export dialog
+        self.export_dialog: ExportDialog | None = None
 
         self.stage_list = StageList(
             describe=lambda name, outputs: self._stage_info[name].summary(outputs))
@@ -78,6 +85,7 @@ class MainWindow(QMainWindow):
         self.viewer = ViewerPanel(with_canvas=with_viewer)
         self.settings_panel = SettingsPanel(on_change=self.change_setting)
         self.log_panel = LogPanel()
+        self.results = ResultsView(self.pool)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setMaximumWidth(260)
@@ -99,6 +107,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.sfm_charts, "Structure from Motion")
         self.tabs.addTab(self.train_charts, "Training")
         self.tabs.addTab(self.viewer, "3D view")
+        self.tabs.addTab(self.results, "Results")
         self.tabs.addTab(self.settings_panel, "Settings")
         self.setCentralWidget(self.tabs)
         left = QWidget()
@@ -133,8 +142,9 @@ class MainWindow(QMainWindow):
         self.run_action = action("Run", self.run, "F5")
         self.cancel_action = action("Cancel", self.cancel, "Esc")
         self.rerun_action = action("Rerun from selected stage", self.rerun_selected, "Shift+F5")
+        self.export_action = action("Export splats…", self.export, "Ctrl+E")
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addActions([self.new_action, self.open_action])
+        file_menu.addActions([self.new_action, self.open_action, self.export_action])
         file_menu.addSeparator()
         file_menu.addAction(action("Quit", self.close, "Ctrl+Q"))
         self.menuBar().addMenu("&Run").addActions([self.run_action, self.cancel_action,
@@ -203,6 +213,7 @@ class MainWindow(QMainWindow):
         self.model.load_records(project.stages)
         self._load_scene(sparse=True)
         self.flight.load(project.paths)
+        self.results.load(project)
         self.settings_panel.show_settings(project.settings, editable=not self.read_only)
         self.project_label.setText(
             f"<b>{project.root.name}</b>{' (read-only)' if self.read_only else ''}<br>"
@@ -222,10 +233,23 @@ class MainWindow(QMainWindow):
         except SpaceportError as exc:
             self.show_error(exc, modal=False)
 
+    def export(self) -> ExportDialog | None:
+        """Open the export dialog on the project's trained splats (work runs in the pool)."""
+        if self.project is None:
+            return None
+        if self.export_dialog is None or self.export_dialog.project is not self.project:
+            self.export_dialog = ExportDialog(self.project, self.pool, self.crop_box, parent=self)
+        self.export_dialog.show()
+        self.export_dialog.raise_()
+        return self.export_dialog
+
     def close_project(self) -> None:
         """Release the project's lock and forget it."""
         if self.project is not None and not self.read_only:
             self.project.unlock()
+        if self.export_dialog is not None:
+            self.export_dialog.close()
+            self.export_dialog = None
         self.project = None
         self._update_actions()
 
@@ -297,6 +321,8 @@ class MainWindow(QMainWindow):
             if event.stage == "ingest":
                 self.flight.load(self.project.paths)
             self._load_scene(sparse=event.stage == "sfm")
+            if event.stage in ("train", "compress"):
+                self.results.load(self.project)
 
     def _on_returned(self, ok: object) -> None:
         self._status("finished" if ok else "stopped: see the stage list and the log")
@@ -363,6 +389,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         can_run = self.project is not None and not self.read_only and not self.busy
         self.run_action.setEnabled(can_run)
+        self.export_action.setEnabled(self.project is not None)
         self.rerun_action.setEnabled(can_run and self.stage_list.selected_stage() is not None)
         self.cancel_action.setEnabled(self.busy)
         self.new_action.setEnabled(not self.busy)
@@ -400,4 +427,6 @@ class MainWindow(QMainWindow):
             self.worker.cancel()
             self.worker.wait()
         self._timer.stop()
+        self.pool.cancel_all()
+        self.pool.wait_idle(10_000)
         self.close_project()
