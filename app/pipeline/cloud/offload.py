@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 from ..errors import InputError, StageError
 from ..events import CloudJobStatus, Event, Log, Progress, TrainMetrics
@@ -298,12 +298,14 @@ def refresh_jobs(project: Project, emit: Callable[[Event], None]) -> list[JobRec
     return _refresh(CloudRun(project, emit), emit)
 
 
-def cancel_jobs(project: Project, emit: Callable[[Event], None]) -> list[str]:
-    """Stop every active job of the project (a run tracking them then ends as cancelled)."""
+def cancel_jobs(project: Project, emit: Callable[[Event], None],
+                names: Collection[str] | None = None) -> list[str]:
+    """Stop every active job of the project, or those of `names` (the window's Stop of one
+    job); a run tracking them then ends as cancelled."""
     run = CloudRun(project, emit)
     stopped = []
     for job in _refresh(run, emit):
-        if job.active:
+        if job.active and (names is None or job.name in names):
             jobs.stop(run.session.client("sagemaker"), job.name)
             run.book.update(job, status="Stopping")
             emit(CloudJobStatus(stage=job.kind, job_name=job.name, status="Stopping", message="stop requested"))
