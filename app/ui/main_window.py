@@ -23,6 +23,7 @@ from app.pipeline.stage import Stage
 from app.viewer.crop import CropBox
 
 from .charts import SfmCharts, TrainCharts
+from .cloud_panel import CloudPanel
 from .dialogs import ask_new_project, ask_project
 from .event_tail import EventTail
 from .export_dialog import ExportDialog
@@ -86,6 +87,8 @@ class MainWindow(QMainWindow):
         self.settings_panel = SettingsPanel(on_change=self.change_setting)
         self.log_panel = LogPanel()
         self.results = ResultsView(self.pool)
+        self.cloud_panel = CloudPanel(self.pool, on_change=self.change_setting,
+                                      start_run=self.run)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setMaximumWidth(260)
@@ -108,6 +111,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.train_charts, "Training")
         self.tabs.addTab(self.viewer, "3D view")
         self.tabs.addTab(self.results, "Results")
+        self.tabs.addTab(self.cloud_panel, "Cloud")
         self.tabs.addTab(self.settings_panel, "Settings")
         self.setCentralWidget(self.tabs)
         left = QWidget()
@@ -201,7 +205,9 @@ class MainWindow(QMainWindow):
         self.log_panel.reset()
         self.viewer.clear()
         self.tail = EventTail(project.paths.events)
-        self.model.replay(self.tail.read_new())
+        events = self.tail.read_new()
+        self.model.replay(events)
+        self.cloud_panel.replay(events)
         try:
             project.lock()
         except SpaceportError as exc:
@@ -214,6 +220,7 @@ class MainWindow(QMainWindow):
         self._load_scene(sparse=True)
         self.flight.load(project.paths)
         self.results.load(project)
+        self.cloud_panel.show_project(project, editable=not self.read_only)
         self.settings_panel.show_settings(project.settings, editable=not self.read_only)
         self.project_label.setText(
             f"<b>{project.root.name}</b>{' (read-only)' if self.read_only else ''}<br>"
@@ -317,6 +324,7 @@ class MainWindow(QMainWindow):
 
     def _on_event(self, event: Event) -> None:
         self.model.apply(event)
+        self.cloud_panel.apply(event)
         if isinstance(event, StageFinished) and not event.skipped:
             if event.stage == "ingest":
                 self.flight.load(self.project.paths)
@@ -348,7 +356,8 @@ class MainWindow(QMainWindow):
             "stages": self._refresh_stages,
             "progress": self._refresh_progress,
             "sfm": lambda: self.sfm_charts.refresh(self.model),
-            "train": lambda: self.train_charts.refresh(self.model),
+            "train": lambda: (self.train_charts.refresh(self.model),
+                              self.cloud_panel.refresh_charts(self.model)),
             "log": lambda: self.log_panel.refresh(self.model),
             "preview": lambda: self._load_scene(sparse=False),
         }
@@ -359,6 +368,7 @@ class MainWindow(QMainWindow):
         if self.read_only and self.tail is not None:
             for event in self.tail.read_new():  # another process is running this project
                 self.model.apply(event)
+                self.cloud_panel.apply(event)
         dirty, self._dirty = self._dirty, set()
         for topic in dirty:
             self._views[topic]()
@@ -390,6 +400,7 @@ class MainWindow(QMainWindow):
         can_run = self.project is not None and not self.read_only and not self.busy
         self.run_action.setEnabled(can_run)
         self.export_action.setEnabled(self.project is not None)
+        self.cloud_panel.set_busy(self.busy)
         self.rerun_action.setEnabled(can_run and self.stage_list.selected_stage() is not None)
         self.cancel_action.setEnabled(self.busy)
         self.new_action.setEnabled(not self.busy)

@@ -1,0 +1,440 @@
+"""The Cloud tab: one-click offload of training (and compression) to SageMaker.
+
+Settings with validation; Check runs the pipeline's preflight checklist in the pool; "Train in
+the cloud" checks, estimates and asks for approval before anything is uploaded, then starts the
+window's run with training in the cloud. The followed job's status, transfers, log tail and the
+same training charts come from the run's events; the jobs list from cloud/jobs.json, where a
+running job is stopped only by its own Stop button after a confirmation naming its cost so far.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Iterable
+
+import boto3
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
+                               QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from app.pipeline.cloud import jobs
+from app.pipeline.cloud.costs import Estimate, hourly_price
+from app.pipeline.cloud.offload import cancel_jobs, job_records, refresh_jobs
+from app.pipeline.cloud.preflight import Check, checklist
+from app.pipeline.cloud.session import AwsSession
+from app.pipeline.errors import SpaceportError
+from app.pipeline.events import CloudJobStatus, Event
+from app.pipeline.project import Project
+
+from .charts import TrainCharts
+from .cloud_panel_jobs import JobsList
+from .cloud_panel_model import (FIELDS, INSTANCE_TYPES, JobCost, JobView, estimate_offload,
+                                image_kinds, job_cost, problems, validate)
+from .pool import BackgroundPool
+from .run_model import RunModel
+
+MARKS = {True: "✓", False: "✗", None: "–"}
+ERROR_STYLE = "color: #f87171"
+
+
+def available_profiles() -> tuple[str, ...]:
+    """Profile names of the user's AWS config files (no network, no credentials read)."""
+    try:
+        return tuple(boto3.Session().available_profiles)
+    except Exception:  # an unreadable config: the profile field still takes a typed name
+        return ()
+
+
+def sagemaker_regions() -> list[str]:
+    """Regions botocore knows SageMaker in (its bundled endpoint data: no network)."""
+    return boto3.Session().get_available_regions("sagemaker")
+
+
+class CloudPanel(QWidget):
+    """The cloud settings, checks, approval, the followed job and the jobs list of a project.
+
+    `on_change(dotted, text)` saves a setting as the window does; `start_run()` starts the
+    window's run (the child process that uploads and follows the job). `estimate(project)` is
+    the cost estimate the approval shows.
+    """
+
+    def __init__(self, pool: BackgroundPool, on_change: Callable[[str, str], bool],
+                 start_run: Callable[[], bool], parent: QWidget | None = None,
+                 estimate: Callable[[Project], Estimate] = estimate_offload) -> None:
+        super().__init__(parent)
+        self.pool, self._on_change, self._start_run, self._estimate = (pool, on_change,
+                                                                       start_run, estimate)
+        self.project: Project | None = None
+        self.editable = False
+        self._busy = False
+        self.view = JobView()
+        self.profiles: tuple[str, ...] = ()
+        self.checks: list[Check] = []
+        self.cost_box: QMessageBox | None = None
+        self.stop_box: QMessageBox | None = None
+        self._build()
+        self.pool.submit(lambda task: (available_profiles(), sagemaker_regions()),
+                         key="cloud-profiles", done=self._got_choices)
+        self.show_project(None)
+
+    # -- construction --------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.fields: dict[str, QLineEdit | QComboBox] = {}
+        self.errors: dict[str, QLabel] = {}
+        form = QFormLayout()
+        for f in FIELDS:
+            widget = self._field_widget(f.name)
+            widget.setToolTip(f.tip)
+            widget.setObjectName(f"cloud_{f.name}")
+            error = QLabel()
+            error.setStyleSheet(ERROR_STYLE)
+            error.setWordWrap(True)
+            error.setVisible(False)
+            column = QVBoxLayout()
+            column.setSpacing(0)
+            column.addWidget(widget)
+            column.addWidget(error)
+            form.addRow(f"{f.label}:", column)
+            self.fields[f.name], self.errors[f.name] = widget, error
+        self.check_button = QPushButton("Check")
+        self.check_button.setToolTip("check credentials, bucket, role and images (no upload)")
+        self.check_button.clicked.connect(self.check)
+        self.offload_button = QPushButton("Train in the cloud…")
+        self.offload_button.setToolTip("check, show the estimate and ask before uploading")
+        self.offload_button.clicked.connect(self.offload)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.check_button)
+        buttons.addWidget(self.offload_button)
+        buttons.addStretch(1)
+        self.status = QLabel()
+        self.status.setObjectName("cloudStatus")
+        self.status.setWordWrap(True)
+        self.checklist = QTreeWidget()
+        self.checklist.setHeaderLabels(["", "Check", "Result", "Fix"])
+        self.checklist.setRootIsDecorated(False)
+        self.checklist.setWordWrap(True)
+        self.jobs = JobsList(stop=self.stop_job, refresh=self.refresh_from_aws)
+        settings = QGroupBox("AWS")
+        box = QVBoxLayout(settings)
+        box.addLayout(form)
+        box.addLayout(buttons)
+        box.addWidget(self.status)
+        box.addWidget(self.checklist, 1)
+        jobs_box = QGroupBox("Jobs of this project")
+        QVBoxLayout(jobs_box).addWidget(self.jobs)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(settings, 3)
+        column.addWidget(jobs_box, 2)
+
+        self.job_label = QLabel("No job followed.")
+        self.job_label.setObjectName("cloudJob")
+        self.job_label.setWordWrap(True)
+        self.transfer = QProgressBar()
+        self.transfer.setRange(0, 1000)
+        self.transfer_label = QLabel()
+        self.charts = TrainCharts()
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(400)
+        self.log.setPlaceholderText("the job's log lines appear here")
+        job_box = QGroupBox("Followed job")
+        right = QVBoxLayout(job_box)
+        right.addWidget(self.job_label)
+        right.addWidget(self.transfer_label)
+        right.addWidget(self.transfer)
+        right.addWidget(self.charts, 3)
+        right.addWidget(QLabel("Log"))
+        right.addWidget(self.log, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(job_box)
+        split.setStretchFactor(1, 1)
+        QVBoxLayout(self).addWidget(split)
+
+    def _field_widget(self, name: str) -> QLineEdit | QComboBox:
+        if name in ("profile", "region", "train_instance_type"):
+            combo = QComboBox()
+            combo.setEditable(name != "train_instance_type")
+            if name == "train_instance_type":
+                combo.addItems(list(INSTANCE_TYPES))
+            combo.activated.connect(lambda _=0, n=name: self._edited(n))
+            if combo.lineEdit() is not None:
+                combo.lineEdit().editingFinished.connect(lambda n=name: self._edited(n))
+            return combo
+        edit = QLineEdit()
+        edit.editingFinished.connect(lambda n=name: self._edited(n))
+        return edit
+
+    def _got_choices(self, found: tuple[tuple[str, ...], list[str]]) -> None:
+        self.profiles, regions = found
+        for name, items in (("profile", ["", *self.profiles]), ("region", regions)):
+            combo = self.fields[name]
+            text = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(items)
+            combo.setCurrentText(text)
+            combo.blockSignals(False)
+
+    # -- the project ---------------------------------------------------------------------------
+    def show_project(self, project: Project | None, editable: bool = True) -> None:
+        """Fill the fields from `project`'s cloud settings and load its jobs list."""
+        self.project, self.editable = project, editable and project is not None
+        self.view = JobView()
+        self.log.clear()
+        self.checklist.clear()
+        self._show_job()
+        if project is None:
+            self.status.setText("Open a project to train it in the cloud.")
+            self.jobs.show_jobs([])
+        else:
+            self.show_settings()
+            self.status.setText("" if editable else
+                                "read-only: another process holds this project")
+            self.reload_jobs()
+        self._enable()
+
+    def show_settings(self) -> None:
+        """Show the project's stored cloud settings and what does not validate."""
+        if self.project is None:
+            return
+        s = self.project.settings.cloud
+        for f in FIELDS:
+            widget, value = self.fields[f.name], str(getattr(s, f.name) or "")
+            widget.blockSignals(True)
+            if isinstance(widget, QComboBox):
+                widget.setCurrentText(value)
+            else:
+                widget.setText(value)
+            widget.blockSignals(False)
+        found = problems(s, self.profiles)
+        for f in FIELDS:
+            self._show_error(f.name, found.get(f.name, "") if getattr(s, f.name) else "")
+
+    def set_busy(self, busy: bool) -> None:
+        """A run is going: settings cannot change and no second offload starts."""
+        self._busy = busy
+        self._enable()
+
+    def _enable(self) -> None:
+        busy = self._busy
+        can_edit = self.editable and not busy
+        for widget in self.fields.values():
+            widget.setEnabled(can_edit)
+        self.check_button.setEnabled(self.project is not None)
+        self.offload_button.setEnabled(can_edit)
+
+    def _value(self, name: str) -> str:
+        widget = self.fields[name]
+        return (widget.currentText() if isinstance(widget, QComboBox) else widget.text()).strip()
+
+    def _show_error(self, name: str, text: str) -> None:
+        self.errors[name].setText(text)
+        self.errors[name].setVisible(bool(text))
+
+    def _edited(self, name: str) -> None:
+        project = self.project
+        if project is None or not self.editable:
+            return
+        value, settings = self._value(name), project.settings.cloud
+        problem = validate(name, value, settings, self.profiles) if value else ""
+        self._show_error(name, problem)
+        stored = str(getattr(settings, name) or "")
+        if problem or value == stored:
+            return
+        if self._on_change(f"cloud.{name}", value):
+            if name == "region":  # the images are checked against the region
+                for other in ("train_image", "compress_image"):
+                    text = self._value(other)
+                    self._show_error(other, validate(other, text, settings) if text else "")
+
+    # -- check, estimate, approve --------------------------------------------------------------
+    def check(self, then: Callable[[list[Check]], None] | None = None) -> bool:
+        """Run the preflight checklist in the pool and show each check with its fix."""
+        if self.project is None:
+            return False
+        settings = dataclasses.replace(self.project.settings.cloud)
+        kinds = image_kinds(settings)
+        self.status.setText("checking the cloud settings…")
+        self.check_button.setEnabled(False)
+        self.pool.submit(lambda task: checklist(settings, kinds), key="cloud-check",
+                         done=lambda found: self._checked(found, then), failed=self._failed)
+        return True
+
+    def _checked(self, found: list[Check], then: Callable[[list[Check]], None] | None) -> None:
+        self.checks = found
+        self.checklist.clear()
+        for check in found:
+            item = QTreeWidgetItem([MARKS[check.ok], check.name, check.detail, check.fix])
+            for column in (2, 3):
+                item.setToolTip(column, item.text(column))
+            if check.ok is False:
+                item.setForeground(0, Qt.GlobalColor.red)
+            self.checklist.addTopLevelItem(item)
+        failed = [c for c in found if c.ok is False]
+        self.status.setText(f"{len(failed)} check(s) failed: fix them as shown, then Check again"
+                            if failed else "all checks passed")
+        self._enable()
+        if then is not None and not failed:
+            then(found)
+
+    def offload(self) -> bool:
+        """One click: validate, check, estimate, ask for approval; the run starts once approved."""
+        project = self.project
+        if project is None or not self.editable or self._busy:
+            return False
+        found = problems(project.settings.cloud, self.profiles)
+        for f in FIELDS:
+            self._show_error(f.name, found.get(f.name, ""))
+        if found:
+            self.status.setText(f"Fill in the marked field(s) first: "
+                                f"{', '.join(f.label for f in FIELDS if f.name in found)}")
+            return False
+        return self.check(then=lambda _: self._estimate_cost())
+
+    def _estimate_cost(self) -> None:
+        project = self.project
+        self.status.setText("estimating the cost…")
+        self.pool.submit(lambda task: self._estimate(project), key="cloud-estimate",
+                         done=self.ask_approval, failed=self._failed)
+
+    def ask_approval(self, estimate: Estimate) -> QMessageBox:
+        """Show the estimate in a window-modal box; nothing is uploaded before Approve.
+
+        A tiny stand-in for the window's cost dialog (TEAM contract 10) until it lands."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Approve the cloud cost",
+                          "Train this project on SageMaker?", parent=self)
+        box.setInformativeText(f"{estimate.text()}\n\nNothing is uploaded before you approve. "
+                               "You can stop the job from the jobs list at any time.")
+        approve = box.addButton("Approve and upload", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Decline", QMessageBox.ButtonRole.RejectRole)
+        box.finished.connect(lambda _: self._approved(box.clickedButton() is approve, estimate))
+        self.cost_box = box
+        self.status.setText(f"waiting for your approval: {estimate.text()}")
+        box.open()
+        return box
+
+    def _approved(self, yes: bool, estimate: Estimate) -> None:
+        self.cost_box = None
+        if not yes:
+            self.status.setText("Declined: nothing was uploaded and no job was started.")
+            return
+        project = self.project
+        if project is None:
+            return
+        if project.settings.train.where != "cloud" and not self._on_change("train.where", "cloud"):
+            self.status.setText("Could not set training to run in the cloud (see the log).")
+            return
+        if self._start_run():
+            self.status.setText(f"approved ({estimate.text()}): uploading the SfM hand-off…")
+        else:
+            self.status.setText("The run could not start (see the log).")
+
+    # -- the followed job ----------------------------------------------------------------------
+    def apply(self, event: Event) -> None:
+        """Take one live or replayed pipeline event (the window forwards them all)."""
+        if self.view.apply(event):
+            self._show_job()
+            if isinstance(event, CloudJobStatus):
+                self.reload_jobs()
+
+    def replay(self, events: Iterable[Event]) -> None:
+        """Take past events (on open) without reloading the jobs list per event."""
+        for event in events:
+            self.view.apply(event)
+        self._show_job()
+
+    def refresh_charts(self, model: RunModel) -> None:
+        """Redraw the training charts from the window's run model (cloud metrics land there)."""
+        self.charts.refresh(model)
+
+    def _show_job(self) -> None:
+        v = self.view
+        self.job_label.setText(f"<b>{v.name}</b> ({v.kind}): {v.line()}" if v.name else
+                               "No job followed.")
+        self.transfer_label.setText(v.transfer)
+        self.transfer.setValue(round(1000 * v.transfer_fraction))
+        lines = [f"[{level}] {text}" if level != "info" else text for _, level, text in v.log]
+        if self.log.toPlainText().splitlines() != lines:
+            self.log.setPlainText("\n".join(lines))
+            self.log.verticalScrollBar().setValue(self.log.verticalScrollBar().maximum())
+
+    # -- jobs list and stop --------------------------------------------------------------------
+    def reload_jobs(self) -> None:
+        """Read cloud/jobs.json in the pool and show it."""
+        project = self.project
+        if project is not None:
+            self.pool.submit(lambda task: job_records(project), key="cloud-jobs",
+                             done=self.jobs.show_jobs, failed=self._failed)
+
+    def refresh_from_aws(self) -> None:
+        """Ask SageMaker for the running jobs' states (updates jobs.json), then show them."""
+        project = self.project
+        if project is None:
+            return
+        self.status.setText("asking SageMaker for the jobs' states…")
+        self.pool.submit(lambda task: refresh_jobs(project, lambda e: None), key="cloud-jobs",
+                         done=lambda records: (self.jobs.show_jobs(records),
+                                               self.status.setText("jobs refreshed from AWS")),
+                         failed=self._failed)
+
+    def stop_job(self, name: str) -> None:
+        """Look up what the job has cost so far, then ask before stopping it."""
+        project = self.project
+        if project is None:
+            return
+        settings = dataclasses.replace(project.settings.cloud)
+
+        def look_up(task) -> JobCost:
+            session = AwsSession(settings)
+            desc = jobs.describe(session.client("sagemaker"), name) or {
+                "TrainingJobName": name, "TrainingJobStatus": "gone"}
+            instance = (desc.get("ResourceConfig") or {}).get("InstanceType", "")
+            return job_cost(desc, hourly_price(session, instance))
+
+        self.status.setText(f"looking up {name}…")
+        self.pool.submit(look_up, key="cloud-stop", done=self.confirm_stop, failed=self._failed)
+
+    def confirm_stop(self, cost: JobCost) -> QMessageBox | None:
+        """Ask, naming the job and its cost so far; only "Stop the job" stops it."""
+        if cost.status != "InProgress":
+            self.status.setText(f"{cost.name} is {cost.status}: nothing to stop")
+            self.reload_jobs()
+            return None
+        box = QMessageBox(QMessageBox.Icon.Warning, "Stop the cloud job?",
+                          f"Stop the SageMaker job {cost.name}?", parent=self)
+        box.setInformativeText(
+            f"It has run on {cost.text()}.\n\nStopping ends the paid job; its checkpoints stay "
+            "in S3, so running again resumes from them. Closing the window does not stop it.")
+        stop = box.addButton("Stop the job", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep it running", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.finished.connect(lambda _: self._stop_answered(box.clickedButton() is stop, cost))
+        self.stop_box = box
+        self.status.setText(f"{cost.name}: {cost.text()}")
+        box.open()
+        return box
+
+    def _stop_answered(self, yes: bool, cost: JobCost) -> None:
+        self.stop_box = None
+        project = self.project
+        if not yes or project is None:
+            self.status.setText(f"{cost.name} keeps running")
+            return
+        self.status.setText(f"stopping {cost.name}…")
+        self.pool.submit(lambda task: cancel_jobs(project, lambda e: None, names=(cost.name,)),
+                         key="cloud-stop", done=lambda stopped: self._stopped(stopped, cost),
+                         failed=self._failed)
+
+    def _stopped(self, stopped: list[str], cost: JobCost) -> None:
+        self.status.setText(f"stop requested for {cost.name} (about ${cost.usd:.2f} spent)"
+                            if stopped else f"{cost.name} had already ended")
+        self.reload_jobs()
+
+    def _failed(self, exc: BaseException) -> None:
+        text = exc.render() if isinstance(exc, SpaceportError) else f"{type(exc).__name__}: {exc}"
+        self.status.setText(f"<span style='{ERROR_STYLE}'>{text}</span>".replace("\n", "<br>"))
+        self._enable()
