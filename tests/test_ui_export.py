@@ -225,7 +225,7 @@ def test_results_show_the_held_out_pair_and_the_compression_report(qtbot, projec
     render[..., 0], photo[..., 2] = 200, 220  # red render | blue photo
     Image.fromarray(np.concatenate([render, photo], axis=1)).save(project.paths.train / "heldout.png")
     train = project.record("train")
-    train.outputs.update(heldout_image="heldout.png", psnr=27.5, ssim=0.912)
+    train.outputs.update(heldout_image="train/heldout.png", psnr=27.5, ssim=0.912)
     report = export_project(project, "sog", project.paths.scene_sog)
     project.record("compress").outputs = {"quality": "compress/scene.sog.quality.json"}
     project.save()

@@ -180,7 +180,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.report_box, 1)
         layout.addLayout(buttons)
         self.cancel_button.setEnabled(False)
-        self.resize(620, 560)
+        self.resize(720, 560)
 
     # -- fields --------------------------------------------------------------------------------
     @property
@@ -314,6 +314,7 @@ class ExportDialog(QDialog):
         self.report_view.show_report(report)
         self.report_box.setVisible(True)
         self.show_button.setEnabled(True)
+        self.resize(self.width(), max(self.height(), self.sizeHint().height()))
 
     def _failed(self, exc: BaseException) -> None:
         if self.task is not None and self.task.done:

@@ -90,7 +90,9 @@ def result_files(project: Project) -> ResultFiles:
     paths = project.paths
     train = project.record("train").outputs or {}
     compress = project.record("compress").outputs or {}
-    png = paths.train / str(train.get("heldout_image") or "heldout.png")
+    # the stage's outputs name files relative to the project (train/heldout.png)
+    png = paths.root / train["heldout_image"] if train.get("heldout_image") else \
+        paths.train / "heldout.png"
     quality = paths.root / compress["quality"] if compress.get("quality") else \
         paths.compress / "scene.sog.quality.json"
     return ResultFiles(png if png.is_file() else None, quality if quality.is_file() else None,
