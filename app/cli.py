@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .console import ConsolePrinter, JsonLinesPrinter
+from .cli_cloud import approve_on_terminal, cloud_command
+from .console import ConsolePrinter, JsonLinesPrinter, action_words
+from .sample_flight_args import add_gps_error_arguments, gps_errors_from_args
 from .pipeline.errors import Cancelled, SpaceportError
 from .pipeline.events import EventBus, JsonlSink
 from .pipeline.project import Project
@@ -27,7 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except SpaceportError as exc:
-        print(f"error: {exc.render()}", file=sys.stderr)
+        then = action_words(exc.action)
+        print(f"error: {exc.render()}" + (f"\n  next: {then}" if then else ""), file=sys.stderr)
         return EXIT_USAGE
 
 
@@ -54,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--width", type=int, default=1024)
     p.add_argument("--height", type=int, default=768)
+    add_gps_error_arguments(p)
     p.set_defaults(func=_sample_flight)
 
     p = sub.add_parser("ingest", help="read a flight folder's image headers and validate it")
@@ -75,11 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("cloud", help="follow, cancel or resume a project's SageMaker jobs")
     p.add_argument("action", choices=["status", "cancel", "resume"],
-                   help="status: ask AWS and list the jobs; cancel: stop running jobs; "
-                        "resume: follow the jobs again and finish the pipeline")
+                   help="status: ask AWS and list the jobs; cancel: stop the running jobs (names "
+                        "them and asks, or --yes); resume: follow the jobs again and finish the pipeline")
     p.add_argument("project", type=Path)
     _add_run_flags(p)
-    p.set_defaults(func=_cloud)
+    p.set_defaults(func=lambda args: cloud_command(args, run_pipeline))
 
     p = sub.add_parser("export", help="export a project's splats (SOG, PLY, .splat, .spz, ...)")
     p.add_argument("project", type=Path)
@@ -113,6 +117,8 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                    help="change a setting, e.g. --set train.preset=standard")
     p.add_argument("--json", action="store_true", help="print events as JSON lines on stdout")
     p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--yes", action="store_true",
+                   help="approve cloud costs (and stops) without asking; needed when not on a terminal")
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -126,7 +132,8 @@ def _sample_flight(args: argparse.Namespace) -> int:
     from .pipeline.synthetic import generate_flight
 
     summary = generate_flight(args.dir, n_images=args.images, seed=args.seed,
-                              width=args.width, height=args.height)
+                              width=args.width, height=args.height,
+                              gps_errors=gps_errors_from_args(args))
     print(f"sample flight: {summary['images']} images in {args.dir} "
           f"({summary['width']}x{summary['height']}, seed {args.seed})")
     return EXIT_OK
@@ -171,7 +178,9 @@ def _export(args: argparse.Namespace) -> int:
     import json
 
     from .pipeline.compress.filters import parse_box
-    from .pipeline.export import ExportOptions, export_project
+    from .pipeline.export import ExportOptions
+    from .pipeline.project_export import export_project
+    from .pipeline.stages import fetch_cloud_splats
 
     project = Project.open(args.project, create=False)
     options = ExportOptions(sh_degree=args.sh_degree,
@@ -182,7 +191,7 @@ def _export(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
     try:
         report = export_project(project, args.format, args.output, options,
-                                emit=ConsolePrinter(), cancel=cancel)
+                                emit=ConsolePrinter(), cancel=cancel, fetch_splats=fetch_cloud_splats)
     except (Cancelled, KeyboardInterrupt):
         print("export cancelled; the destination was left as it was", file=sys.stderr)
         return EXIT_CANCELLED
@@ -230,41 +239,15 @@ def _status(args: argparse.Namespace) -> int:
     from .pipeline.stages import default_stages
 
     project = Project.open(args.project, create=False)
-    states = Runner(project, default_stages(), emit=lambda e: None).refresh_states() \
-        if _try_lock(project) else {k: v.state for k, v in project.stages.items()}
+    stages = default_stages()
+    if _try_lock(project):
+        Runner(project, stages, emit=lambda e: None).refresh_states()
     if args.json:
-        print(json.dumps({name: vars(project.record(name)) for name in states}, indent=2))
+        print(json.dumps({s.name: vars(project.record(s.name)) for s in stages}, indent=2))
         return EXIT_OK
     print(f"project {project.root}\nsource  {project.source}")
-    for name, state in states.items():
-        rec = project.record(name)
-        print(f"  {name:10s} {state:10s} {rec.reason}")
-    return EXIT_OK
-
-
-def _cloud(args: argparse.Namespace) -> int:
-    from .pipeline.cloud.offload import cancel_jobs, refresh_jobs
-
-    if args.action == "resume":
-        return run_pipeline(None, args.project, args)
-    project = Project.open(args.project, create=False)
-    for item in args.set:  # e.g. --set cloud.profile=NAME for this call only (not saved)
-        key, _, value = item.partition("=")
-        project.settings.set(key.strip(), value.strip())
-    printer = JsonLinesPrinter() if args.json else ConsolePrinter(verbose=args.verbose)
-    if args.action == "cancel":
-        stopped = cancel_jobs(project, printer)
-        print(f"stop requested for {len(stopped)} job(s)" + "".join(f"\n  {n}" for n in stopped),
-              file=sys.stderr)
-        return EXIT_OK
-    records = refresh_jobs(project, printer if args.json else (lambda event: None))
-    if args.json:
-        return EXIT_OK
-    if not records:
-        print(f"project {project.root} has no cloud jobs")
-    for job in records:
-        reason = f"  {job.failure_reason}" if job.failure_reason else ""
-        print(f"{job.kind:9s} {job.name:44s} {job.status:10s} {job.secondary_status}{reason}")
+    for line in _stage_lines(project, stages):
+        print(line)
     return EXIT_OK
 
 
@@ -304,11 +287,13 @@ def run_pipeline(flight: Path | None, output: Path, args: argparse.Namespace,
         project.save()
         log = JsonlSink(project.paths.events)
         bus = EventBus(log, printer, *extra_sinks)
-        runner = Runner(project, default_stages(), emit=bus, cancel=cancel)
+        runner = Runner(project, default_stages(), emit=bus, cancel=cancel,
+                        approve_cost=approve_on_terminal(getattr(args, "yes", False)))
         previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
         try:
             ok = runner.run(until=until, from_stage=from_stage)
         except KeyboardInterrupt:
+            cancel.cancel()
             ok = False
         finally:
             signal.signal(signal.SIGTERM, previous)
@@ -330,10 +315,21 @@ def _quiet_native_logs(verbose: bool) -> None:
 
 def _print_summary(project: Project, runner) -> None:
     print(f"\nproject {project.root}", file=sys.stderr)
-    for stage in runner.stages:
+    for line in _stage_lines(project, runner.stages):
+        print(line, file=sys.stderr)
+
+
+def _stage_lines(project: Project, stages: Sequence) -> list[str]:
+    """One line per stage: its state and result (done) or reason, then what to do next."""
+    lines = []
+    for stage in stages:
         rec = project.record(stage.name)
         detail = stage.summary(rec.outputs) if rec.state == "done" else rec.reason
-        print(f"  {stage.name:10s} {rec.state:10s} {detail}", file=sys.stderr)
+        lines.append(f"  {stage.name:10s} {rec.state:10s} {detail}".rstrip())
+        then = action_words(rec.action) if rec.state in ("failed", "cancelled") else ""
+        if then:
+            lines.append(f"  {'':10s} {'':10s} next: {then}")
+    return lines
 
 
 if __name__ == "__main__":

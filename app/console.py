@@ -11,6 +11,28 @@ from .pipeline.events import (CloudJobStatus, Event, Log, Progress, SfmStats, St
                               StageFinished, StageStarted, TrainMetrics)
 
 
+ACTION_WORDS = {  # the pipeline's next steps (app/pipeline/errors.py), worded for a terminal
+    "resume": "run the same command again to resume",
+    "rerun": "run the same command again",
+    "fix_input": "fix what the message names, then run the same command again",
+    "fix_project": "repair or replace the project folder (the message names the file)",
+    "create_project": "create it with `spaceport process FLIGHT_DIR -o PROJECT`",
+    "wait": "wait for the other run to end, or close the window that has the project open",
+    "configure_cloud": "set the cloud settings with --set cloud.KEY=VALUE, or train with --train-on local",
+    "approve_cost": "approve the estimate at the prompt, or pass --yes",
+    "free_disk": "free disk space there, or lower --set train.max_gaussians=N",
+    "report_bug": "please report it with the project's logs/events.jsonl",
+}
+
+
+def action_words(action: str) -> str:
+    """The terminal's wording of a machine-readable next step ('' when there is none)."""
+    if action.startswith("relax_setting:"):
+        setting = action.split(":", 1)[1]
+        return f"if the result is good enough for you, relax it: --set {setting}=VALUE"
+    return ACTION_WORDS.get(action, "")
+
+
 class JsonLinesPrinter:
     """Prints every event as one JSON line (for scripts: `--json`)."""
 
@@ -43,7 +65,9 @@ class ConsolePrinter:
             self._line(f"[{event.stage}] {'already done' if event.skipped else 'done'}")
         elif isinstance(event, StageFailed):
             word = "cancelled" if event.cancelled else "FAILED"
-            self._line(f"[{event.stage}] {word}: {event.reason}" + (f"\n  fix: {event.hint}" if event.hint else ""))
+            then = action_words(event.action)
+            self._line(f"[{event.stage}] {word}: {event.reason}" + (f"\n  fix: {event.hint}" if event.hint else "")
+                       + (f"\n  next: {then}" if then else ""))
         elif isinstance(event, Log):
             if event.level in ("warning", "error") or (self.verbose and event.level == "info"):
                 self._line(f"[{event.stage}] {event.level}: {event.text}")

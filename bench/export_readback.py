@@ -25,7 +25,8 @@ sys.path[:0] = [str(ROOT)]
 
 from app.pipeline import atomic  # noqa: E402
 from app.pipeline.compress.quality import rotation_error_deg  # noqa: E402
-from app.pipeline.export import FORMATS, SUFFIXES, export_project  # noqa: E402
+from app.pipeline.export import FORMATS, SUFFIXES  # noqa: E402
+from app.pipeline.project_export import export_project  # noqa: E402
 from app.pipeline.formats.ply import read_ply  # noqa: E402
 from app.pipeline.project import Project  # noqa: E402
 

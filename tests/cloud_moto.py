@@ -312,6 +312,20 @@ def write_handoff(project: Any, n_images: int = 4) -> None:
     project.save()
 
 
+def mark_done_until_train(project: Any) -> None:
+    """Record ingest and sfm as done and current (what a finished SfM leaves), so a run of the
+    registered stages starts at train."""
+    from app.pipeline.runner import Runner
+    from app.pipeline.stages import default_stages
+
+    runner = Runner(project, default_stages(), emit=lambda e: None)
+    for stage in runner.stages[:2]:
+        record = project.record(stage.name)
+        record.state, record.run_id = "done", record.run_id or f"{stage.name}-run-1"
+        record.fingerprint = runner.fingerprint(stage)
+    project.save()
+
+
 @pytest.fixture
 def handoff_project(tmp_path: Path, aws: MotoAws) -> Any:
     """A project whose SfM is done, with cloud settings pointing at the emulated account."""

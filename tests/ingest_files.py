@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 from PIL.ExifTags import GPS, IFD, Base
 from PIL.TiffImagePlugin import IFDRational
+
+from app.pipeline.geodesy import enu_to_lla
 
 ORIGIN = (46.8426, -91.9945)  # lat, lon of the test flights
 HEIGHT_M = 40.0
@@ -57,7 +58,7 @@ def make_flight(folder: Path, n: int = 5, step_m: float = 10.0, **kwargs: Any) -
     """`n` JPEGs flown north in a line, `step_m` apart, one second apart (`kwargs` go to make_jpeg)."""
     paths = []
     for i in range(n):
-        position = {"lat": ORIGIN[0] + math.degrees(i * step_m / 6378137.0)}
+        position = {"lat": float(enu_to_lla([0.0, i * step_m, 0.0], *ORIGIN, 0.0)[0, 0])}
         position.update(kwargs)
         paths.append(make_jpeg(folder / f"IMG_{i:04d}.JPG", seed=i,
                                time=f"2024:05:01 10:00:{i:02d}", **position))

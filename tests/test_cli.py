@@ -63,3 +63,12 @@ def test_unknown_setting_is_a_usage_error(tmp_path, capsys):
     make_flight(tmp_path / "flight", n=4)
     assert main(["ingest", str(tmp_path / "flight"), "-o", str(tmp_path / "p"), "--set", "x.y=1"]) == 2
     assert "Unknown setting" in capsys.readouterr().err
+
+
+def test_status_shows_each_stage_result_as_process_printed_it(tmp_path, capsys):
+    make_flight(tmp_path / "flight", n=4)
+    assert main(["process", str(tmp_path / "flight"), "-o", str(tmp_path / "p"), "--until", "ingest"]) == 0
+    summary = [line for line in capsys.readouterr().err.splitlines() if line.startswith("  ingest ")]
+    assert main(["status", str(tmp_path / "p")]) == 0
+    shown = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ingest ")]
+    assert shown == summary and "done" in shown[0] and len(shown[0].split()) > 2  # the result, not just "done"

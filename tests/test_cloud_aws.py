@@ -8,7 +8,9 @@ import pytest
 from botocore.stub import Stubber
 
 from app.pipeline.cloud import jobs
-from app.pipeline.cloud.costs import PRICE_TABLE, compress_placement, hourly_price
+from app.pipeline.cloud.costs import compress_placement, hourly_price
+from app.pipeline.cloud.figures import bandwidth
+from app.pipeline.cloud.instances import INSTANCE_TYPES, PRICE_DATE
 from app.pipeline.cloud.logs import LogTailer, format_event, parse_line
 from app.pipeline.cloud.preflight import preflight
 from app.pipeline.cloud.records import JobBook, JobRecord
@@ -132,7 +134,7 @@ def test_the_endpoint_is_named_when_it_is_not_aws(aws):
 def test_prices_come_from_the_pricing_api_when_it_answers_else_from_the_dated_table(aws):
     session = AwsSession(_settings())
     table = hourly_price(session, "ml.g5.xlarge")  # the emulator has no Pricing API
-    assert table.usd_per_hour == PRICE_TABLE["usd_per_hour"]["ml.g5.xlarge"] and table.date == PRICE_TABLE["date"]
+    assert table.usd_per_hour == INSTANCE_TYPES["ml.g5.xlarge"].usd_per_hour and table.date == PRICE_DATE
     product = {"product": {"attributes": {"usagetype": "USE1-Train:ml.g5.xlarge"}},
                "terms": {"OnDemand": {"t": {"effectiveDate": "2026-10-01T00:00:00Z", "priceDimensions": {
                    "d": {"unit": "Hrs", "pricePerUnit": {"USD": "1.5000000000"}}}}}}}
@@ -142,11 +144,16 @@ def test_prices_come_from_the_pricing_api_when_it_answers_else_from_the_dated_ta
     assert (live.usd_per_hour, live.source, live.date) == (1.5, "AWS Pricing API", "2026-10-01")
 
 
-def test_compression_is_chained_in_the_cloud_only_when_that_is_faster():
-    assert compress_placement("auto", 3_000_000, bandwidth_mb_s=100.0)[0] == "local"
-    where, why = compress_placement("auto", 6_000_000, bandwidth_mb_s=1.0)
-    assert where == "cloud" and "MB" in why
-    assert compress_placement("cloud", 10, 1000.0)[0] == "cloud"
+def test_compression_is_chained_in_the_cloud_only_when_the_figures_say_it_is_faster():
+    t4 = INSTANCE_TYPES["ml.g4dn.xlarge"]
+    where, why = compress_placement("auto", 3_000_000, bandwidth(100.0), t4)
+    assert where == "local"  # 720 MB at 100 MB/s and ~70 s of measured compression beat a job's startup
+    assert "measured: bench/results/compress.json" in why and "assumed" in why
+    where, why = compress_placement("auto", 6_000_000, bandwidth(1.0), t4)
+    assert where == "cloud" and "MB" in why  # 1.4 GB over a 1 MB/s link: compress there, fetch the SOG
+    assert compress_placement("cloud", 10, bandwidth(1000.0), t4)[0] == "cloud"
+    where, why = compress_placement("auto", None, bandwidth(), t4)
+    assert where == "local" and "unknown" in why
 
 
 def test_log_lines_become_the_events_local_training_emits():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -68,3 +70,30 @@ def test_a_truncated_archive_is_refused_with_the_file_named(tmp_path):
     archive.write_bytes(tar_bytes({"splats.ply": os.urandom(100_000)})[:50_000])
     with pytest.raises(InputError, match="not a readable tar archive"):
         safe_extract(archive, tmp_path / "out")
+
+
+def test_an_archive_of_a_folder_made_with_tar_dot_is_extracted(tmp_path):
+    model = tmp_path / "opt-ml-model"
+    (model / "sub").mkdir(parents=True)
+    (model / "splats.ply").write_bytes(b"ply")
+    (model / "sub" / "geo.json").write_bytes(b"{}")
+    archive = tmp_path / "model.tar.gz"
+    if shutil.which("tar"):  # what a container's entrypoint often runs: tar -C dir -czf model.tar.gz .
+        subprocess.run(["tar", "-C", str(model), "-czf", str(archive), "."], check=True)
+    else:
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(model, arcname=".")
+    with tarfile.open(archive) as tar:
+        assert "." in [m.name.rstrip("/") for m in tar.getmembers()]
+    dest = tmp_path / "out"
+    assert safe_extract(archive, dest) == ["splats.ply", "sub/geo.json"]
+    assert (dest / "splats.ply").read_bytes() == b"ply" and (dest / "sub" / "geo.json").read_bytes() == b"{}"
+
+
+@pytest.mark.parametrize("name", [".", "./"])
+def test_a_file_member_that_names_no_file_is_a_refused_archive(tmp_path, name):
+    archive = _tar(tmp_path / "model.tar.gz", [("good.txt", b"ok"), (name, b"x")])
+    with pytest.raises(InputError, match="Refusing to extract") as err:
+        safe_extract(archive, tmp_path / "out")
+    assert str(archive) in err.value.render()
+    assert list((tmp_path / "out").iterdir()) == []

@@ -7,10 +7,12 @@ import time
 
 import pytest
 
+from app.pipeline.cloud.control import fetch_splats, job_records
 from app.pipeline.cloud.logs import format_event
-from app.pipeline.cloud.offload import cloud_compress_outputs, fetch_splats, job_records, train_in_cloud
+from app.pipeline.cloud.offload import train_in_cloud
 from app.pipeline.cloud.records import JobBook
-from app.pipeline.errors import Cancelled, StageError
+from app.pipeline.compress.prebuilt import usable_prebuilt
+from app.pipeline.errors import Detached, StageError
 from app.pipeline.events import CloudJobStatus, Event, Log, PreviewSnapshot, TrainMetrics
 from app.pipeline.project import Project
 from app.pipeline.stage import StageContext
@@ -22,7 +24,7 @@ GEO = json.dumps({"origin": {"lat": 50.82, "lon": -0.14, "alt": 10.0}, "crs": "E
 
 
 def _ctx(project: Project, events: list[Event]) -> StageContext:
-    return StageContext(project=project, emit=events.append, stage="train")
+    return StageContext(project=project, emit=events.append, stage="train", approve_cost=lambda e: True)
 
 
 def _metrics_lines(steps: tuple[int, ...], total: int = 100) -> list[str]:
@@ -50,7 +52,7 @@ def _play_training(aws: MotoAws, ply: bytes, *, then_compress: bool) -> None:
         cname = aws.wait_for_job("spaceport-compress-")
         aws.set_state(cname, "InProgress", "Training")
         time.sleep(0.3)
-        report = {"output": "/opt/ml/model/scene.sog", "bytes": 16, "splats": {"written": 50}}
+        report = {"output": "scene.sog", "bytes": 16, "splats": {"written": 50}}  # relative, as the container writes it
         aws.complete(cname, {"scene.sog": b"SOG bundle bytes", "compress_report.json": json.dumps(report).encode()})
 
 
@@ -60,7 +62,7 @@ def test_cloud_training_goes_through_its_states_and_chains_compression_in_the_cl
     events: list[Event] = []
     ply = ply_bytes()
     script = aws.in_background(lambda: _play_training(aws, ply, then_compress=True))
-    outputs = train_in_cloud(_ctx(project, events), decision=None)
+    outputs = train_in_cloud(_ctx(project, events))
     join_ok(script)
 
     train_job = outputs["cloud"]["train_job"]
@@ -101,12 +103,15 @@ def test_cloud_training_goes_through_its_states_and_chains_compression_in_the_cl
     assert all(aws.s3.head_object(Bucket=bucket, Key=k)["ServerSideEncryption"] == "AES256" for k in keys)
 
     # the compress stage takes the cloud result while nothing changed, and not after a settings change
-    project.record("train").outputs = outputs
-    taken = cloud_compress_outputs(project)
-    assert taken["scene_sog"] == "compress/scene.sog"
-    assert taken["report"]["output"] == str(project.paths.scene_sog) and taken["report"]["bytes"] == 16
+    taken = usable_prebuilt(project.paths.compress, train_job, project.settings.compress)
+    assert taken is not None and taken.made_from == train_job and set(taken.files) == {"scene.sog",
+                                                                                      "compress_report.json"}
+    assert taken.report["output"] == "scene.sog" and taken.report["bytes"] == 16
+    project.settings.compress.render_budget_s = 5.0  # a cadence setting: the result still holds
+    assert usable_prebuilt(project.paths.compress, train_job, project.settings.compress) is not None
     project.settings.compress.sh_palette_size = 1024
-    assert cloud_compress_outputs(project) is None
+    assert usable_prebuilt(project.paths.compress, train_job, project.settings.compress) is None
+    project.record("train").outputs = outputs
     assert fetch_splats(project, events.append).read_bytes() == ply  # PLY on demand for local compression
 
     written = b"".join(p.read_bytes() for p in project.root.rglob("*") if p.is_file())
@@ -120,14 +125,15 @@ def test_spot_training_sets_max_wait_and_local_compression_downloads_the_ply(aws
     cloud_settings(project, spot=True, compress_where="local", max_runtime_s=3600, max_wait_s=600)
     ply = ply_bytes()
     script = aws.in_background(lambda: _play_training(aws, ply, then_compress=False))
-    outputs = train_in_cloud(_ctx(project, []), decision=None)
+    outputs = train_in_cloud(_ctx(project, []))
     join_ok(script)
     job = aws.job(outputs["cloud"]["train_job"])
     assert job.enable_managed_spot_training is True
     assert job.stopping_condition["MaxWaitTimeInSeconds"] > job.stopping_condition["MaxRuntimeInSeconds"]
     assert project.paths.splats_ply.read_bytes() == ply
     assert outputs["splats"] == "train/splats.ply" and "compress_job" not in outputs["cloud"]
-    assert outputs["metrics"] == "train/metrics.jsonl" and outputs["device"] == "gpu on ml.g5.xlarge"
+    assert outputs["metrics"] == "train/metrics.jsonl"
+    assert outputs["device"] == "an unreported device on ml.g5.xlarge"  # summary.json names none
     assert [n for n in aws.backend().training_jobs if n.startswith("spaceport-compress-")] == []
 
 
@@ -143,12 +149,11 @@ def test_a_failed_chained_compression_leaves_the_training_and_compresses_here(aw
         aws.set_state(cname, "Failed", "Failed", failure="ClientError: out of disk")
 
     script = aws.in_background(train_then_fail_compression)
-    outputs = train_in_cloud(_ctx(project, events), decision=None)
+    outputs = train_in_cloud(_ctx(project, events))
     join_ok(script)
     assert project.paths.splats_ply.read_bytes() == ply and "scene_sog" not in outputs
     assert any("out of disk" in e.text for e in events if isinstance(e, Log) and e.level == "warning")
-    project.record("train").outputs = outputs
-    assert cloud_compress_outputs(project) is None
+    assert usable_prebuilt(project.paths.compress, outputs["cloud"]["train_job"], project.settings.compress) is None
 
 
 def test_a_failed_job_shows_its_failure_reason_and_a_rerun_launches_a_new_attempt(aws, handoff_project):
@@ -162,7 +167,7 @@ def test_a_failed_job_shows_its_failure_reason_and_a_rerun_launches_a_new_attemp
 
     script = aws.in_background(fail)
     with pytest.raises(StageError, match="CUDA out of memory"):
-        train_in_cloud(_ctx(project, []), decision=None)
+        train_in_cloud(_ctx(project, []))
     join_ok(script)
     first = aws.wait_for_job("spaceport-train-")
     assert first.endswith("-a1") and JobBook.load(project.paths.cloud_jobs).jobs[0].status == "Failed"
@@ -175,33 +180,43 @@ def test_a_failed_job_shows_its_failure_reason_and_a_rerun_launches_a_new_attemp
 
     script = aws.in_background(succeed)
     cloud_settings(project, compress_where="local")
-    outputs = train_in_cloud(_ctx(project, []), decision=None)
+    outputs = train_in_cloud(_ctx(project, []))
     join_ok(script)
     assert outputs["cloud"]["train_job"] == first[:-1] + "2"
     second = aws.job(outputs["cloud"]["train_job"])
     assert second.checkpoint_config == aws.job(first).checkpoint_config  # resumes from checkpoints
 
 
-def test_cancel_stops_the_job_and_the_stage_ends_cancelled_not_successful(aws, handoff_project):
+def test_cancel_detaches_the_job_runs_on_and_a_later_run_follows_it_to_the_end(aws, handoff_project):
     project = handoff_project
+    cloud_settings(project, compress_where="local")
     events: list[Event] = []
     ctx = _ctx(project, events)
 
     def run_then_cancel() -> None:
         name = aws.wait_for_job("spaceport-train-")
         aws.set_state(name, "InProgress", "Training")
-        time.sleep(0.3)
+        aws.put_logs(name, _metrics_lines((10,)))
+        time.sleep(0.4)
         ctx.cancel.cancel()
 
     script = aws.in_background(run_then_cancel)
-    with pytest.raises(Cancelled):
-        train_in_cloud(ctx, decision=None)
+    with pytest.raises(Detached) as detached:
+        train_in_cloud(ctx)
     join_ok(script)
     name = aws.wait_for_job("spaceport-train-")
-    assert aws.stop_calls == [name]
-    assert aws.job(name).training_job_status == "Stopped"
-    assert [e.status for e in events if isinstance(e, CloudJobStatus)][-1] == "Stopped"
-    assert JobBook.load(project.paths.cloud_jobs).jobs[-1].status == "Stopped"
+    assert detached.value.job_name == name and "runs on" in detached.value.hint
+    assert aws.stop_calls == [] and aws.job(name).training_job_status == "InProgress"
+    record = JobBook.load(project.paths.cloud_jobs).jobs[-1]
+    assert (record.name, record.status, record.active) == (name, "InProgress", True)
+    assert any(isinstance(e, Log) and "runs on" in e.text for e in events)
+
+    ply = ply_bytes()
+    script = aws.in_background(lambda: (time.sleep(0.3), aws.complete(name, *_train_outputs(ply))))
+    outputs = train_in_cloud(_ctx(Project.open(project.root, create=False), []))
+    join_ok(script)
+    assert outputs["cloud"]["train_job"] == name and list(aws.backend().training_jobs) == [name]
+    assert project.paths.splats_ply.read_bytes() == ply and aws.stop_calls == []
 
 
 def test_spot_capacity_timeout_is_a_failure_with_a_hint(aws, handoff_project):
@@ -214,7 +229,7 @@ def test_spot_capacity_timeout_is_a_failure_with_a_hint(aws, handoff_project):
 
     script = aws.in_background(no_capacity)
     with pytest.raises(StageError, match="no capacity") as err:
-        train_in_cloud(_ctx(project, []), decision=None)
+        train_in_cloud(_ctx(project, []))
     join_ok(script)
     assert "cloud.spot=false" in err.value.hint
 
@@ -240,7 +255,8 @@ def test_a_restarted_app_resumes_tracking_the_same_job_without_launching_again(a
 
     script = aws.in_background(first_half)
     with pytest.raises(AppClosed):
-        train_in_cloud(StageContext(project=project, emit=close_at_step_15, stage="train"))
+        train_in_cloud(StageContext(project=project, emit=close_at_step_15, stage="train",
+                                    approve_cost=lambda e: True))
     join_ok(script)
     name = aws.wait_for_job("spaceport-train-")
 
@@ -255,7 +271,7 @@ def test_a_restarted_app_resumes_tracking_the_same_job_without_launching_again(a
         aws.complete(name, *_train_outputs(ply))
 
     script = aws.in_background(second_half)
-    outputs = train_in_cloud(_ctx(reopened, events), decision=None)
+    outputs = train_in_cloud(_ctx(reopened, events))
     join_ok(script)
     assert outputs["cloud"]["train_job"] == name
     assert [n for n in aws.backend().training_jobs] == [name]
@@ -277,7 +293,8 @@ def test_a_crash_between_recording_and_launching_launches_once(aws, handoff_proj
 
     script = aws.in_background(lambda: existing.setdefault("name", aws.wait_for_job("spaceport-train-")))
     with pytest.raises(AppClosed):
-        train_in_cloud(StageContext(project=project, emit=launch_only, stage="train"))
+        train_in_cloud(StageContext(project=project, emit=launch_only, stage="train",
+                                    approve_cost=lambda e: True))
     join_ok(script)
     name = existing["name"]
     book = JobBook.load(project.paths.cloud_jobs)
@@ -296,3 +313,21 @@ def test_a_crash_between_recording_and_launching_launches_once(aws, handoff_proj
     assert outputs["cloud"]["train_job"] == name and list(aws.backend().training_jobs) == [name]
     if job_was_created:
         assert aws.job(name) is first  # found by its name, not created again
+
+
+def test_without_a_summary_the_gaussian_count_and_device_are_unknown_not_invented(aws, handoff_project):
+    project = handoff_project
+    events: list[Event] = []
+    ply = ply_bytes()
+
+    def complete_without_summary() -> None:
+        name = aws.wait_for_job("spaceport-train-")
+        aws.complete(name, {"splats.ply": ply}, {"metrics.jsonl": b""})  # no summary.json, no metrics logged
+
+    script = aws.in_background(complete_without_summary)
+    outputs = train_in_cloud(_ctx(project, events))
+    join_ok(script)
+    assert outputs["num_gaussians"] is None and outputs["device"] == "an unreported device on ml.g5.xlarge"
+    placement = next(e.text for e in events if isinstance(e, Log) and e.text.startswith("compression runs"))
+    assert "here" in placement and "unknown" in placement
+    assert project.paths.splats_ply.read_bytes() == ply  # compressed here: the PLY came home

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from app.pipeline.cloud.part_journal import PartJournal
 from app.pipeline.cloud.transfer import MB, Uploader, download
 from app.pipeline.errors import Cancelled, InputError
 from app.pipeline.stage import CancelToken
@@ -27,7 +28,7 @@ def _objects(aws, prefix):
     return {o["Key"]: o["Size"] for o in aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]}
 
 
-def test_an_upload_interrupted_midway_resumes_without_resending_finished_parts(aws, tree):
+def test_an_upload_interrupted_midway_resumes_without_resending_finished_parts(aws, tree, tmp_path):
     cancel = CancelToken()
     seen: list[tuple[int, int]] = []
 
@@ -36,13 +37,16 @@ def test_an_upload_interrupted_midway_resumes_without_resending_finished_parts(a
         if done >= 12 * MB:
             cancel.cancel()
 
-    first = Uploader(aws.s3, BUCKET, part_size=5 * MB, concurrency=2, cancel=cancel, progress=interrupt)
+    journal = tmp_path / "uploads.json"  # kept in the project's cloud/ folder between runs
+    first = Uploader(aws.s3, BUCKET, part_size=5 * MB, concurrency=2, cancel=cancel, progress=interrupt,
+                     journal=PartJournal(journal))
     with pytest.raises(Cancelled):
         first.upload_tree(tree, "p/handoff")
     assert aws.s3.list_multipart_uploads(Bucket=BUCKET)["Uploads"]  # left for the next run
     assert all(total == seen[0][1] for _, total in seen) and seen[-1][0] < seen[0][1]
 
-    summary = Uploader(aws.s3, BUCKET, part_size=5 * MB, concurrency=4).upload_tree(tree, "p/handoff")
+    summary = Uploader(aws.s3, BUCKET, part_size=5 * MB, concurrency=4,
+                       journal=PartJournal(journal)).upload_tree(tree, "p/handoff")
     assert summary.bytes_sent < summary.bytes_total - 5 * MB  # finished parts were not sent again
     assert "Uploads" not in aws.s3.list_multipart_uploads(Bucket=BUCKET)
     for path in tree.rglob("*"):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import time
 
+from app.pipeline.cloud.offload import train_in_cloud
 from app.pipeline.compress.stage import CompressStage
 from app.pipeline.events import Event, Log
-from app.pipeline.export import export_project
+from app.pipeline.project_export import export_project
 from app.pipeline.runner import Runner
 from app.pipeline.stage import StageContext
-from app.pipeline.cloud.offload import train_in_cloud
+from app.pipeline.stages import fetch_cloud_splats
 from cloud_moto import (MotoAws, aws, cloud_settings, handoff_project, join_ok,  # noqa: F401
                         moto_server, ply_bytes)
 
@@ -32,7 +33,8 @@ def _train_in_cloud(aws: MotoAws, project, tmp_path, *, compress: bool) -> None:
     """A cloud training (compression chained) recorded as the project's done train stage."""
     cloud_settings(project, compress_where="cloud")
     script = aws.in_background(lambda: _play(aws, ply_bytes(3000), tmp_path, compress=compress))
-    outputs = train_in_cloud(StageContext(project=project, emit=lambda e: None, stage="train"))
+    outputs = train_in_cloud(StageContext(project=project, emit=lambda e: None, stage="train",
+                                          approve_cost=lambda e: True))
     join_ok(script, timeout=120)
     record = project.record("train")
     record.state, record.run_id, record.outputs = "done", "train-run-1", outputs
@@ -42,7 +44,7 @@ def _train_in_cloud(aws: MotoAws, project, tmp_path, *, compress: bool) -> None:
 def _compress(project) -> tuple[dict, list[Event]]:
     events: list[Event] = []
     with project:
-        assert Runner(project, [CompressStage()], emit=events.append).run()
+        assert Runner(project, [CompressStage(fetch_splats=fetch_cloud_splats)], emit=events.append).run()
     return project.record("compress").outputs, events
 
 
@@ -57,7 +59,7 @@ def test_the_stage_takes_the_sog_of_a_chained_cloud_compression_without_the_ply(
     assert outputs["scene"] == "compress/scene.sog" and outputs["splats"] == 3000
     assert sog.stat().st_mtime_ns == made and not project.paths.splats_ply.exists()
     assert outputs["bytes"] == sog.stat().st_size and outputs["position_error_mm"] < 1.0
-    assert any(isinstance(e, Log) and "from the cloud job" in e.text for e in events)
+    assert any(isinstance(e, Log) and "the compression the cloud job made" in e.text for e in events)
 
     project.settings.compress.sh_palette_size = 64  # the cloud SOG no longer matches: compress here
     project.save()
@@ -72,7 +74,7 @@ def test_a_failed_chain_fetches_the_ply_for_the_stage_and_for_export(aws, handof
     project.settings.cloud.fetch_ply = False
     _train_in_cloud(aws, project, tmp_path, compress=False)
     project.paths.splats_ply.unlink()  # as if only the SOG had been asked for
-    report = export_project(project, "splat", project.paths.exports / "s.splat")
+    report = export_project(project, "splat", project.paths.exports / "s.splat", fetch_splats=fetch_cloud_splats)
     assert report["splats"]["written"] == 3000 and project.paths.splats_ply.is_file()
     project.paths.splats_ply.unlink()
     outputs, _ = _compress(project)

@@ -11,10 +11,11 @@ import pytest
 
 from app.pipeline.compress.render_check import render_psnr
 from app.pipeline.compress.settings import CompressSettings
-from app.pipeline.export import export_project, sidecar
+from app.pipeline.export import sidecar
 from app.pipeline.formats.ply import read_ply, write_ply
 from app.pipeline.formats.splats import SH_C0, Splats
 from app.pipeline.project import Project
+from app.pipeline.project_export import export_project
 from train_scene import make_scene
 
 

@@ -14,9 +14,10 @@ from app.pipeline import atomic
 from app.pipeline.compress.stage import CompressStage
 from app.pipeline.errors import Cancelled, InputError, ProjectError
 from app.pipeline.events import Progress
-from app.pipeline.export import ExportOptions, export_project, sidecar
+from app.pipeline.export import ExportOptions, sidecar
 from app.pipeline.formats.ply import write_ply
 from app.pipeline.project import Project
+from app.pipeline.project_export import export_project
 from app.pipeline.runner import Runner
 from app.pipeline.stage import CancelToken
 from splat_scenes import drone_scene

@@ -200,9 +200,8 @@ def test_the_real_brighton_beach_flight(tmp_path, capsys):
     assert "18/18 images usable" in capsys.readouterr().out
 
 
-def test_the_synthetic_sample_flight(request, tmp_path):
-    pytest.importorskip("app.pipeline.synthetic")
-    flight = request.getfixturevalue("sample_flight")
+def test_the_synthetic_sample_flight(sample_flight, tmp_path):
+    flight = sample_flight
     assert ingest(flight, tmp_path / "p") == 0
     flight_json, report = load(tmp_path / "p")
     truth = json.loads((flight / "ground_truth.json").read_text())

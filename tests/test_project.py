@@ -119,14 +119,19 @@ def test_kill_9_during_writes_leaves_a_loadable_project(tmp_path, flight):
             i += 1
             p.record("ingest").outputs = {{"i": i, "pad": "x" * 200000}}
             p.save()
+            if i == 1:
+                print("saved", flush=True)
     """)
-    for delay in (0.3, 0.45, 0.6):
-        proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parents[1])
+    for delay in (0.0, 0.05, 0.15):
+        proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parents[1],
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "saved"  # killed while writing, not while starting
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         project = Project.open(root)  # still loads: old or new content, never torn
         with project:  # the dead writer's lock is stale and taken over
             pass
-    assert project.record("ingest").outputs.get("i", 0) >= 0
+        outputs = project.record("ingest").outputs
+        assert outputs["i"] >= 1 and outputs["pad"] == "x" * 200000  # a whole write of this run
     assert not [p.name for p in root.iterdir() if p.name.endswith(".tmp")]  # cleaned when locked

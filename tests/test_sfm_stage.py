@@ -14,7 +14,7 @@ import pycolmap
 import pytest
 
 from app.cli import main
-from app.pipeline.events import Event, Log, SfmStats, event_from_dict
+from app.pipeline.events import Event, Log, Progress, SfmStats, event_from_dict
 from app.pipeline.project import Project
 from app.pipeline.sfm import geo
 from app.pipeline.stage import CancelToken
@@ -72,7 +72,15 @@ def test_process_until_sfm_hands_off_a_validated_georeferenced_pinhole_model(don
                 "inlier_matches", "registered_images", "points", "mean_track_length",
                 "mean_reprojection_error", "track_length_histogram", "images", "focal"):
         assert key in stats, key
-    assert all(im["registered"] and im["observations"] > 0 for im in stats["images"].values())
+    assert all(im["registered"] and im["observations"] > 0 and im["reason"] is None
+               for im in stats["images"].values())
+    entry = next(iter(stats["images"].values()))
+    assert set(entry) == {"registered", "features", "observations", "mean_error_px",
+                          "gps_residual_m", "reason", "reason_text"}
+    assert entry["features"] > 0 and entry["gps_residual_m"] < 1.0
+    assert stats["gate"] == {"passed": True, "failures": [], "warnings": stats["gate"]["warnings"]}
+    assert {"extraction", "matching", "mapping", "alignment", "focal_check", "writing", "gate",
+            "undistortion"} <= set(stats["timings_s"])
     assert stats["exif_pose_priors"] == 12  # the synthetic JPEGs' EXIF GPS reaches pycolmap
 
 
@@ -96,6 +104,10 @@ def test_sfm_statistics_arrive_while_it_runs(done):
     mapping = [e.registered_images for e in stats if e.phase == "mapping"]
     assert mapping and mapping == sorted(mapping) and mapping[0] >= 2
     assert stats[-1].registered_images == 12 and stats[-1].track_length_histogram
+    messages = [e.message for e in done[2] if isinstance(e, Progress) and e.stage == "sfm"]
+    assert "extracting features: 12/12 images" in messages
+    assert any(m.startswith("matching: ") and "pairs verified" in m for m in messages)
+    assert any(m.startswith("mapping: ") and m.endswith("/12 images registered") for m in messages)
 
 
 def test_a_rerun_with_a_changed_gate_setting_reuses_features_and_matches(copy: Project):
@@ -146,6 +158,11 @@ def test_a_model_failing_the_gate_stops_the_stage_with_the_reason(copy: Project)
     assert code == 1
     record = Project.open(copy.root, create=False).record("sfm")
     assert record.state == "failed" and "3D points (< 1000000)" in record.reason
+    assert "The check 'points' fired (setting sfm.min_points, now 1000000)" in record.hint
+    stats = json.loads(copy.paths.sfm_stats.read_text())  # written although the gate failed
+    assert stats["gate"]["passed"] is False
+    assert [f["check"] for f in stats["gate"]["failures"]] == ["points"]
+    assert all(im["registered"] for im in stats["images"].values())
 
 
 def test_sfm_from_imports_a_colmap_model_through_the_same_gate(done, sample_flight: Path,

@@ -8,14 +8,15 @@ import numpy as np
 import pycolmap
 import pytest
 
-from app.pipeline.errors import StageError
 from app.pipeline.sfm import geo, intrinsics
 from app.pipeline.sfm.flight import Flight, FlightImage
 from app.pipeline.sfm.matching import plan_matching
 from app.pipeline.sfm.opensfm_export import read_opensfm_export
 from app.pipeline.sfm.settings import SfmSettings
-from app.pipeline.sfm.stats import image_errors, track_length_histogram
-from app.pipeline.sfm.validate import check_model, require_valid
+from app.pipeline.sfm.stats import DatabaseCounts, image_errors, track_length_histogram
+from app.pipeline.sfm.gate_hint import gate_error
+from app.pipeline.sfm.image_status import image_entries
+from app.pipeline.sfm.validate import check_model
 from tests.sfm_helpers import FIXTURES
 
 needs_fixtures = pytest.mark.skipif(not (FIXTURES / "opensfm_brighton").is_dir(),
@@ -93,10 +94,13 @@ def test_gate_passes_a_good_model_and_names_the_images_of_a_broken_one(brighton_
     for idx, p in enumerate(victim.points2D):
         if p.has_point3D():
             broken.delete_observation(victim.image_id, idx)
-    with pytest.raises(StageError) as err:
-        require_valid(broken, names + ["DJI_9999.JPG"], SfmSettings(min_registered_ratio=1.0))
-    assert "DJI_0027.JPG" in err.value.message and "2D-3D correspondences" in err.value.message
-    assert "DJI_9999.JPG" in err.value.message and "18/19" in err.value.message
+    settings = SfmSettings(min_registered_ratio=1.0)
+    result = check_model(broken, names + ["DJI_9999.JPG"], settings)
+    assert [f.check for f in result.failures] == ["observations_per_image", "registered_ratio"]
+    err = gate_error(result, settings, {}, {}, None)
+    assert "DJI_0027.JPG" in err.message and "2D-3D correspondences" in err.message
+    assert "DJI_9999.JPG" in err.message and "18/19" in err.message
+    assert "sfm.min_registered_ratio" in err.hint and "sfm.min_observations_per_image" in err.hint
 
 
 @needs_fixtures
@@ -105,20 +109,24 @@ def test_gate_fails_on_too_few_points_or_too_large_errors(brighton_model):
     result = check_model(brighton_model, names, SfmSettings(min_points=10_000,
                                                             max_reprojection_error_px=0.1))
     assert len(result.failures) == 2
-    assert "4095 3D points" in result.failures[0] and "reprojection" in result.failures[1]
+    assert "4095 3D points" in result.failures[0].message
+    assert "reprojection" in result.failures[1].message
 
 
 @needs_fixtures
 def test_gate_fails_when_cameras_are_far_from_their_gps(brighton_model):
     names = sorted(im.name for im in brighton_model.images.values())
     assert check_model(brighton_model, names, SfmSettings(), gps_residual_m=0.6).ok
-    failures = check_model(brighton_model, names, SfmSettings(), gps_residual_m=25.0).failures
-    assert failures == ["camera centres are 25.0 m from their GPS positions on average (> 10.0 m)"]
+    failures = check_model(brighton_model, names, SfmSettings(max_gps_residual_m=10.0),
+                           gps_residual_m=25.0).failures
+    assert [f.message for f in failures] == \
+        ["camera centres are 25.0 m from their GPS positions on average (> 10.0 m)"]
+    assert failures[0].setting == "sfm.max_gps_residual_m"
 
 
 def test_gate_fails_when_nothing_registered():
-    assert check_model(pycolmap.Reconstruction(), ["a"], SfmSettings()).failures == \
-        ["no image was registered"]
+    assert [f.message for f in check_model(pycolmap.Reconstruction(), ["a"],
+                                           SfmSettings()).failures] == ["no image was registered"]
 
 
 @pytest.mark.parametrize("n, gps, matcher, expected", [
@@ -162,3 +170,30 @@ def test_an_altitude_focal_correction_the_images_contradict_is_refused(brighton_
         brighton_model, 0.9, geo.camera_centres(brighton_model), max_error_m=3.0)
     assert corrected is None
     assert figures["reprojection_after_px"] > figures["reprojection_before_px"]
+
+
+def _posed_model(names: list[str]) -> pycolmap.Reconstruction:
+    rec = pycolmap.Reconstruction()
+    cam = pycolmap.Camera(model="PINHOLE", width=64, height=48, params=[50, 50, 32, 24])
+    cam.camera_id = 1
+    rec.add_camera_with_trivial_rig(cam)
+    for i, name in enumerate(names, start=1):
+        rec.add_image_with_trivial_frame(pycolmap.Image(name=name, camera_id=1, image_id=i),
+                                         pycolmap.Rigid3d())
+    return rec
+
+
+def test_each_unregistered_image_gets_the_reason_it_fell_out():
+    counts = DatabaseCounts(features_per_image={"blank": 0, "lonely": 900, "apart": 900,
+                                                "refused": 900, "in": 900},
+                            verified_pairs_per_image={"blank": 0, "lonely": 0, "apart": 2,
+                                                      "refused": 3, "in": 4})
+    models = [_posed_model(["in"]), _posed_model(["apart"])]
+    entries = image_entries(["blank", "lonely", "apart", "refused", "in"], models, counts,
+                            {"in": 1.5}, ["dropped"], min_num_matches=15)
+    assert {n: e["reason"] for n, e in entries.items()} == {
+        "blank": "no_features", "lonely": "no_verified_pair", "apart": "in_separate_model",
+        "refused": "not_registered_by_mapper", "in": None, "dropped": "excluded"}
+    assert entries["in"]["registered"] and entries["in"]["gps_residual_m"] == 1.5
+    assert "15 or more" in entries["lonely"]["reason_text"]
+    assert entries["dropped"]["reason_text"] == "excluded by the operator"

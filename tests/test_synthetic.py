@@ -227,3 +227,30 @@ def test_regenerating_a_shorter_flight_in_the_same_folder_leaves_no_stale_images
     generate_flight(tmp_path, n_images=2, width=96, height=72)
     assert sorted(p.name for p in tmp_path.glob("*.JPG")) == ["SYN_0001.JPG", "SYN_0002.JPG"]
     assert len(_truth(tmp_path)["images"]) == 2
+
+
+def test_gps_errors_change_what_the_exif_says_never_the_photos(tmp_path: Path):
+    from app.cli import main
+
+    assert main(["sample-flight", str(tmp_path / "noisy"), "--images", "6", "--seed", "11",
+                 "--width", "320", "--height", "240", "--gps", "consumer", "--gps-sigma", "6",
+                 "--gps-missing", "0.34"]) == 0
+    truth = _truth(tmp_path / "noisy")
+    assert truth["gps_errors"]["horizontal_sigma_m"] == 6.0
+    assert truth["gps_errors"]["relative_altitude"] is False
+    images = truth["images"]
+    assert sum(im["gps_written"] is None for im in images) == 2
+    errors = np.array([im["gps_error_enu"] for im in images if im["gps_error_enu"]])
+    assert np.linalg.norm(errors[:, :2], axis=1).mean() > 2.0
+    assert errors[:, 2].mean() > 10.0  # the consumer preset's altitude offset (+25 m) shows
+    first = next(im for im in images if im["gps_written"])
+    with Image.open(tmp_path / "noisy" / first["file"]) as im:
+        exif, xmp = im.getexif(), im.info["xmp"].decode()
+        pixels = np.asarray(im)
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    lat = _degrees(gps[ExifTags.GPS.GPSLatitude], gps[ExifTags.GPS.GPSLatitudeRef])
+    assert lat == pytest.approx(first["gps_written"]["lat"], abs=1e-7) != first["lat"]
+    assert "RelativeAltitude" not in xmp
+    generate_flight(tmp_path / "exact", **SMALL)  # the same flight with exact GPS
+    with Image.open(tmp_path / "exact" / first["file"]) as exact:
+        assert np.array_equal(np.asarray(exact), pixels)

@@ -10,7 +10,7 @@ import torch
 
 from app.pipeline.formats.splats import SH_C0
 from app.pipeline.train.model import init_params, make_optimizers, to_splats
-from app.pipeline.train.rasterize import rasterize_cpu
+from app.pipeline.render.rasterize import rasterize_cpu
 from app.pipeline.train.settings import TrainSettings
 from app.pipeline.train.strategy import compute_relocation_cpu, make_densifier
 

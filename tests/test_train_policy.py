@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from app.pipeline.errors import InputError
@@ -52,7 +54,8 @@ def test_the_user_can_force_either_side():
 def test_forcing_the_cloud_without_configuration_is_a_clear_error():
     with pytest.raises(InputError) as err:
         decide("cloud", [T4], cloud_configured=False)
-    assert "cloud.bucket" in err.value.hint and "--train-on local" in err.value.hint
+    assert "cloud.bucket" in err.value.hint and "train.where" in err.value.hint
+    assert err.value.action == "configure_cloud"
 
 
 def test_the_best_of_several_gpus_is_chosen():
@@ -65,13 +68,40 @@ def test_an_unknown_choice_is_refused():
         decide("gpu", [], cloud_configured=False)
 
 
-def test_detection_on_this_machine_returns_a_list():
-    assert all(isinstance(g, GpuInfo) for g in detect_gpus())
+class FakeCuda:
+    """The part of torch.cuda that detection reads, describing devices a test chooses."""
+
+    def __init__(self, devices: list[tuple[str, int, int, int]]) -> None:
+        self.devices = devices
+
+    def is_available(self) -> bool:
+        return bool(self.devices)
+
+    def device_count(self) -> int:
+        return len(self.devices)
+
+    def get_device_properties(self, i: int) -> SimpleNamespace:
+        name, major, minor, memory = self.devices[i]
+        return SimpleNamespace(name=name, major=major, minor=minor, total_memory=memory)
+
+
+def test_detection_describes_each_device_torch_reports():
+    cuda = FakeCuda([("Tesla T4", 7, 5, 15 * 2**30), ("NVIDIA A10G", 8, 6, 22 * 2**30)])
+    assert detect_gpus(cuda) == [GpuInfo(0, "Tesla T4", (7, 5), 15.0), GpuInfo(1, "NVIDIA A10G", (8, 6), 22.0)]
+    assert decide("auto", detect_gpus(cuda), cloud_configured=False).device == "cuda:1"
+    assert detect_gpus(FakeCuda([])) == []
+
+
+def test_detection_on_this_machine_matches_torch():
+    import torch
+
+    gpus = detect_gpus()
+    assert [g.index for g in gpus] == list(range(torch.cuda.device_count() if torch.cuda.is_available() else 0))
+    for g in gpus:
+        assert g.compute_capability == torch.cuda.get_device_capability(g.index)
 
 
 def test_the_cloud_counts_as_configured_only_with_bucket_role_and_image():
-    from types import SimpleNamespace
-
     from app.pipeline.hardware import cloud_configured
 
     full = SimpleNamespace(bucket="b", role_arn="arn:aws:iam::1:role/r", train_image="ecr/x")

@@ -154,7 +154,7 @@ def test_a_job_is_stopped_only_by_its_stop_button_after_a_confirmation(qtbot, wi
     qtbot.waitUntil(lambda: panel.stop_box is not None, timeout=WAIT_MS)
     box = panel.stop_box
     assert name in box.text() and "ml.g5.xlarge" in box.informativeText()
-    assert "so far ($1.408/h" in box.informativeText()
+    assert "so far at $1.408/h" in box.informativeText()
     press(box, "Keep it running")
     assert aws.stop_calls == [] and window.busy
     panel.jobs.stop_buttons[name].click()
@@ -166,6 +166,38 @@ def test_a_job_is_stopped_only_by_its_stop_button_after_a_confirmation(qtbot, wi
     assert window.model.stages["train"].state == "cancelled"
     qtbot.waitUntil(lambda: "Stopped" in panel.jobs.rows()[0][2], timeout=WAIT_MS)
     assert not panel.jobs.stop_buttons
+
+
+def test_closing_the_window_mid_job_detaches_and_reopening_follows_the_job_again(qtbot, window,
+                                                                               aws, release):
+    panel = window.cloud_panel
+    script = aws.in_background(lambda: play_training(aws, release, complete=True))
+    press(approval_box(qtbot, panel), "Approve and upload")
+    qtbot.waitUntil(lambda: "step 20/100" in panel.charts.summary.text(), timeout=WAIT_MS)
+    name, root = panel.view.name, window.project.root
+    window.close()  # as the operator would, mid-job
+    qtbot.waitUntil(lambda: not window.busy and not window.isVisible(), timeout=WAIT_MS)
+    assert aws.stop_calls == [] and aws.job(name).training_job_status == "InProgress"
+    assert Project.open(root, create=False).record("train").state == "cancelled"
+
+    again = MainWindow(stages=lambda: [TrainStage(), CompressStage()], with_viewer=False)
+    again.show()
+    try:
+        assert again.open_project(root)
+        cloud = again.cloud_panel
+        assert "step 20/100" in cloud.charts.summary.text()  # replayed from logs/events.jsonl
+        qtbot.waitUntil(lambda: again.busy, timeout=WAIT_MS)  # reattached, nothing asked
+        assert cloud.cost_box is None and f"{name} is still running" in cloud.status.text()
+        release.set()
+        qtbot.waitUntil(lambda: not again.busy, timeout=WAIT_MS)
+        script.join(5)
+        assert again.model.stages["train"].state == "done"
+        assert "step 100/100" in cloud.charts.summary.text()
+        assert len(aws.backend().training_jobs) == 1  # followed, never launched again
+    finally:
+        again.close()
+        qtbot.waitUntil(lambda: not again.busy, timeout=WAIT_MS)
+        again.deleteLater()
 
 
 def test_check_lists_every_failed_setting_with_its_fix(qtbot, window, aws):
@@ -214,6 +246,8 @@ def test_the_job_view_takes_transfers_statuses_and_log_lines_of_cloud_stages():
     assert view.apply(Progress(stage="train", fraction=0.05, message="uploading the SfM "
                                                                      "hand-off: 30/60 MB"))
     assert view.transfer_fraction == pytest.approx(0.5)
+    view.apply(Progress(stage="train", fraction=0.04, message="uploading the SfM hand-off: 2/6 MB"))
+    assert view.transfer_fraction == pytest.approx(0.5)  # a part reporting late
     assert view.apply(Progress(stage="train", fraction=0.99, message="downloading x: 9/10 MB"))
     assert view.transfer_fraction == pytest.approx(0.9)
     assert view.apply(CloudJobStatus(stage="train", job_name="j", status="InProgress",

@@ -19,7 +19,8 @@ import pytest
 from PIL import Image
 
 from app.pipeline import atomic
-from app.pipeline.export import SUFFIXES, export_project, sidecar
+from app.pipeline.export import SUFFIXES, sidecar
+from app.pipeline.project_export import export_project
 from app.pipeline.formats.ply import read_ply, write_ply
 from app.pipeline.formats.splats import SH_C0, Splats
 from app.pipeline.project import Project

@@ -10,7 +10,7 @@ import pycolmap
 import torch
 from PIL import Image
 
-from app.pipeline.train.rasterize import rasterize_cpu
+from app.pipeline.render.rasterize import rasterize_cpu
 
 
 def look_at(center: np.ndarray, target: np.ndarray = np.zeros(3)) -> np.ndarray:

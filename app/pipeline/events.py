@@ -42,6 +42,11 @@ class Progress(Event):
     fraction: float
     message: str = ""
 
+    def __post_init__(self) -> None:
+        # the one place a fraction is clamped: every stage, export and cloud job builds Progress
+        fraction = float(self.fraction)
+        object.__setattr__(self, "fraction", min(1.0, max(0.0, fraction)) if fraction == fraction else 0.0)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Log(Event):
@@ -112,11 +117,16 @@ class StageFinished(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class StageFailed(Event):
-    """A stage stopped with a reason and a hint for the operator."""
+    """A stage stopped with a reason, a hint for the operator and the next step.
+
+    `action` is machine-readable (see app/pipeline/errors.py: "resume", "rerun", "fix_input",
+    "configure_cloud", "relax_setting:sfm.max_gps_residual_m", ...); each front end words it.
+    """
 
     reason: str
     hint: str = ""
     cancelled: bool = False
+    action: str = ""
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -131,6 +141,14 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     cls = EVENT_TYPES[data["type"]]
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in data.items() if k in names})
+
+
+ProgressFn = Callable[[float, str], None]  # (fraction, message)
+
+
+def progress_emitter(emit: Callable[[Event], None], stage: str) -> ProgressFn:
+    """A progress(fraction, message) function that emits Progress events for `stage`."""
+    return lambda fraction, message="": emit(Progress(stage=stage, fraction=fraction, message=message))
 
 
 class Sink(Protocol):
@@ -161,7 +179,17 @@ class EventBus:
         with self._lock:
             sinks = list(self._sinks)
         for sink in sinks:
-            sink(event)
+            try:
+                sink(event)
+            except Exception as exc:  # e.g. logs/events.jsonl on a full disk: drop that sink, go on
+                self._drop(sink, event, exc)
+
+    def _drop(self, sink: Sink, event: Event, exc: Exception) -> None:
+        """Detach a failing sink and tell the others once (it would fail again on every event)."""
+        self._remove(sink)
+        where = getattr(sink, "path", None) or type(sink).__name__
+        self(Log(stage=event.stage, level="warning",
+                 text=f"events are no longer written to {where}: {type(exc).__name__}: {exc}"))
 
 
 class JsonlSink:
@@ -176,14 +204,25 @@ class JsonlSink:
     def __call__(self, event: Event) -> None:
         line = json.dumps(event.to_dict(), default=str, allow_nan=True)
         with self._lock:
-            if not self._file.closed:
+            if self._file.closed:
+                return
+            try:
                 self._file.write(line + "\n")
                 self._file.flush()
+            except OSError:  # e.g. a full disk: stop writing (the bus reports it), keep what is there
+                self._close_quietly()
+                raise
 
     def close(self) -> None:
         """Close the file; later events are dropped."""
         with self._lock:
+            self._close_quietly()
+
+    def _close_quietly(self) -> None:
+        try:
             self._file.close()
+        except OSError:  # the unflushed tail of a failed write
+            pass
 
 
 def read_events(path: Path) -> list[Event]:

@@ -1,5 +1,8 @@
 """Export splats as SOG, PLY, .splat, .spz or compressed PLY, with a quality report and georef.
 
+Format-level: a PLY in, a file out; it knows neither the project nor the cloud (project_export.py
+exports a project's trained splats through it).
+
 Every export: read the 3DGS PLY (bounded memory, NaN/inf dropped), select (SH degree, crop box,
 floater filter), centre when the format is most precise near the origin, write atomically,
 decode the written file again and report per-attribute errors and sizes beside it
@@ -12,7 +15,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -22,21 +25,20 @@ from .compress.quality import output_bytes, roundtrip_errors
 from .compress.render_check import RenderCheck
 from .compress.settings import CompressSettings
 from .compress.sog_read import read_sog
-from .compress.sog_write import encode_sog, save_sog
 from .compress.order import morton_order
+from .compress.sog_write import encode_sog, save_sog
+from .cancel import CancelToken
 from .errors import InputError
-from .events import Event, Log, Progress
+from .events import ProgressFn
 from .formats import compressed_ply, splat, spz
 from .formats.ply import load_ply, read_ply, write_ply
 from .formats.splats import Splats
-from .stage import CancelToken
 
 FORMATS = ("sog", "ply", "splat", "spz", "compressed-ply")
 SUFFIXES = {"sog": ".sog", "ply": ".ply", "splat": ".splat", "spz": ".spz",
             "compressed-ply": ".compressed.ply"}
 ERROR_SAMPLE = 2_000_000  # round-trip errors are measured on at most about this many splats
 CENTRED = ("sog", "spz")  # log-space / fixed-point positions: most precise near the origin
-ProgressFn = Callable[[float, str], None]
 
 
 @dataclass
@@ -131,7 +133,7 @@ def export_splats(ply: Path, fmt: str, out: Path, options: ExportOptions | None 
     _check_destination(fmt, out)
     if not ply.is_file():
         raise InputError(f"No splats to export: {ply} does not exist",
-                         hint="run the training stage first (spaceport process ...)", path=ply)
+                         hint="run the training stage first", path=ply)
     t0 = time.perf_counter()
     loaded = load_ply(ply, progress=lambda f, m: progress(0.15 * f, m))
     check()
@@ -206,37 +208,3 @@ def read_georef(path: Path) -> dict[str, Any] | None:
         raise InputError(f"{path} is unreadable: {exc}", hint="rerun the sfm stage",
                          path=path) from exc
     return geo if geo.get("georeferenced", True) and geo.get("origin") else None
-
-
-def progress_emitter(emit: Callable[[Event], None], stage: str) -> ProgressFn:
-    """A progress(fraction, message) function that emits Progress events for `stage`."""
-    return lambda f, m: emit(Progress(stage=stage, fraction=max(0.0, min(1.0, f)), message=m))
-
-
-def trained_splats(project, emit: Callable[[Event], None], cancel: CancelToken | None = None,
-                   stage: str = "export") -> Path:
-    """train/splats.ply, downloaded first when a cloud training left it in S3."""
-    ply = project.paths.splats_ply
-    if not ply.exists() and ((project.record("train").outputs or {}).get("cloud")):
-        from .cloud.offload import fetch_splats
-
-        emit(Log(stage=stage, text=f"{ply.name} stayed in the cloud: downloading it"))
-        fetch_splats(project, emit, cancel)
-    return ply
-
-
-def export_project(project, fmt: str, out: Path, options: ExportOptions | None = None,
-                   emit: Callable[[Event], None] | None = None,
-                   cancel: CancelToken | None = None) -> dict[str, Any]:
-    """Export a project's trained splats (train/splats.ply) to `out` in `fmt`."""
-    from .compress.render_check import project_render_check
-
-    emit = emit or (lambda e: None)
-    if options is None:
-        options = ExportOptions(compress=project.settings.compress)
-    report = export_splats(trained_splats(project, emit, cancel), fmt, Path(out), options,
-                           progress_emitter(emit, "export"), cancel,
-                           read_georef(project.paths.geo_json), project_render_check(project))
-    emit(Log(stage="export", text=f"exported {report['splats']['written']} splats to {out} "
-                                  f"({report['bytes']} bytes, {report['ratio_to_ply']}x smaller)"))
-    return report

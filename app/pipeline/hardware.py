@@ -53,15 +53,20 @@ class Decision:
     warning: bool = False  # the operator should read the reason (slow or constrained run)
 
 
-def detect_gpus() -> list[GpuInfo]:
-    """CUDA devices visible to torch (empty without a CUDA build or driver)."""
-    import torch
+def detect_gpus(cuda: Any = None) -> list[GpuInfo]:
+    """CUDA devices visible to torch (empty without a CUDA build or driver).
 
-    if not torch.cuda.is_available():
+    `cuda` is torch.cuda (imported here, on first use); tests hand in other device lists.
+    """
+    if cuda is None:
+        import torch
+
+        cuda = torch.cuda
+    if not cuda.is_available():
         return []
     found = []
-    for i in range(torch.cuda.device_count()):
-        props = torch.cuda.get_device_properties(i)
+    for i in range(cuda.device_count()):
+        props = cuda.get_device_properties(i)
         found.append(GpuInfo(i, props.name, (props.major, props.minor),
                              props.total_memory / 2**30))
     return found
@@ -69,21 +74,20 @@ def detect_gpus() -> list[GpuInfo]:
 
 def cloud_configured(cloud: Any) -> bool:
     """True when the cloud settings name what a SageMaker training job needs."""
-    # role_arn and train_image arrive with the cloud offload's settings; absent fields don't count
-    return all(getattr(cloud, name, "set") for name in ("bucket", "role_arn", "train_image"))
+    return all(getattr(cloud, name, "") for name in ("bucket", "role_arn", "train_image"))
 
 
 def decide(where: str, devices: list[GpuInfo], cloud_configured: bool) -> Decision:
     """Apply the policy to a `train.where` choice (auto|local|cloud) and the visible GPUs."""
     if where not in ("auto", "local", "cloud"):
         raise InputError(f"train.where must be auto, local or cloud, not {where!r}",
-                         hint="use --train-on auto|local|cloud")
+                         hint="set train.where to auto, local or cloud")
     best = max(devices, key=lambda d: (d.class_ok, d.gsplat_ok, d.memory_gib), default=None)
     if where == "cloud":
         if not cloud_configured:
             raise InputError("Training was set to run in the cloud, but no cloud is configured",
                              hint="set cloud.bucket, cloud.role_arn and cloud.train_image in the settings, "
-                                  "or train locally with --train-on local")
+                                  "or train locally (train.where = local)", action="configure_cloud")
         return Decision("cloud", "cloud training chosen by the user")
     if best is not None and best.class_ok:
         return Decision("local", f"{best.describe()} is A10G class or better",

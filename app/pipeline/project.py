@@ -31,6 +31,7 @@ class StageRecord:
     state: str = "pending"
     reason: str = ""
     hint: str = ""
+    action: str = ""  # the next step, machine-readable (errors.py lists them)
     fingerprint: str = ""
     run_id: str = ""
     started: float | None = None
@@ -72,6 +73,7 @@ class ProjectPaths:
         self.exports = self.root / "exports"
         self.cloud = self.root / "cloud"
         self.cloud_jobs = self.cloud / "jobs.json"
+        self.cloud_uploads = self.cloud / "uploads.json"  # multipart parts sent (part_journal.py)
         self.logs = self.root / "logs"
         self.events = self.logs / "events.jsonl"
 
@@ -102,7 +104,7 @@ class ProjectLock:
                         f"Project {self.path.parent} is open in another process "
                         f"(pid {holder.get('pid')} on {holder.get('host')})",
                         hint="close the other Spaceport window or wait for that run to finish",
-                        path=self.path) from None
+                        path=self.path, action="wait") from None
                 self.path.unlink(missing_ok=True)  # stale: its owner is gone
                 continue
             with os.fdopen(fd, "w") as f:
@@ -164,8 +166,8 @@ class Project:
             return project
         if not create:
             raise ProjectError(f"{root} is not a Spaceport project (no project.json)",
-                               hint="create it with `spaceport process FLIGHT_DIR -o PROJECT`",
-                               path=root)
+                               hint="open a flight folder with this folder as its project to create it",
+                               path=root, action="create_project")
         if source is not None:
             _check_output_location(root, Path(source).absolute())
         try:
@@ -175,8 +177,8 @@ class Project:
             probe.unlink()
         except OSError as exc:
             raise ProjectError(f"Cannot write the project folder {root}: {exc.strerror or exc}",
-                               hint="choose an output folder you can write to (-o PROJECT)",
-                               path=root) from exc
+                               hint="choose a project folder you can write to",
+                               path=root, action="fix_input") from exc
         project = cls(root, source=source)
         project.save()
         return project
@@ -254,4 +256,4 @@ def _check_output_location(root: Path, source: Path) -> None:
         return
     raise ProjectError(f"The project folder {root} is inside the flight folder {source}",
                        hint="choose an output folder outside the flight folder; the flight "
-                            "folder is read, never written", path=root)
+                            "folder is read, never written", path=root, action="fix_input")

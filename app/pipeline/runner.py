@@ -1,8 +1,10 @@
-"""Runs the registered stages in order: skips what is done and current, resumes what was
-interrupted, reruns from a stage on request, marks downstream stale when inputs change."""
+"""Runs the registered stages in order: checks what it can before the first one starts, skips
+what is done and current, resumes what was interrupted, reruns from a stage on request, marks
+downstream stale when inputs change."""
 
 from __future__ import annotations
 
+import shutil
 import time
 import traceback
 from typing import Any, Callable, Sequence
@@ -10,20 +12,28 @@ from typing import Any, Callable, Sequence
 from .errors import Cancelled, InputError, SpaceportError
 from .events import Event, Log, StageFailed, StageFinished, StageStarted
 from .project import Project
-from .settings import fingerprint
-from .stage import CancelToken, Stage, StageContext
+from .settings import fingerprint, result_fingerprint
+from .stage import ApproveCost, CancelToken, Stage, StageContext, decline_cost
+
+BUG_HINT = "this is a bug in Spaceport; the traceback is in logs/events.jsonl"
+GB = 1024 ** 3
 
 
 class Runner:
-    """Drives a project's stages; the CLI and the UI's worker are thin wrappers around it."""
+    """Drives a project's stages; the CLI and the UI's worker are thin wrappers around it.
+
+    `approve_cost` is shown each cloud cost estimate before anything is uploaded (a terminal
+    prompt, `--yes`, the window's dialog); without it, nothing is paid for.
+    """
 
     def __init__(self, project: Project, stages: Sequence[Stage], emit: Callable[[Event], None],
-                 cancel: CancelToken | None = None, options: dict[str, Any] | None = None) -> None:
+                 cancel: CancelToken | None = None, approve_cost: ApproveCost | None = None) -> None:
         self.project = project
         self.stages = list(stages)
         self.emit = emit
         self.cancel = cancel or CancelToken()
-        self.options = options or {}
+        self._ask = approve_cost or decline_cost
+        self._answers: dict[str, bool] = {}
         self._by_name = {s.name: s for s in self.stages}
 
     def names(self) -> list[str]:
@@ -37,12 +47,18 @@ class Runner:
         return self.names().index(name)
 
     def fingerprint(self, stage: Stage) -> str:
-        """Hash of the stage's settings, its extra inputs and its upstream stages' runs."""
+        """Hash of the stage's result-affecting settings, its extra inputs and its upstream runs."""
         section = getattr(self.project.settings, stage.name, None)
         upstream = {u: self.project.record(u).run_id for u in stage.upstream}
-        return fingerprint({"settings": fingerprint(section) if section is not None else None,
+        return fingerprint({"settings": result_fingerprint(section) if section is not None else None,
                             "inputs": stage.fingerprint_inputs(self.project),
                             "upstream": upstream})
+
+    def approve_cost(self, estimate: Any) -> bool:
+        """Ask once per estimate in this run whether its cost is approved."""
+        if estimate.key not in self._answers:
+            self._answers[estimate.key] = bool(self._ask(estimate))
+        return self._answers[estimate.key]
 
     def refresh_states(self) -> dict[str, str]:
         """Mark done stages whose inputs changed, and everything downstream of them, stale."""
@@ -62,52 +78,72 @@ class Runner:
         self.project.save()
         return {s.name: self.project.record(s.name).state for s in self.stages}
 
-    def run(self, until: str | None = None, from_stage: str | None = None) -> bool:
-        """Run stages up to `until` (inclusive); `from_stage` forces a rerun from there on.
-
-        Returns True when every requested stage is done, False on failure or cancel.
-        """
+    def plan(self, until: str | None = None, from_stage: str | None = None) -> list[Stage]:
+        """The stages a run would execute, in order (the rest are done and current)."""
         last = self.index(until) if until else len(self.stages) - 1
         first_forced = self.index(from_stage) if from_stage else None
         if first_forced is not None and first_forced > last:
-            raise InputError(f"--from {from_stage} comes after --until {until}")
-        self.refresh_states()
+            raise InputError(f"the rerun starts at {from_stage}, after the last stage asked for ({until})")
+        todo: list[Stage] = []
         for i, stage in enumerate(self.stages[: last + 1]):
             rec = self.project.record(stage.name)
             forced = first_forced is not None and i >= first_forced
-            if not forced and rec.state == "done" and rec.fingerprint == self.fingerprint(stage):
+            current = rec.state == "done" and rec.fingerprint == self.fingerprint(stage)
+            if forced or not current or any(u in {s.name for s in todo} for u in stage.upstream):
+                todo.append(stage)
+        return todo
+
+    def run(self, until: str | None = None, from_stage: str | None = None) -> bool:
+        """Run stages up to `until` (inclusive); `from_stage` forces a rerun from there on.
+
+        Every check that needs no stage output runs first (Stage.preflight, free disk space).
+        Returns True when every requested stage is done, False on failure or cancel.
+        """
+        self.refresh_states()
+        todo = self.plan(until, from_stage)
+        if not self._preflight(todo):
+            return False
+        last = self.index(until) if until else len(self.stages) - 1
+        for stage in self.stages[: last + 1]:
+            if stage not in todo:
+                rec = self.project.record(stage.name)
                 self.emit(StageFinished(stage=stage.name, outputs=rec.outputs, skipped=True))
-                continue
-            if not self._run_one(stage):
+            elif not self._run_one(stage):
                 return False
         return True
+
+    def _context(self, stage: Stage) -> StageContext:
+        return StageContext(project=self.project, emit=self.emit, cancel=self.cancel,
+                            stage=stage.name, approve_cost=self.approve_cost)
+
+    def _preflight(self, todo: list[Stage]) -> bool:
+        """Settings, hardware, cloud and disk checks of the stages to run, before any starts."""
+        for stage in todo:
+            ok, _ = self._attempt(stage.name, lambda s=stage: s.preflight(self._context(s)))
+            if not ok:
+                return False
+        need = {s.name: s.expected_bytes(self.project) for s in todo}
+        free = shutil.disk_usage(self.project.root).free
+        if sum(need.values()) <= free:
+            return True
+        parts = ", ".join(f"{name} {n / GB:.1f} GB" for name, n in need.items() if n)
+        error = InputError(f"Not enough free disk space in {self.project.root}: this run needs about "
+                           f"{sum(need.values()) / GB:.1f} GB ({parts}), {free / GB:.1f} GB are free",
+                           hint="free some space there, or lower the Gaussian budget "
+                                "(train.max_gaussians)", action="free_disk")
+        self._fail(max(need, key=need.__getitem__), "failed", error.message, error.hint, error.action)
+        return False
 
     def _run_one(self, stage: Stage) -> bool:
         rec = self.project.record(stage.name)
         resumed = rec.state in ("running", "cancelled", "failed")
-        rec.state, rec.reason, rec.hint = "running", "", ""
+        rec.state, rec.reason, rec.hint, rec.action = "running", "", "", ""
         rec.started, rec.finished = time.time(), None
         rec.fingerprint = self.fingerprint(stage)
         self.project.save()
         self.emit(StageStarted(stage=stage.name, resumed=resumed))
-        ctx = StageContext(project=self.project, emit=self.emit, cancel=self.cancel,
-                           stage=stage.name, options=self.options)
-        try:
-            outputs = stage.run(ctx)
-        except Cancelled:
-            self._fail(stage.name, "cancelled", "cancelled by the user",
-                       "run the same command again to resume")
-            return False
-        except SpaceportError as exc:
-            self._fail(stage.name, "failed", exc.message, exc.hint)
-            return False
-        except KeyboardInterrupt:
-            self._fail(stage.name, "cancelled", "interrupted", "run the same command again to resume")
-            raise
-        except Exception as exc:  # an unexpected bug: keep the traceback in the event log
-            self.emit(Log(stage=stage.name, level="debug", text=traceback.format_exc()))
-            self._fail(stage.name, "failed", f"{type(exc).__name__}: {exc}",
-                       "this is a bug in Spaceport; the traceback is in logs/events.jsonl")
+        ok, outputs = self._attempt(stage.name, lambda: stage.run(self._context(stage)))
+        if not ok:
             return False
         rec = self.project.record(stage.name)
         rec.state, rec.finished = "done", time.time()
@@ -117,8 +153,26 @@ class Runner:
         self.emit(StageFinished(stage=stage.name, outputs=rec.outputs))
         return True
 
-    def _fail(self, name: str, state: str, reason: str, hint: str) -> None:
+    def _attempt(self, name: str, work: Callable[[], Any]) -> tuple[bool, Any]:
+        """(True, result) of `work`, or (False, None) with the failure recorded and emitted."""
+        try:
+            return True, work()
+        except Cancelled as exc:
+            reason = f"cancelled by the user; {exc}" if str(exc) else "cancelled by the user"
+            self._fail(name, "cancelled", reason, exc.hint, exc.action)
+        except SpaceportError as exc:
+            self._fail(name, "failed", exc.message, exc.hint, exc.action)
+        except KeyboardInterrupt:
+            self._fail(name, "cancelled", "interrupted", Cancelled.hint, Cancelled.action)
+            raise
+        except Exception as exc:  # an unexpected bug: keep the traceback in the event log
+            self.emit(Log(stage=name, level="debug", text=traceback.format_exc()))
+            self._fail(name, "failed", f"{type(exc).__name__}: {exc}", BUG_HINT, "report_bug")
+        return False, None
+
+    def _fail(self, name: str, state: str, reason: str, hint: str, action: str) -> None:
         rec = self.project.record(name)
-        rec.state, rec.reason, rec.hint, rec.finished = state, reason, hint, time.time()
+        rec.state, rec.reason, rec.hint, rec.action, rec.finished = state, reason, hint, action, time.time()
         self.project.save()
-        self.emit(StageFailed(stage=name, reason=reason, hint=hint, cancelled=state == "cancelled"))
+        self.emit(StageFailed(stage=name, reason=reason, hint=hint, cancelled=state == "cancelled",
+                              action=action))

@@ -1,8 +1,9 @@
 """The single source of settings: one typed section per stage, stored in project.json.
 
 Each stage's section lives beside its code (`app/pipeline/<stage>/settings.py`); this module
-composes them, converts to and from JSON and fingerprints a section so a changed setting marks
-that stage and everything downstream stale.
+composes them, converts to and from JSON and fingerprints what of a section affects the result
+(each field declares it, app/pipeline/fields.py), so a changed setting marks that stage and
+everything downstream stale only when it changes what the stage makes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InputError
+from .fields import result_values
 from .cloud.settings import CloudSettings
 from .compress.settings import CompressSettings
 from .ingest.settings import IngestSettings
@@ -65,6 +67,11 @@ def fingerprint(obj: Any) -> str:
         obj = dataclasses.asdict(obj)
     blob = json.dumps(obj, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def result_fingerprint(section: Any) -> str:
+    """Hash of the fields of a settings section that affect its stage's result (fields.py)."""
+    return fingerprint(result_values(section))
 
 
 def _from_dict(cls: type, data: dict[str, Any]) -> Any:

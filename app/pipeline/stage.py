@@ -7,45 +7,33 @@ context, checks the cancel token between units of work, and resumes from what it
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .errors import Cancelled
+from .cancel import CancelToken
 from .events import Event, Log, Progress
 from .project import Project
 
+__all__ = ["ApproveCost", "CancelToken", "Stage", "StageContext", "decline_cost"]
 
-class CancelToken:
-    """Set by the UI/CLI to ask the running stage to stop at its next checkpoint."""
+ApproveCost = Callable[[Any], bool]  # shown a cloud.approval.CostEstimate: True when it is approved
 
-    def __init__(self) -> None:
-        self._event = threading.Event()
 
-    def cancel(self) -> None:
-        """Ask the pipeline to stop."""
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        """True once cancel() was called."""
-        return self._event.is_set()
-
-    def check(self) -> None:
-        """Raise Cancelled if cancel() was called; call between units of work."""
-        if self._event.is_set():
-            raise Cancelled()
+def decline_cost(estimate: Any) -> bool:
+    """The approval of a run nobody can ask: nothing is paid for without an explicit yes."""
+    return False
 
 
 @dataclass
 class StageContext:
-    """What a running stage gets: the project, an event emitter and the cancel token."""
+    """What a running stage gets: the project, an event emitter, the cancel token and the
+    approval of cloud costs (asked once per estimate and run; see Runner.approve_cost)."""
 
     project: Project
     emit: Callable[[Event], None]
     cancel: CancelToken = field(default_factory=CancelToken)
     stage: str = ""
-    options: dict[str, Any] = field(default_factory=dict)  # per-run choices (e.g. train_on)
+    approve_cost: ApproveCost = decline_cost
 
     @property
     def settings(self) -> Any:
@@ -61,7 +49,7 @@ class StageContext:
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Emit Progress for this stage."""
-        self.emit(Progress(stage=self.stage, fraction=max(0.0, min(1.0, fraction)), message=message))
+        self.emit(Progress(stage=self.stage, fraction=fraction, message=message))
 
     def log(self, text: str, level: str = "info") -> None:
         """Emit a Log line for this stage."""
@@ -77,6 +65,14 @@ class Stage:
     def fingerprint_inputs(self, project: Project) -> dict[str, Any]:
         """Everything besides settings and upstream runs that should invalidate this stage."""
         return {}
+
+    def preflight(self, ctx: StageContext) -> None:
+        """Checks that need no upstream output (settings, hardware, cloud access, cost approval),
+        run before the first stage of a run starts; raise a SpaceportError to stop the run."""
+
+    def expected_bytes(self, project: Project) -> int:
+        """Disk space this stage's outputs are expected to take (0: negligible)."""
+        return 0
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
         """Do the work, write outputs, return a summary of outputs (JSON-ready)."""

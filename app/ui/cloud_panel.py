@@ -19,8 +19,10 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, Q
                                QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from app.pipeline.cloud import jobs
-from app.pipeline.cloud.costs import Estimate, hourly_price
-from app.pipeline.cloud.offload import cancel_jobs, job_records, refresh_jobs
+from app.pipeline.cloud.approval import CostEstimate, estimate_offload
+from app.pipeline.cloud.control import active_jobs, job_records, refresh_jobs, stop_jobs
+from app.pipeline.cloud.costs import hourly_price
+from app.pipeline.cloud.instances import INSTANCE_TYPES
 from app.pipeline.cloud.preflight import Check, checklist
 from app.pipeline.cloud.session import AwsSession
 from app.pipeline.errors import SpaceportError
@@ -29,8 +31,8 @@ from app.pipeline.project import Project
 
 from .charts import TrainCharts
 from .cloud_panel_jobs import JobsList
-from .cloud_panel_model import (FIELDS, INSTANCE_TYPES, JobCost, JobView, estimate_offload,
-                                image_kinds, job_cost, problems, validate)
+from .cloud_panel_model import (FIELDS, JobView, SpentSoFar, image_kinds, problems, spent_so_far,
+                                validate)
 from .pool import BackgroundPool
 from .run_model import RunModel
 
@@ -51,17 +53,24 @@ def sagemaker_regions() -> list[str]:
     return boto3.Session().get_available_regions("sagemaker")
 
 
+def project_estimate(project: Project) -> CostEstimate:
+    """The engine's offload estimate (TEAM contract 5) with live prices when AWS gives them."""
+    settings = dataclasses.replace(project.settings)
+    return estimate_offload(settings, AwsSession(settings.cloud))
+
+
 class CloudPanel(QWidget):
     """The cloud settings, checks, approval, the followed job and the jobs list of a project.
 
-    `on_change(dotted, text)` saves a setting as the window does; `start_run()` starts the
-    window's run (the child process that uploads and follows the job). `estimate(project)` is
-    the cost estimate the approval shows.
+    `on_change(dotted, text)` saves a setting as the window does; `start_run(approved)` starts
+    the window's run, which uploads and follows the job (`approved`: the user approved the cost,
+    so the run may launch a new paid job; without it a run only follows a job already going).
+    `estimate(project)` is the cost estimate the approval shows.
     """
 
     def __init__(self, pool: BackgroundPool, on_change: Callable[[str, str], bool],
-                 start_run: Callable[[], bool], parent: QWidget | None = None,
-                 estimate: Callable[[Project], Estimate] = estimate_offload) -> None:
+                 start_run: Callable[[bool], bool], parent: QWidget | None = None,
+                 estimate: Callable[[Project], CostEstimate] = project_estimate) -> None:
         super().__init__(parent)
         self.pool, self._on_change, self._start_run, self._estimate = (pool, on_change,
                                                                        start_run, estimate)
@@ -194,7 +203,7 @@ class CloudPanel(QWidget):
             self.show_settings()
             self.status.setText("" if editable else
                                 "read-only: another process holds this project")
-            self.reload_jobs()
+            self.reload_jobs(reattach=True)
         self._enable()
 
     def show_settings(self) -> None:
@@ -301,23 +310,24 @@ class CloudPanel(QWidget):
         self.pool.submit(lambda task: self._estimate(project), key="cloud-estimate",
                          done=self.ask_approval, failed=self._failed)
 
-    def ask_approval(self, estimate: Estimate) -> QMessageBox:
+    def ask_approval(self, estimate: CostEstimate) -> QMessageBox:
         """Show the estimate in a window-modal box; nothing is uploaded before Approve.
 
         A tiny stand-in for the window's cost dialog (TEAM contract 10) until it lands."""
         box = QMessageBox(QMessageBox.Icon.Question, "Approve the cloud cost",
-                          "Train this project on SageMaker?", parent=self)
-        box.setInformativeText(f"{estimate.text()}\n\nNothing is uploaded before you approve. "
-                               "You can stop the job from the jobs list at any time.")
+                          f"Train this project on SageMaker for about ${estimate.total_usd:.2f}?",
+                          parent=self)
+        box.setInformativeText("\n".join(estimate.lines()[1:]) + "\n\nNothing is uploaded "
+                               "before you approve. A job is stopped only by its Stop button.")
         approve = box.addButton("Approve and upload", QMessageBox.ButtonRole.AcceptRole)
         box.addButton("Decline", QMessageBox.ButtonRole.RejectRole)
         box.finished.connect(lambda _: self._approved(box.clickedButton() is approve, estimate))
         self.cost_box = box
-        self.status.setText(f"waiting for your approval: {estimate.text()}")
+        self.status.setText(f"waiting for your approval of about ${estimate.total_usd:.2f}")
         box.open()
         return box
 
-    def _approved(self, yes: bool, estimate: Estimate) -> None:
+    def _approved(self, yes: bool, estimate: CostEstimate) -> None:
         self.cost_box = None
         if not yes:
             self.status.setText("Declined: nothing was uploaded and no job was started.")
@@ -328,8 +338,9 @@ class CloudPanel(QWidget):
         if project.settings.train.where != "cloud" and not self._on_change("train.where", "cloud"):
             self.status.setText("Could not set training to run in the cloud (see the log).")
             return
-        if self._start_run():
-            self.status.setText(f"approved ({estimate.text()}): uploading the SfM hand-off…")
+        if self._start_run(True):
+            self.status.setText(f"approved (about ${estimate.total_usd:.2f}): uploading the SfM "
+                                "hand-off…")
         else:
             self.status.setText("The run could not start (see the log).")
 
@@ -363,12 +374,22 @@ class CloudPanel(QWidget):
             self.log.verticalScrollBar().setValue(self.log.verticalScrollBar().maximum())
 
     # -- jobs list and stop --------------------------------------------------------------------
-    def reload_jobs(self) -> None:
-        """Read cloud/jobs.json in the pool and show it."""
+    def reload_jobs(self, reattach: bool = False) -> None:
+        """Read cloud/jobs.json in the pool and show it; with `reattach`, follow a job that is
+        still running (a closed window or Cancel detached from it) by starting a run that may
+        not launch anything new."""
         project = self.project
         if project is not None:
             self.pool.submit(lambda task: job_records(project), key="cloud-jobs",
-                             done=self.jobs.show_jobs, failed=self._failed)
+                             done=lambda records: self._jobs_loaded(records, reattach),
+                             failed=self._failed)
+
+    def _jobs_loaded(self, records: list, reattach: bool) -> None:
+        self.jobs.show_jobs(records)
+        running = [job.name for job in records if job.active]
+        if reattach and running and self.editable and not self._busy and self._start_run(False):
+            self.status.setText(f"The SageMaker job {running[-1]} is still running: following "
+                                "it again.")
 
     def refresh_from_aws(self) -> None:
         """Ask SageMaker for the running jobs' states (updates jobs.json), then show them."""
@@ -388,17 +409,17 @@ class CloudPanel(QWidget):
             return
         settings = dataclasses.replace(project.settings.cloud)
 
-        def look_up(task) -> JobCost:
+        def look_up(task) -> SpentSoFar:
             session = AwsSession(settings)
             desc = jobs.describe(session.client("sagemaker"), name) or {
                 "TrainingJobName": name, "TrainingJobStatus": "gone"}
             instance = (desc.get("ResourceConfig") or {}).get("InstanceType", "")
-            return job_cost(desc, hourly_price(session, instance))
+            return spent_so_far(desc, hourly_price(session, instance))
 
         self.status.setText(f"looking up {name}…")
         self.pool.submit(look_up, key="cloud-stop", done=self.confirm_stop, failed=self._failed)
 
-    def confirm_stop(self, cost: JobCost) -> QMessageBox | None:
+    def confirm_stop(self, cost: SpentSoFar) -> QMessageBox | None:
         """Ask, naming the job and its cost so far; only "Stop the job" stops it."""
         if cost.status != "InProgress":
             self.status.setText(f"{cost.name} is {cost.status}: nothing to stop")
@@ -418,18 +439,18 @@ class CloudPanel(QWidget):
         box.open()
         return box
 
-    def _stop_answered(self, yes: bool, cost: JobCost) -> None:
+    def _stop_answered(self, yes: bool, cost: SpentSoFar) -> None:
         self.stop_box = None
         project = self.project
         if not yes or project is None:
             self.status.setText(f"{cost.name} keeps running")
             return
         self.status.setText(f"stopping {cost.name}…")
-        self.pool.submit(lambda task: cancel_jobs(project, lambda e: None, names=(cost.name,)),
+        self.pool.submit(lambda task: stop_jobs(project, lambda e: None, names=(cost.name,)),
                          key="cloud-stop", done=lambda stopped: self._stopped(stopped, cost),
                          failed=self._failed)
 
-    def _stopped(self, stopped: list[str], cost: JobCost) -> None:
+    def _stopped(self, stopped: list[str], cost: SpentSoFar) -> None:
         self.status.setText(f"stop requested for {cost.name} (about ${cost.usd:.2f} spent)"
                             if stopped else f"{cost.name} had already ended")
         self.reload_jobs()

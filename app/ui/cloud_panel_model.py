@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.pipeline.cloud.costs import (TRAIN_IT_PER_S, Estimate, Price, estimate_training,
-                                      train_steps)
+from app.pipeline.cloud.costs import Price
+from app.pipeline.cloud.instances import INSTANCE_TYPES
 from app.pipeline.cloud.preflight import IMAGE_RE, ROLE_RE
 from app.pipeline.cloud.records import ACTIVE, JobRecord
-from app.pipeline.cloud.session import AwsSession
 from app.pipeline.cloud.settings import CloudSettings
 from app.pipeline.events import CloudJobStatus, Event, Log, Progress, StageStarted
-from app.pipeline.project import Project
 
 CLOUD_STAGES = ("train", "compress")  # the stages whose events a cloud job feeds
 LOG_TAIL = 200  # lines the panel keeps; the whole log stays in logs/events.jsonl
@@ -49,9 +47,9 @@ FIELDS = (
                                         "(packaging/sagemaker/iam-execution-role.json)"),
     Field("train_image", "Training image", "ECR URI pushed by packaging/sagemaker/build_and_push.sh"),
     Field("compress_image", "Compression image", "ECR URI of the compression image"),
-    Field("train_instance_type", "Training instance", "A10G (g5) or T4 (g4dn) instances"),
+    Field("train_instance_type", "Training instance", "the SageMaker instance types Spaceport "
+                                                      "offers (and its IAM policy allows)"),
 )
-INSTANCE_TYPES = tuple(TRAIN_IT_PER_S)  # the training types the estimate knows a speed for
 
 
 def validate(name: str, value: str, settings: CloudSettings,
@@ -115,9 +113,12 @@ class JobView:
         span = TRANSFER_SPANS.get(event.message.split(" ", 1)[0]) \
             if isinstance(event, Progress) else None
         if span is not None:
-            self.transfer = event.message
             low, high = span
-            self.transfer_fraction = min(1.0, max(0.0, (event.fraction - low) / (high - low)))
+            fraction = min(1.0, max(0.0, (event.fraction - low) / (high - low)))
+            same = event.message.split(":")[0] == self.transfer.split(":")[0]
+            # parallel parts report out of order: within one transfer the bar only grows
+            self.transfer_fraction = max(fraction, self.transfer_fraction) if same else fraction
+            self.transfer = event.message
             return True
         if isinstance(event, Log):
             self.log.append((event.t, event.level, event.text))
@@ -146,7 +147,7 @@ def elapsed_s(desc: dict[str, Any], now: float | None = None) -> float:
 
 
 @dataclass(frozen=True)
-class JobCost:
+class SpentSoFar:
     """What a job has cost so far: its instance, billed seconds and the price used."""
 
     name: str
@@ -161,16 +162,15 @@ class JobCost:
         return self.seconds / 3600 * self.price.usd_per_hour
 
     def text(self) -> str:
-        """e.g. 'ml.g5.xlarge for 12 min: about $0.28 so far ($1.408/h, bundled table, date)'."""
+        """e.g. 'ml.g5.xlarge for 12 min (InProgress): about $0.28 so far at $1.408/h (...)'."""
         return (f"{self.instance} for {self.seconds / 60:.0f} min ({self.status}): about "
-                f"${self.usd:.2f} so far (${self.price.usd_per_hour:.3f}/h on demand, "
-                f"{self.price.source}, {self.price.date})")
+                f"${self.usd:.2f} so far at {self.price.text()}, on demand")
 
 
-def job_cost(desc: dict[str, Any], price: Price, now: float | None = None) -> JobCost:
+def spent_so_far(desc: dict[str, Any], price: Price, now: float | None = None) -> SpentSoFar:
     """The cost so far of a described job."""
     instance = (desc.get("ResourceConfig") or {}).get("InstanceType", price.instance)
-    return JobCost(desc.get("TrainingJobName", ""), instance, desc.get("TrainingJobStatus", ""),
+    return SpentSoFar(desc.get("TrainingJobName", ""), instance, desc.get("TrainingJobStatus", ""),
                    elapsed_s(desc, now), price)
 
 
@@ -182,19 +182,6 @@ def job_row(job: JobRecord, now: float | None = None) -> tuple[str, str, str, st
     started = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created))
     return (job.name, job.kind, status + (f": {job.failure_reason}" if job.failure_reason else ""),
             started, f"{max(0.0, end - job.created) / 60:.0f} min")
-
-
-def estimate_offload(project: Project) -> Estimate:
-    """The training job's estimate as the offload logs it today (costs.estimate_training).
-
-    Stopgap until the engine's approval estimate (TEAM contract 5) lands on main: then the
-    panel shows that one, with compression and each figure marked measured or assumed.
-    """
-    s = project.settings.cloud
-    handoff = project.paths.sfm_undistorted
-    upload = sum(p.stat().st_size for p in handoff.rglob("*") if p.is_file())
-    return estimate_training(AwsSession(s), s.train_instance_type,
-                             train_steps(project.settings.train), upload, s.spot)
 
 
 def image_kinds(settings: CloudSettings) -> tuple[str, ...]:

@@ -17,9 +17,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QF
 
 from app.pipeline.errors import SpaceportError
 from app.pipeline.events import Event, Progress
-from app.pipeline.export import export_project, sidecar
+from app.pipeline.cancel import CancelToken
+from app.pipeline.export import sidecar
 from app.pipeline.project import Project
-from app.pipeline.stage import CancelToken
+from app.pipeline.project_export import export_project
+from app.pipeline.stages import fetch_cloud_splats
 from app.viewer.crop import CropBox, export_crop
 
 from .export_dialog_model import (LABELS, ExportRequest, PlyInfo, default_destination,
@@ -290,7 +292,7 @@ class ExportDialog(QDialog):
 
             request.out.parent.mkdir(parents=True, exist_ok=True)
             return self._export(self.project, request.fmt, request.out, options, emit=emit,
-                                cancel=token)
+                                cancel=token, fetch_splats=fetch_cloud_splats)
 
         self.token, self.report = token, None
         self.report_box.setVisible(False)

@@ -88,7 +88,7 @@ class MainWindow(QMainWindow):
         self.log_panel = LogPanel()
         self.results = ResultsView(self.pool)
         self.cloud_panel = CloudPanel(self.pool, on_change=self.change_setting,
-                                      start_run=self.run)
+                                      start_run=lambda approved: self.run(approved=approved))
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setMaximumWidth(260)
@@ -290,8 +290,10 @@ class MainWindow(QMainWindow):
         """True while a run is in progress."""
         return self.worker is not None
 
-    def run(self, from_stage: str | None = None, until: str | None = None) -> bool:
-        """Run the pipeline (resuming what is not done), or rerun from `from_stage` on."""
+    def run(self, from_stage: str | None = None, until: str | None = None,
+            approved: bool = False) -> bool:
+        """Run the pipeline (resuming what is not done), or rerun from `from_stage` on;
+        `approved`: the user approved the cloud cost estimate (the cloud panel asked)."""
         if self.project is None or self.read_only or self.busy:
             return False
         if self.project.source is None:
@@ -300,7 +302,7 @@ class MainWindow(QMainWindow):
         project, stages = self.project, list(self._make_stages())
         worker = PipelineWorker(lambda emit, cancel: run_stages(project, stages, emit, cancel,
                                                                 from_stage=from_stage,
-                                                                until=until))
+                                                                until=until, approved=approved))
         worker.event.connect(self._on_event)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)

@@ -3,8 +3,9 @@
 #   bench/gpu/run.sh [--steps N] [--datasets sample,brighton] [--configs spaceport,simple_trainer]
 # Installs gsplat and the pipeline's dependencies from bench/gpu/wheels (README.md says how to
 # fill it), builds gsplat's CUDA extension once into bench/gpu/build (a rerun reuses it), then
+# checks the CPU rasterizer against the CUDA one (tests/render_parity.py, stops on a mismatch),
 # trains the sample flight and brighton_beach and prints steps/s, peak GPU memory, Gaussians and
-# held-out PSNR. Results: bench/gpu/results/train_gpu.json.
+# held-out PSNR. Results: bench/gpu/results/train_gpu.json, render_parity.txt.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -34,4 +35,7 @@ start=$(date +%s)
 echo "gsplat CUDA extension ready in $(( $(date +%s) - start )) s (kept in $TORCH_EXTENSIONS_DIR)"
 
 cd "$ROOT"
+# the CPU rasterizer (tests, CPU previews) must render and differentiate as gsplat's CUDA one
+mkdir -p "$HERE/results"
+"$PY" tests/render_parity.py | tee "$HERE/results/render_parity.txt"
 exec "$PY" bench/gpu/train_gpu.py "$@"

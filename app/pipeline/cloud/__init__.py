@@ -1,7 +1,8 @@
 """Cloud offload: S3 transfer, SageMaker jobs, log tailing, job records, costs (no Qt).
 
-Entry points: `offload.train_in_cloud(ctx, decision)` (TrainStage, on its worker thread),
-`offload.cloud_compress_outputs(project)` and `offload.fetch_splats(...)` (the compress stage),
-`offload.job_records(project)` (instant, from cloud/jobs.json), `offload.refresh_jobs` and
-`offload.cancel_jobs` (network calls: run them off the UI thread), `container.main` (the image).
+Entry points: `offload.preflight_cloud(ctx)` and `offload.train_in_cloud(ctx)` (TrainStage),
+`approval.estimate_offload(settings)` (the cost a user approves: CLI prompt, window dialog),
+`control.job_records / active_jobs` (instant, from cloud/jobs.json), `control.refresh_jobs`,
+`control.stop_jobs` and `control.fetch_splats` (network calls: run them off the UI thread),
+`container.main` (the image; its names are in contract.py).
 """

@@ -7,7 +7,7 @@ summary.json) to /opt/ml/output/data (output.tar.gz), checkpoints to /opt/ml/che
 on restart; SIGTERM asks the stage to checkpoint and stop), the reason of a failure to
 /opt/ml/output/failure. Exit status 0 only on success. Every event goes to stdout as one
 `SPACEPORT_EVENT {json}` line, and each TrainMetrics also as `step=.. loss=..` for MetricDefinitions.
-SPACEPORT_SM_ROOT relocates /opt/ml (tests run this on a temporary tree).
+The contract's names are in contract.py (SPACEPORT_SM_ROOT relocates /opt/ml for tests).
 """
 
 from __future__ import annotations
@@ -26,36 +26,15 @@ from .. import atomic
 from ..errors import Cancelled, InputError, SpaceportError
 from ..events import Event, Log, TrainMetrics
 from ..settings import Settings
-from ..stage import CancelToken
+from ..cancel import CancelToken
+from .contract import (COMPRESS_REPORT, FAILURE_CHARS, GEO, MODEL_CHANNEL, SFM_CHANNEL, SM_ROOT,
+                       SM_ROOT_ENV, SPLATS, TRAIN_SUMMARY, SageMakerTree)
 from .extract import safe_extract
 from .logs import format_event
 
 EXIT_OK, EXIT_FAILED, EXIT_BUG = 0, 1, 2
-COMPRESS_REPORT = "compress_report.json"  # compress_ply's report, beside the files it describes
 # imported before SIGTERM is taken: torch and pycolmap (glog) install fatal-signal handlers on import
-STAGE_MODULES = {"train": ("..train.trainer", "pycolmap"), "compress": ("..compress.stage",)}
-
-
-class SageMakerTree:
-    """The /opt/ml paths of the SageMaker training contract."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.hyperparameters = self.root / "input" / "config" / "hyperparameters.json"
-        self.data = self.root / "input" / "data"
-        self.model = self.root / "model"
-        self.output_data = self.root / "output" / "data"
-        self.failure = self.root / "output" / "failure"
-        self.checkpoints = self.root / "checkpoints"
-        self.work = self.root / "output" / "work"  # scratch: not uploaded by SageMaker
-
-    def channel(self, name: str) -> Path:
-        """An input channel's folder (InputError when the job was started without it)."""
-        path = self.data / name
-        if not path.is_dir():
-            raise InputError(f"Input channel {name!r} is missing ({path})", path=path,
-                             hint=f"start the job with an InputDataConfig channel named {name!r}")
-        return path
+STAGE_MODULES = {"train": ("..train.trainer", "pycolmap"), "compress": ("..compress.compress_ply",)}
 
 
 def emit(event: Event) -> None:
@@ -85,47 +64,60 @@ def run_train(tree: SageMakerTree, settings: dict[str, Any], cancel: CancelToken
     """Train on the `sfm` channel; splats.ply and geo.json to model/, metrics and summary to output/data."""
     from ..train.trainer import train_model  # imported by main() before the SIGTERM handler
 
-    sfm = tree.channel("sfm")
+    sfm = tree.channel(SFM_CHANNEL)
     section = Settings.from_dict({"train": settings}).train
     tree.checkpoints.mkdir(parents=True, exist_ok=True)
     work = tree.work / "train"
     work.mkdir(parents=True, exist_ok=True)
     result = train_model(sfm / "sparse", sfm / "images", work, section, emit, cancel,
                          checkpoint_dir=tree.checkpoints) or {}
-    ply = work / str(result.get("splats") or "splats.ply")
+    ply = work / str(result.get("splats") or SPLATS)
     if not ply.is_file():
         raise SpaceportError(f"Training finished without writing {ply}", path=ply)
     tree.model.mkdir(parents=True, exist_ok=True)
     tree.output_data.mkdir(parents=True, exist_ok=True)
-    _move(ply, tree.model / "splats.ply")
-    if (sfm / "geo.json").exists():
-        shutil.copyfile(sfm / "geo.json", tree.model / "geo.json")
+    _move(ply, tree.model / SPLATS)
+    if (sfm / GEO).exists():
+        shutil.copyfile(sfm / GEO, tree.model / GEO)
     for key, value in result.items():  # metrics, held-out image: small, always brought home
         if key != "splats" and isinstance(value, str) and (work / value).is_file():
             _move(work / value, tree.output_data / value)
     summary = {k: v for k, v in result.items() if v is None or isinstance(v, (int, float, str, bool))}
-    summary["splats"] = "splats.ply"
-    atomic.write_json(tree.output_data / "summary.json", summary)
+    summary["splats"] = SPLATS
+    atomic.write_json(tree.output_data / TRAIN_SUMMARY, summary)
     return summary
 
 
 def run_compress(tree: SageMakerTree, settings: dict[str, Any], cancel: CancelToken) -> dict[str, Any]:
     """Compress the training job's model.tar.gz from the `model` channel into model/ (scene.sog)."""
-    from ..compress.stage import compress_ply  # imported by main() before the SIGTERM handler
+    from ..compress.compress_ply import compress_ply  # imported by main() before the SIGTERM handler
 
-    archives = sorted(tree.channel("model").rglob("*.tar.gz"))
+    archives = sorted(tree.channel(MODEL_CHANNEL).rglob("*.tar.gz"))
     if not archives:
-        raise InputError("The model channel holds no model.tar.gz", path=tree.data / "model",
+        raise InputError("The model channel holds no model.tar.gz", path=tree.data / MODEL_CHANNEL,
                          hint="start the compress job with the training job's model.tar.gz as input")
     unpacked = tree.work / "trained"
     safe_extract(archives[0], unpacked)
-    geo = unpacked / "geo.json"
+    geo = unpacked / GEO
     georef = json.loads(geo.read_text()) if geo.exists() else None
     section = Settings.from_dict({"compress": settings}).compress
     tree.model.mkdir(parents=True, exist_ok=True)
-    result = compress_ply(unpacked / "splats.ply", tree.model, section, emit, cancel, georef=georef) or {}
+    result = compress_ply(unpacked / SPLATS, tree.model, section, emit, cancel, georef=georef) or {}
+    for key in ("output", "source_ply"):  # paths on this machine mean nothing at home: relative ones
+        result[key] = _relative(result.get(key), tree.model)
+    result["files"] = [_relative(f, tree.model) for f in result.get("files", [])]
     atomic.write_json(tree.model / COMPRESS_REPORT, result)  # the compress stage's outputs, back home
     return {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool))}
+
+
+def _relative(path: str | None, root: Path) -> str | None:
+    """`path` relative to `root` (posix) when inside it, else its name."""
+    if not path:
+        return path
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 def _move(src: Path, dst: Path) -> None:
@@ -135,7 +127,7 @@ def _move(src: Path, dst: Path) -> None:
 
 def write_failure(tree: SageMakerTree, text: str) -> None:
     """Leave the reason SageMaker shows as FailureReason (its first 1,024 characters)."""
-    atomic.write_text(tree.failure, text[:1024])
+    atomic.write_text(tree.failure, text[:FAILURE_CHARS])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] != "train":
         print(f"usage: {sys.argv[0]} train (SageMaker runs the image as `IMAGE train`)", file=sys.stderr)
         return EXIT_FAILED
-    tree = SageMakerTree(Path(os.environ.get("SPACEPORT_SM_ROOT", "/opt/ml")))
+    tree = SageMakerTree(Path(os.environ.get(SM_ROOT_ENV, SM_ROOT)))
     cancel = CancelToken()
     stage = "train"
     try:

@@ -1,30 +1,20 @@
-"""Cost and time estimates before a job starts, and where the compression should run.
+"""Prices per hour and where the compression should run.
 
 Prices come from AWS's Pricing API when the profile may call it, else from the bundled table
-(its date and source are shown with every estimate). Times are rough planning figures.
+of instances.py (its date and source are shown with every figure). The placement of the
+compression compares the times the figures of figures.py give, each shown with its basis.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
+from .figures import BYTES_PER_SPLAT, Figure, cloud_compress_speed, job_startup, local_compress_speed, sog_bytes
+from .instances import INSTANCE_TYPES, PRICE_DATE, PRICE_SOURCE, InstanceType
 from .session import AwsSession
 
-PRICE_TABLE = {  # on-demand SageMaker training, USD per hour
-    "date": "2026-11-01",
-    "source": "bundled table (third-party listings of us-east-1 on-demand training prices)",
-    "region": "us-east-1",
-    "usd_per_hour": {"ml.g5.xlarge": 1.408, "ml.g4dn.xlarge": 0.736, "ml.c6i.2xlarge": 0.408},
-}
-STARTUP_S = 300.0  # instance provisioning + image download before the first step (typical)
-TRAIN_IT_PER_S = {"ml.g5.xlarge": 25.0, "ml.g4dn.xlarge": 10.0}  # gsplat, a few million splats
-STEPS_BY_PRESET = {"preview": 7000, "standard": 30000}
-BYTES_PER_SPLAT = 62 * 4  # standard 3DGS PLY row with degree-3 SH
-SOG_RATIO = 0.07  # SOG is ~14x smaller than the PLY
-LOCAL_COMPRESS_SPLATS_PER_S = 150_000.0  # CPU k-means + WebP encode, order of magnitude
-CLOUD_COMPRESS_SPLATS_PER_S = 1_500_000.0
+MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -36,22 +26,9 @@ class Price:
     source: str
     date: str
 
-
-@dataclass(frozen=True)
-class Estimate:
-    """What a job should cost and take before it starts."""
-
-    instance: str
-    seconds: float
-    usd: float
-    price: Price
-    spot: bool
-
     def text(self) -> str:
-        """One line for the operator."""
-        spot = " on-demand price; spot is usually 60-90 % less" if self.spot else ""
-        return (f"{self.instance}: about {self.seconds / 60:.0f} min, about ${self.usd:.2f}{spot} "
-                f"(${self.price.usd_per_hour:.3f}/h, {self.price.source}, {self.price.date})")
+        """e.g. '$1.408/h (bundled table ..., 2026-11-01)'."""
+        return f"${self.usd_per_hour:.3f}/h ({self.source}, {self.date})"
 
 
 def hourly_price(session: AwsSession | None, instance: str) -> Price:
@@ -63,10 +40,10 @@ def hourly_price(session: AwsSession | None, instance: str) -> Price:
             live = None
         if live is not None:
             return live
-    usd = PRICE_TABLE["usd_per_hour"].get(instance)  # type: ignore[union-attr]
-    if usd is None:
-        return Price(instance, float("nan"), "no price known for this instance type", PRICE_TABLE["date"])  # type: ignore[arg-type]
-    return Price(instance, usd, str(PRICE_TABLE["source"]), str(PRICE_TABLE["date"]))
+    known = INSTANCE_TYPES.get(instance)
+    if known is None:
+        return Price(instance, float("nan"), "no price known for this instance type", PRICE_DATE)
+    return Price(instance, known.usd_per_hour, PRICE_SOURCE, PRICE_DATE)
 
 
 def _pricing_api(session: AwsSession, instance: str) -> Price | None:
@@ -89,30 +66,22 @@ def _pricing_api(session: AwsSession, instance: str) -> Price | None:
     return None
 
 
-def train_steps(train_settings: Any) -> int:
-    """Training steps the settings ask for (their total_steps(), else the preset's)."""
-    if hasattr(train_settings, "total_steps"):
-        return int(train_settings.total_steps())
-    return STEPS_BY_PRESET.get(getattr(train_settings, "preset", "standard"), 30000)
+def compress_placement(where: str, num_splats: int | None, link: Figure,
+                       instance: InstanceType) -> tuple[str, str]:
+    """('cloud' | 'local', why): chain compression in the cloud only when the figures say it is faster.
 
-
-def estimate_training(session: AwsSession | None, instance: str, steps: int, upload_bytes: int,
-                      spot: bool, bandwidth_mb_s: float = 20.0) -> Estimate:
-    """Time (upload + startup + steps) and on-demand cost of a training job."""
-    price = hourly_price(session, instance)
-    job_s = STARTUP_S + steps / TRAIN_IT_PER_S.get(instance, 10.0)
-    upload_s = upload_bytes / (bandwidth_mb_s * 1024 * 1024)
-    return Estimate(instance, upload_s + job_s, price.usd_per_hour * job_s / 3600, price, spot)
-
-
-def compress_placement(where: str, num_splats: int, bandwidth_mb_s: float) -> tuple[str, str]:
-    """('cloud' | 'local', why): chain compression in the cloud unless running it here is faster."""
+    Here: download the PLY, compress at the measured speed. Cloud: a job's startup, compression
+    in the container, download the SOG. Every figure is named with its basis in `why`.
+    """
     if where in ("cloud", "local"):
-        return where, f"cloud.compress_where={where}"
-    ply_mb = num_splats * BYTES_PER_SPLAT / 1024 / 1024
-    bw = max(bandwidth_mb_s, 0.1)
-    local_s = ply_mb / bw + num_splats / LOCAL_COMPRESS_SPLATS_PER_S
-    cloud_s = STARTUP_S + num_splats / CLOUD_COMPRESS_SPLATS_PER_S + ply_mb * SOG_RATIO / bw
+        return where, f"cloud.compress_where is {where}"
+    if num_splats is None:
+        return "local", "the number of splats is unknown (the training job left no summary)"
+    here, there, startup = local_compress_speed(), cloud_compress_speed(instance), job_startup()
+    ply_mb = num_splats * BYTES_PER_SPLAT / MB
+    local_s = ply_mb / link.value + num_splats / here.value
+    cloud_s = startup.value + num_splats / there.value + sog_bytes(num_splats) / MB / link.value
     choice = "cloud" if cloud_s < local_s else "local"
-    return choice, (f"{num_splats} splats ({ply_mb:.0f} MB PLY) at {bw:.1f} MB/s: about "
-                    f"{local_s / 60:.1f} min here vs {cloud_s / 60:.1f} min chained in the cloud")
+    return choice, (f"{num_splats:,} splats ({ply_mb:.0f} MB PLY): about {local_s / 60:.1f} min here vs "
+                    f"{cloud_s / 60:.1f} min chained in the cloud; link {link.text()}; compression "
+                    f"here {here.text()}; in the cloud {there.text()}; job startup {startup.text()}")

@@ -23,26 +23,45 @@ def _refuse(tar_path: Path, why: str) -> InputError:
 
 
 def check_members(tar_path: Path, tar: tarfile.TarFile, root: Path) -> list[tarfile.TarInfo]:
-    """The archive's members after every check, or InputError naming the first bad entry."""
-    members = tar.getmembers()
+    """The archive's members to extract after every check, or InputError naming the first bad one.
+
+    The archive's own root folder (`.`, as `tar -C dir -czf model.tar.gz .` writes it) is
+    left out: extracting into `root` already makes it.
+    """
     root = root.resolve()
-    for m in members:
-        if not (m.isreg() or m.isdir()):
-            kind = "link" if (m.issym() or m.islnk()) else "special file"
-            raise _refuse(tar_path, f"{m.name!r} is a {kind}")
-        pure = PurePosixPath(m.name)
-        if pure.is_absolute() or m.name.startswith(("/", "\\")) or ":" in pure.parts[0]:
-            raise _refuse(tar_path, f"{m.name!r} is an absolute path")
-        if ".." in pure.parts:
-            raise _refuse(tar_path, f"{m.name!r} climbs out of the target folder")
-        target = (root / m.name).resolve()
-        if target != root and root not in target.parents:
-            raise _refuse(tar_path, f"{m.name!r} resolves outside the target folder")
+    members = []
+    for m in tar.getmembers():
+        if not _is_root(m, tar_path):
+            _check_member(m, tar_path, root)
+            members.append(m)
     need = sum(m.size for m in members if m.isreg())
     free = shutil.disk_usage(root).free
     if need > free:
         raise _refuse(tar_path, f"it unpacks to {need} bytes but only {free} are free")
     return members
+
+
+def _is_root(m: tarfile.TarInfo, tar_path: Path) -> bool:
+    """True for the archive's root folder; an entry with no name that is not a folder is refused."""
+    if PurePosixPath(m.name).parts:
+        return False
+    if not m.isdir():
+        raise _refuse(tar_path, f"{m.name!r} names no file")
+    return True
+
+
+def _check_member(m: tarfile.TarInfo, tar_path: Path, root: Path) -> None:
+    if not (m.isreg() or m.isdir()):
+        kind = "link" if (m.issym() or m.islnk()) else "special file"
+        raise _refuse(tar_path, f"{m.name!r} is a {kind}")
+    pure = PurePosixPath(m.name)
+    if pure.is_absolute() or m.name.startswith(("/", "\\")) or ":" in pure.parts[0]:
+        raise _refuse(tar_path, f"{m.name!r} is an absolute path")
+    if ".." in pure.parts:
+        raise _refuse(tar_path, f"{m.name!r} climbs out of the target folder")
+    target = (root / m.name).resolve()
+    if target != root and root not in target.parents:
+        raise _refuse(tar_path, f"{m.name!r} resolves outside the target folder")
 
 
 def safe_extract(tar_path: Path, dest: Path) -> list[str]:

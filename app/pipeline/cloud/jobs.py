@@ -8,11 +8,12 @@ import re
 from typing import Any
 
 from ..errors import InputError
+from .contract import CHECKPOINTS
+from .preflight import image_fix
 from .session import aws_errors, error_code
 from .settings import CloudSettings
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
-EVENT_PREFIX = "SPACEPORT_EVENT "  # one JSON event per log line after this prefix
 METRIC_DEFINITIONS = [  # read by SageMaker from the text form the entrypoint prints per report
     {"Name": "train:loss", "Regex": r"step=\d+ loss=([0-9.eE+-]+)"},
     {"Name": "train:step", "Regex": r"step=(\d+) loss="},
@@ -35,8 +36,7 @@ def training_request(settings: CloudSettings, *, name: str, kind: str, channels:
     instance = settings.train_instance_type if kind == "train" else settings.compress_instance_type
     if not image:
         raise InputError(f"No container image set for the {kind} job",
-                         hint=f"build and push it with packaging/sagemaker/build_and_push.sh, then "
-                              f"--set cloud.{kind}_image=ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG")
+                         hint=image_fix(kind), action="configure_cloud")
     stopping: dict[str, int] = {"MaxRuntimeInSeconds": int(settings.max_runtime_s)}
     if settings.spot:
         stopping["MaxWaitTimeInSeconds"] = max(int(settings.max_wait_s), int(settings.max_runtime_s) + 1)
@@ -60,7 +60,7 @@ def training_request(settings: CloudSettings, *, name: str, kind: str, channels:
         "HyperParameters": {k: v if isinstance(v, str) else json.dumps(v)
                             for k, v in hyperparameters.items()},
         "EnableManagedSpotTraining": bool(settings.spot),
-        "CheckpointConfig": {"S3Uri": checkpoint_s3, "LocalPath": "/opt/ml/checkpoints"},
+        "CheckpointConfig": {"S3Uri": checkpoint_s3, "LocalPath": CHECKPOINTS},
         "Tags": [{"Key": "spaceport:kind", "Value": kind}],
     }
 

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from ..events import Event, Log, event_from_dict
-from .jobs import EVENT_PREFIX
+from .contract import EVENT_PREFIX
 from .session import aws_errors, error_code
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"

@@ -42,7 +42,7 @@ class Check:
 def preflight(session: AwsSession, kinds: tuple[str, ...] = ("train",)) -> Identity:
     """Check identity, settings, bucket and images; raise InputError saying what to fix."""
     ident = identity(session)
-    for _name, step, _needs in _steps(session, kinds):
+    for _name, step, _needs in _steps(session, session.settings, kinds):
         step()
     return ident
 
@@ -69,12 +69,8 @@ def checklist(settings: CloudSettings, kinds: tuple[str, ...] = ("train",)) -> l
         return f"account {ident.account} as {ident.arn}"
 
     run(CREDENTIALS, who, ())
-    if holder:
-        for name, step, needs in _steps(holder[0], kinds):
-            run(name, step, needs)
-    else:
-        for name, _step, _needs in _steps(None, kinds):
-            results[name] = Check(name, None, f"not checked: needs {CREDENTIALS}")
+    for name, step, needs in _steps(holder[0] if holder else None, settings, kinds):
+        run(name, step, needs)  # a step that calls AWS needs the credentials check
     return list(results.values())
 
 
@@ -85,10 +81,9 @@ def identity(session: AwsSession) -> Identity:
     return Identity(account=str(ident.get("Account", "")), arn=str(ident.get("Arn", "")))
 
 
-def _steps(session: AwsSession | None, kinds: tuple[str, ...]
+def _steps(session: AwsSession | None, s: CloudSettings, kinds: tuple[str, ...]
            ) -> list[tuple[str, Callable[[], str], tuple[str, ...]]]:
     """The checks after identity: (name, step returning what it found, checks it needs)."""
-    s = session.settings if session is not None else CloudSettings()
     steps: list[tuple[str, Callable[[], str], tuple[str, ...]]] = [
         ("S3 bucket set", lambda: _bucket_set(s), ()),
         ("SageMaker execution role", lambda: _role(s), ()),
@@ -100,24 +95,19 @@ def _steps(session: AwsSession | None, kinds: tuple[str, ...]
     return steps
 
 
-def _image(session: AwsSession, kind: str) -> str:
-    uri = getattr(session.settings, f"{kind}_image")
-    check_image(session, kind, uri)
-    return uri
-
-
 def _bucket_set(s: CloudSettings) -> str:
     if not s.bucket:
         raise InputError("No S3 bucket set for cloud jobs",
-                         hint="create one in the job's region and --set cloud.bucket=NAME")
+                         hint="create one in the jobs' region and set cloud.bucket to its name",
+                         action="configure_cloud")
     return s.bucket
 
 
 def _role(s: CloudSettings) -> str:
     if not ROLE_RE.match(s.role_arn or ""):
         raise InputError(f"The SageMaker execution role {s.role_arn!r} is not an IAM role ARN",
-                         hint="create the role from packaging/sagemaker/iam-execution-role.json and "
-                              "--set cloud.role_arn=arn:aws:iam::ACCOUNT:role/NAME")
+                         hint="create the role from packaging/sagemaker/iam-execution-role.json and set "
+                              "cloud.role_arn to arn:aws:iam::ACCOUNT:role/NAME", action="configure_cloud")
     return s.role_arn
 
 
@@ -131,11 +121,13 @@ def _bucket_reachable(session: AwsSession) -> str:
         except Exception as exc:
             if error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
                 raise InputError(f"The S3 bucket {s.bucket!r} does not exist",
-                                 hint=f"create it in {s.region} or fix --set cloud.bucket=NAME") from exc
+                                 hint=f"create it in {s.region} or fix cloud.bucket",
+                                 action="configure_cloud") from exc
             if error_code(exc) in ("403", "Forbidden", "AccessDenied"):
                 raise InputError(f"No access to the S3 bucket {s.bucket!r}",
                                  hint="attach packaging/sagemaker/iam-desktop-user.json (bucket and "
-                                      "prefix must match cloud.bucket / cloud.prefix)") from exc
+                                      "prefix must match cloud.bucket / cloud.prefix)",
+                                 action="configure_cloud") from exc
             raise
     return f"s3://{s.bucket}/{prefix} can be listed"
 
@@ -146,18 +138,30 @@ def _bucket_region(session: AwsSession) -> str:
         where = session.client("s3").get_bucket_location(Bucket=s.bucket).get("LocationConstraint") or "us-east-1"
     if where != s.region:
         raise InputError(f"The S3 bucket {s.bucket!r} is in {where} but jobs run in {s.region}",
-                         hint=f"SageMaker reads its inputs in its own region: --set cloud.region={where} "
-                              "or use a bucket in the jobs' region")
+                         hint=f"SageMaker reads its inputs in its own region: set cloud.region to {where} "
+                              "or use a bucket in the jobs' region", action="configure_cloud")
     return f"{where}, where the jobs run"
+
+
+def _image(session: AwsSession, kind: str) -> str:
+    uri = getattr(session.settings, f"{kind}_image")
+    check_image(session, kind, uri)
+    return uri
+
+
+def image_fix(kind: str) -> str:
+    """How to get a usable `kind` (train | compress) image."""
+    return (f"build and push it with packaging/sagemaker/build_and_push.sh, then set "
+            f"cloud.{kind}_image to ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG")
 
 
 def check_image(session: AwsSession, kind: str, uri: str) -> None:
     """The image URI is an ECR image that exists (InputError otherwise)."""
-    fix = (f"build and push it with packaging/sagemaker/build_and_push.sh, then "
-           f"--set cloud.{kind}_image=ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG")
+    fix = image_fix(kind)
     m = IMAGE_RE.match(uri or "")
     if not m:
-        raise InputError(f"The {kind} image {uri!r} is not an ECR image URI", hint=fix)
+        raise InputError(f"The {kind} image {uri!r} is not an ECR image URI", hint=fix,
+                         action="configure_cloud")
     image_id = {"imageDigest": m["digest"]} if m["digest"] else {"imageTag": m["tag"] or "latest"}
     ecr = session.boto.client("ecr", region_name=m["region"], config=session.client("sts").meta.config)
     with aws_errors(f"looking up the {kind} image {uri}", session.settings):
@@ -166,5 +170,5 @@ def check_image(session: AwsSession, kind: str, uri: str) -> None:
         except Exception as exc:
             if error_code(exc) in ("RepositoryNotFoundException", "ImageNotFoundException"):
                 raise InputError(f"The {kind} image {uri} is not in ECR ({error_code(exc)})",
-                                 hint=fix) from exc
+                                 hint=fix, action="configure_cloud") from exc
             raise

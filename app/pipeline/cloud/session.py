@@ -14,6 +14,7 @@ import botocore.exceptions as bx
 from botocore.config import Config
 
 from ..errors import InputError, SpaceportError, StageError
+from .instances import offered
 from .settings import CloudSettings
 
 THROTTLING = {"Throttling", "ThrottlingException", "TooManyRequestsException", "SlowDown",
@@ -86,36 +87,40 @@ def translate(exc: Exception, what: str, settings: CloudSettings | None = None) 
     if isinstance(exc, bx.ProfileNotFound):
         return InputError(f"AWS profile {profile!r} does not exist ({what})",
                           hint="create it with `aws configure sso --profile NAME` (or `aws configure`), "
-                               "or pick another with --set cloud.profile=NAME")
+                               "or choose another in cloud.profile", action="configure_cloud")
     if isinstance(exc, (bx.SSOTokenLoadError, bx.UnauthorizedSSOTokenError, bx.TokenRetrievalError)):
         return InputError(f"The AWS SSO session of profile {profile!r} has expired ({what})",
                           hint=f"run `aws sso login --profile {profile}` and try again")
     if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
         return InputError(f"No AWS credentials found ({what})",
-                          hint="set up a profile with `aws configure sso` and choose it with "
-                               "--set cloud.profile=NAME")
+                          hint="set up a profile with `aws configure sso` and choose it in "
+                               "cloud.profile", action="configure_cloud")
     if isinstance(exc, bx.NoRegionError):
-        return InputError(f"No AWS region set ({what})", hint="--set cloud.region=us-east-1")
+        return InputError(f"No AWS region set ({what})", hint="set cloud.region (e.g. us-east-1)",
+                          action="configure_cloud")
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError)):
         return TransientAwsError(f"Cannot reach AWS while {what}: {exc}",
-                          hint="check the network connection, then `spaceport cloud resume PROJECT`")
+                          hint="check the network connection; resuming follows the job again",
+                          action="rerun")
     code = error_code(exc)
     message = exc.response.get("Error", {}).get("Message", "") if isinstance(exc, bx.ClientError) else str(exc)
     if code in THROTTLING:
         return TransientAwsError(f"AWS is throttling requests while {what} ({code})",
-                          hint="wait a minute, then `spaceport cloud resume PROJECT`; the job itself "
-                               "keeps running")
+                          hint="wait a minute and resume; the job itself keeps running",
+                          action="rerun")
     if code == "ResourceLimitExceeded":
         return StageError(f"AWS account quota reached while {what}: {message}",
                           hint="request a higher quota for the instance type 'for training job usage' "
-                               "in the Service Quotas console, stop other jobs, or choose another "
-                               "type with --set cloud.train_instance_type=...")
+                               "in the Service Quotas console, stop other jobs, or set "
+                               f"cloud.train_instance_type / cloud.compress_instance_type to {offered()} "
+                               "(the types the shipped IAM policy allows)", action="configure_cloud")
     if code in DENIED:
         return InputError(f"AWS denied {what}: {message}",
                           hint="attach packaging/sagemaker/iam-desktop-user.json to your user or role "
-                               "(bucket and prefix must match cloud.bucket / cloud.prefix)")
+                               "(bucket and prefix must match cloud.bucket / cloud.prefix)",
+                          action="configure_cloud")
     if code in EXPIRED:
         return InputError(f"AWS rejected the credentials while {what} ({code})",
                           hint=f"refresh them (`aws sso login --profile {profile}`) and try again")
     return StageError(f"AWS call failed while {what}: {code or type(exc).__name__}: {message}",
-                      hint="check the cloud settings (`spaceport status PROJECT`) and try again")
+                      hint="check the cloud settings and try again", action="rerun")

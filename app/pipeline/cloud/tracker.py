@@ -1,7 +1,9 @@
-"""Follow one SageMaker job to its end: status polls, log tailing into events, cancel -> stop.
+"""Follow one SageMaker job to its end: status polls, log tailing into events.
 
 Status is polled at most once per `poll_s` (default 10 s) and backs off when AWS throttles; logs
 are read every `tail_s` so a metric reaches the chart within about a second of its log line.
+A job is tracked, not owned: cancel (or Ctrl-C) stops the tracking and the job runs on, its
+record kept in cloud/jobs.json for a later run to follow again; only control.stop_jobs stops it.
 """
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from ..errors import Cancelled, StageError
+from ..errors import Cancelled, Detached, StageError
 from ..events import CloudJobStatus, Event, Log, Progress, SfmStats, TrainMetrics
-from ..stage import CancelToken
+from ..cancel import CancelToken
 from . import jobs
 from .logs import LogTailer, parse_line
 from .records import TERMINAL, JobBook, JobRecord
@@ -31,10 +33,21 @@ class JobTracker:
         self.tailer = LogTailer(session.client("logs"), job.name, job.log_tokens)
         self.describe_calls = 0
         self.last_metrics: TrainMetrics | None = None
-        self._stop_sent = job.status == "Stopping"
 
     def run(self) -> dict[str, Any]:
-        """Block (on the stage's worker thread) until the job ends; its final description."""
+        """Block (on the stage's worker thread) until the job ends; its final description.
+
+        Raises Detached on cancel and re-raises KeyboardInterrupt: either way the job runs on.
+        """
+        try:
+            return self._follow()
+        except (Detached, KeyboardInterrupt):
+            self.emit(Log(stage=self.stage, level="warning",
+                          text=f"stopped following the SageMaker job {self.job.name}; it runs on "
+                               "(and is billed) until it ends or is stopped"))
+            raise
+
+    def _follow(self) -> dict[str, Any]:
         settings = self.session.settings
         poll_s, tail_s = max(settings.poll_s, 0.05), max(settings.tail_s, 0.05)
         backoff = 1.0
@@ -42,8 +55,8 @@ class JobTracker:
         while True:
             now = time.monotonic()
             try:
-                if self.cancel.cancelled and not self._stop_sent:
-                    self._request_stop()
+                if self.cancel.cancelled:
+                    raise Detached(self.job.name)
                 if now >= next_poll:
                     next_poll = now + poll_s * backoff
                     desc = self._poll()
@@ -61,21 +74,14 @@ class JobTracker:
                               text=f"{exc.message}; retrying in {poll_s * backoff:.0f} s"))
             time.sleep(max(0.02, min(next_poll, next_tail, time.monotonic() + 0.25) - time.monotonic()))
 
-    def _request_stop(self) -> None:
-        self._stop_sent = True
-        self.emit(Log(stage=self.stage, text=f"stopping the SageMaker job {self.job.name}"))
-        jobs.stop(self.session.client("sagemaker"), self.job.name)
-        self.book.update(self.job, status="Stopping")
-        self.emit(CloudJobStatus(stage=self.stage, job_name=self.job.name, status="Stopping",
-                                 secondary_status=self.job.secondary_status, message="stop requested"))
-
     def _poll(self) -> dict[str, Any] | None:
         self.describe_calls += 1
         desc = jobs.describe(self.session.client("sagemaker"), self.job.name)
         if desc is None:
             raise StageError(f"The SageMaker job {self.job.name} has disappeared",
                              hint="it may have been deleted in another account or region; check "
-                                  "cloud.region, then run again to start a new job")
+                                  "cloud.region, then run again to start a new job",
+                             action="configure_cloud")
         status, secondary = desc["TrainingJobStatus"], desc.get("SecondaryStatus", "")
         changed = (status, secondary) != (self.job.status, self.job.secondary_status)
         artifact = desc.get("ModelArtifacts", {}).get("S3ModelArtifacts", "")
@@ -110,11 +116,12 @@ def outcome(job: JobRecord, desc: dict[str, Any]) -> None:
         return
     if secondary == "MaxWaitTimeExceeded":
         raise StageError(f"The spot job {job.name} found no capacity within cloud.max_wait_s",
-                         hint="run again later, raise --set cloud.max_wait_s=..., or turn spot off "
-                              "with --set cloud.spot=false")
-    if status == "Stopped":  # by us, by `spaceport cloud cancel` or in the console: resumable
-        raise Cancelled()
+                         hint="run again later, raise cloud.max_wait_s, or turn spot off "
+                              "(set cloud.spot=false)", action="rerun")
+    if status == "Stopped":  # by a confirmed stop (ours or the console's): resumable
+        raise Cancelled(f"the SageMaker job {job.name} was stopped",
+                        hint="running again starts a new attempt that resumes from the job's checkpoints")
     reason = desc.get("FailureReason") or "no reason given"
     raise StageError(f"The SageMaker job {job.name} failed: {reason}",
                      hint="its full log is in CloudWatch (/aws/sagemaker/TrainingJobs); fix the cause "
-                          "and run again (a new attempt resumes from the checkpoints)")
+                          "and run again (a new attempt resumes from the checkpoints)", action="rerun")

@@ -1,8 +1,11 @@
 """S3 transfer: upload a folder (SSE, skip what is there, resume multipart), download with progress.
 
 Uploads are hand-written on the low-level client because s3transfer cannot resume an interrupted
-multipart upload; the state to resume from is S3's own (list_multipart_uploads / list_parts), so a
-crash loses at most the parts in flight. Downloads use s3transfer (ranged, concurrent).
+multipart upload; the state to resume from is S3's own (list_multipart_uploads / list_parts),
+matched to what we sent by the part journal (part_journal.py), so a crash loses at most the
+parts in flight. Every body goes with its Content-MD5 (S3 refuses bytes that do not match it);
+completion names each part by the ETag S3 returned for it, never by an MD5 (with SSE-KMS an
+ETag is not one). Downloads use s3transfer (ranged, concurrent).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from boto3.s3.transfer import TransferConfig
 
 from .. import atomic
 from ..errors import Cancelled, InputError
-from ..stage import CancelToken
+from ..cancel import CancelToken
+from .part_journal import PartJournal
 from .session import aws_errors, error_code
 
 ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -52,6 +56,7 @@ class _File:
     size: int
     part_md5: list[bytes] = field(default_factory=list)
     upload_id: str = ""
+    part_etags: dict[int, str] = field(default_factory=dict)  # as S3 returned (or listed) them
 
     def etag(self, multipart: bool) -> str:
         if not multipart:
@@ -79,13 +84,14 @@ class Uploader:
 
     def __init__(self, s3: Any, bucket: str, *, kms_key_id: str | None = None, part_size: int = 16 * MB,
                  concurrency: int = 8, cancel: CancelToken | None = None,
-                 progress: ProgressFn | None = None) -> None:
+                 progress: ProgressFn | None = None, journal: PartJournal | None = None) -> None:
         self.s3, self.bucket = s3, bucket
         self.sse = sse_args(kms_key_id)
         self.part_size = max(5 * MB, part_size)  # S3's minimum part size
         self.concurrency = max(1, concurrency)
         self.cancel = cancel or CancelToken()
         self.progress = progress or (lambda done, total: None)
+        self.journal = journal or PartJournal()
         self._lock = threading.Lock()
         self._done = 0
         self._total = 0
@@ -96,7 +102,7 @@ class Uploader:
         root = Path(root)
         if not root.is_dir():
             raise InputError(f"Nothing to upload: {root} is not a folder", path=root,
-                             hint="run the sfm stage first (spaceport process ... --until sfm)")
+                             hint="run the sfm stage first")
         prefix = prefix.strip("/")
         return self.upload_files([(p, f"{prefix}/{p.relative_to(root).as_posix()}")
                                   for p in sorted(root.rglob("*")) if p.is_file()])
@@ -173,7 +179,9 @@ class Uploader:
         tasks = []
         for number, md5 in enumerate(f.part_md5, start=1):
             length = min(self.part_size, f.size - (number - 1) * self.part_size)
-            if have.get(number) == md5.hex():
+            listed = have.get(number)
+            if listed is not None and listed == self.journal.etag(upload_id, number, md5.hex()):
+                f.part_etags[number] = listed  # S3 holds the bytes we sent for this part
                 self._advance(length, sent=False)
                 continue
             tasks.append(lambda f=f, n=number, md5=md5, length=length: self._part(f, n, md5, length))
@@ -184,6 +192,7 @@ class Uploader:
         uploads = sorted((u for u in uploads if u["Key"] == f.key), key=lambda u: u["Initiated"])
         for stale in uploads[:-1]:
             self.s3.abort_multipart_upload(Bucket=self.bucket, Key=f.key, UploadId=stale["UploadId"])
+            self.journal.forget(stale["UploadId"])
         if uploads:
             upload_id = uploads[-1]["UploadId"]
             have: dict[int, str] = {}
@@ -191,7 +200,7 @@ class Uploader:
                                                                  UploadId=upload_id)
             for page in pages:
                 for part in page.get("Parts", []):
-                    have[part["PartNumber"]] = part["ETag"].strip('"')
+                    have[part["PartNumber"]] = part["ETag"]
             return upload_id, have
         created = self.s3.create_multipart_upload(Bucket=self.bucket, Key=f.key,
                                                   Metadata={"spaceport-etag": f.etag(True)}, **self.sse)
@@ -202,17 +211,20 @@ class Uploader:
             fh.seek((number - 1) * self.part_size)
             body = fh.read(length)
         with aws_errors(f"uploading part {number} of {f.path}"):
-            self.s3.upload_part(Bucket=self.bucket, Key=f.key, UploadId=f.upload_id,
-                                PartNumber=number, Body=body,
-                                ContentMD5=base64.b64encode(md5).decode())
+            sent = self.s3.upload_part(Bucket=self.bucket, Key=f.key, UploadId=f.upload_id,
+                                       PartNumber=number, Body=body,
+                                       ContentMD5=base64.b64encode(md5).decode())
+        f.part_etags[number] = sent["ETag"]
+        self.journal.record(f.upload_id, number, md5.hex(), sent["ETag"])
         self._advance(length)
 
     def _complete(self, f: _File) -> None:
-        parts = [{"PartNumber": n, "ETag": f'"{md5.hex()}"'} for n, md5 in enumerate(f.part_md5, start=1)]
+        parts = [{"PartNumber": n, "ETag": f.part_etags[n]} for n in range(1, len(f.part_md5) + 1)]
         with aws_errors(f"completing the upload of {f.path}"):
             self.s3.complete_multipart_upload(Bucket=self.bucket, Key=f.key,
                                               UploadId=f.upload_id,
                                               MultipartUpload={"Parts": parts})
+        self.journal.forget(f.upload_id)
 
     # -- mechanism -----------------------------------------------------------------------------
     def _advance(self, nbytes: int, sent: bool = True) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from ..events import Event
-from ..export import ExportOptions, export_splats, progress_emitter
-from ..stage import CancelToken
+from ..cancel import CancelToken
+from ..events import Event, progress_emitter
+from ..export import ExportOptions, export_splats
 from .render_check import RenderCheck
 from .settings import CompressSettings
 

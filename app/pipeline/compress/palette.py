@@ -16,7 +16,7 @@ def palette_size(count: int, requested: int | None) -> int:
     if requested is not None:
         if requested < 1 or requested > 65536:
             raise InputError(f"compress.sh_palette_size must be 1..65536, not {requested}",
-                             hint="use e.g. --set compress.sh_palette_size=2048 (None = auto)")
+                             hint="set compress.sh_palette_size to e.g. 2048, or to none (automatic)")
         return min(requested, count)
     auto = 2 ** int(np.floor(np.log2(max(count / 16, 1))))
     return int(min(MAX_AUTO_PALETTE, max(min(count, 16), auto)))

@@ -1,14 +1,14 @@
 """Render PSNR of an export: training's held-out views rendered with the splats before and after.
 
-The views, the held-out rule and the rasterizer are the training stage's (train/data.py,
-train/rasterize.py, train/evaluate.py); on the CPU the views are rendered at a reduced resolution
+The views and the held-out rule are the training stage's (train/data.py), the rendering is the
+one training uses (render/); on the CPU the views are rendered at a reduced resolution
 and a bounded number of views, time and splats, so the check costs seconds, not minutes.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -16,11 +16,7 @@ from ..errors import InputError
 from ..formats.splats import Splats
 from .settings import CompressSettings
 
-if TYPE_CHECKING:
-    from ..project import Project
-
 RenderCheck = Callable[[Splats, Splats], dict[str, Any]]
-HANDOFF_FILES = ("cameras.bin", "images.bin", "points3D.bin")
 
 
 def skipped(reason: str) -> dict[str, Any]:
@@ -28,32 +24,13 @@ def skipped(reason: str) -> dict[str, Any]:
     return {"skipped": reason}
 
 
-def project_render_check(project: "Project") -> RenderCheck:
-    """The render check of a project's export: its held-out views when it has the SfM hand-off."""
-    settings, train = project.settings.compress, project.settings.train
-    model, images = project.paths.sfm_model, project.paths.sfm_images
-
-    def check(reference: Splats, decoded: Splats) -> dict[str, Any]:
-        if not settings.render_check:
-            return skipped("compress.render_check is off")
-        if train.eval_every_n_image <= 1:
-            return skipped(f"train.eval_every_n_image = {train.eval_every_n_image} holds no "
-                           "view out of training")
-        if not all((model / f).is_file() for f in HANDOFF_FILES) or not images.is_dir():
-            return skipped(f"no SfM hand-off in {model.parent} (the held-out views come from it)")
-        return render_psnr(model, images, train.eval_every_n_image, reference, decoded, settings,
-                           train.max_side)
-    return check
-
-
 def render_psnr(model_dir, images_dir, every_n: int, reference: Splats, decoded: Splats,
                 settings: CompressSettings, gpu_max_side: int) -> dict[str, Any]:
     """PSNR of `decoded` renders against `reference` renders (and of both against the photos)."""
     from ..train.data import load_scene
-    from ..train.evaluate import render_view
     from ..train.loss import psnr
-    from ..train.rasterize import rasterizer_for
-    from ..train.trainer import resolve_device
+    from ..render.rasterize import rasterizer_for
+    from ..render.views import render_view, resolve_device, splat_params
 
     device = resolve_device("auto")
     on_cpu = device.type == "cpu"
@@ -71,7 +48,7 @@ def render_psnr(model_dir, images_dir, every_n: int, reference: Splats, decoded:
         return skipped(f"the SfM model has {len(scene.views)} view(s): none is held out")
     views = held_out[: max(1, settings.render_max_views)]
     rasterize = rasterizer_for(device)
-    before, after = _params(reference, device), _params(decoded, device)
+    before, after = splat_params(reference, device), splat_params(decoded, device)
     rows: list[tuple[float, float, float]] = []
     for view in views:
         if rows and time.perf_counter() - t0 > settings.render_budget_s:
@@ -88,15 +65,3 @@ def render_psnr(model_dir, images_dir, every_n: int, reference: Splats, decoded:
                                   "compressed": round(float(arr[:, 2].mean()), 3),
                                   "loss": round(float(arr[:, 1].mean() - arr[:, 2].mean()), 3)},
             "seconds": round(time.perf_counter() - t0, 3)}
-
-
-def _params(splats: Splats, device) -> dict[str, Any]:
-    """The rasterizer's parameter dict (train/model.py's layout) of a splat set."""
-    import torch
-
-    def t(a: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)
-
-    return {"means": t(splats.means), "scales": t(splats.scales), "quats": t(splats.quats),
-            "opacities": t(splats.opacities), "sh0": t(splats.sh0[:, None, :]),
-            "shN": t(splats.shN)}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..fields import cadence
+
 
 @dataclass
 class CompressSettings:
@@ -20,5 +22,5 @@ class CompressSettings:
     render_check: bool = True  # render PSNR on training's held-out views in the quality report
     render_max_side: int = 256  # long side of those renders on the CPU (a CUDA GPU: train.max_side)
     render_max_views: int = 4  # held-out views rendered at most (bounds the check's time)
-    render_budget_s: float = 30.0  # no further view is started after this long (at least one)
+    render_budget_s: float = cadence(30.0)  # no further view is started after this long (at least one)
     render_max_splats_cpu: int = 2_000_000  # larger scenes skip the check on the CPU (time)

@@ -71,7 +71,7 @@ def read_sog(path: Path) -> Splats:
             shN = values[labels].reshape(n, 3, coeffs).transpose(0, 2, 1)
     except (KeyError, ValueError, TypeError, OSError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path} is not a valid SOG v2 file: {type(exc).__name__}: {exc}",
-                         hint="re-export it with `spaceport export PROJECT --format sog`",
+                         hint="export the project as SOG again",
                          path=path) from exc
     return Splats(means, scales, quats, opacities, sh0, np.ascontiguousarray(shN, np.float32))
 

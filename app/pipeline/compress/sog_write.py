@@ -15,7 +15,7 @@ import numpy as np
 from .. import atomic
 from ..formats.quantise import opacity_byte
 from ..formats.splats import Splats
-from ..stage import CancelToken
+from ..cancel import CancelToken
 from . import sog_codec as codec
 from .codebook import fit_codebook
 from .order import morton_order

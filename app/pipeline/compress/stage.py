@@ -1,7 +1,8 @@
 """CompressStage: train/splats.ply -> compress/scene.sog (+ scene.sog.quality.json, .georef.json).
 
-When training ran in the cloud with chained compression, the SOG that job left is taken as is;
-when the trained PLY stayed in S3 (the chain failed, or settings changed since), it is fetched.
+When a cloud training chained its compression, the SOG it brought home (compress/prebuilt.json)
+is taken as is while it matches the training and the settings; otherwise the trained PLY is
+compressed here, fetched first by the function the stage was given when it stayed in S3.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..export import read_georef, sidecar, trained_splats
+from ..export import read_georef, sidecar
+from ..project_export import FetchSplats, project_render_check, trained_splats
 from ..stage import Stage, StageContext
 from .compress_ply import compress_ply
-from .render_check import project_render_check, skipped
+from .prebuilt import usable_prebuilt
+from .render_check import skipped
 
 CLOUD_RENDER = "compressed in the cloud: the uncompressed splats stayed in S3"
 
@@ -23,19 +26,22 @@ class CompressStage(Stage):
     name = "compress"
     upstream = ("train",)
 
+    def __init__(self, fetch_splats: FetchSplats | None = None) -> None:
+        self.fetch_splats = fetch_splats  # downloads a cloud-trained PLY (None: only local ones)
+
     def run(self, ctx: StageContext) -> dict[str, Any]:
         """Compress the trained PLY (or take the cloud's SOG); outputs relative to the project."""
-        from ..cloud.offload import cloud_compress_outputs
-
         project = ctx.project
         paths = project.paths
-        taken = cloud_compress_outputs(project)
-        if taken is not None and taken.get("report"):
-            ctx.log(f"taking {taken['scene_sog']} from the cloud job {taken['cloud_job']}")
-            report = dict(taken["report"])
+        made_from = ((project.record("train").outputs or {}).get("cloud") or {}).get("train_job")
+        prebuilt = usable_prebuilt(paths.compress, made_from, ctx.settings)
+        if prebuilt is not None:
+            ctx.log(f"taking the compression the cloud job made after {made_from}")
+            report = dict(prebuilt.report)
+            report["output"] = str(paths.compress / report["output"])
             report.setdefault("render", skipped(CLOUD_RENDER))
         else:
-            ply = trained_splats(project, ctx.emit, ctx.cancel, "compress")
+            ply = trained_splats(project, ctx.emit, ctx.cancel, "compress", self.fetch_splats)
             report = compress_ply(ply, ctx.out_dir, ctx.settings, ctx.emit, ctx.cancel,
                                   read_georef(paths.geo_json), project_render_check(project))
         out = Path(report["output"])

@@ -34,7 +34,8 @@ def read_image(path: Path, rel: str, size: int) -> dict[str, Any]:
         "file": rel, "usable": True, "reason": None, "format": None, "width": None,
         "height": None, "make": None, "model": None, "focal_length_mm": None,
         "focal_length_35mm": None, "focal_length_px": None, "timestamp": None, "gps": None,
-        "gps_status": "missing", "dji": None, "size_bytes": size, "warnings": [],
+        "gps_status": "missing", "gps_accuracy": None, "dji": None, "size_bytes": size,
+        "warnings": [],
     }
     try:
         _read_into(entry, path, size)
@@ -125,6 +126,9 @@ def _gps_fields(entry: dict[str, Any], gps_ifd: Any) -> None:
         alt = -alt  # below sea level
     entry["gps"] = {"lat": lat, "lon": lon, "alt": alt}
     entry["gps_status"] = "ok"
+    accuracy = {"dop": _positive(gps_ifd.get(GPS.GPSDOP)),
+                "h_error_m": _positive(gps_ifd.get(GPS.GPSHPositioningError))}
+    entry["gps_accuracy"] = {k: v for k, v in accuracy.items() if v is not None} or None
 
 
 def _degrees(dms: Any, ref: Any, negative: str) -> float | None:

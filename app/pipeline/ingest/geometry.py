@@ -1,8 +1,7 @@
 """Flight geometry from image positions: extent, height, ground sampling distance and overlap.
 
-Positions are projected to local east/north metres with an equirectangular approximation about
-the flight's first position: exact to well under 0.1 % over a flight's few kilometres, and free of
-a projection library.
+Positions are projected to local east/north metres about the flight's first position by the
+project's one WGS84 <-> ENU conversion (app/pipeline/geodesy.py).
 """
 
 from __future__ import annotations
@@ -11,15 +10,25 @@ import math
 from statistics import median
 from typing import Any
 
-EARTH_RADIUS_M = 6378137.0
+import numpy as np
+
+from ..geodesy import lla_to_enu
+
+
+def local_enu(images: list[dict[str, Any]]) -> np.ndarray:
+    """(N,3) east/north/up metres of each image's GPS position about the first one's lat/lon
+    (up about 0 m; images without a GPS altitude get up = nan)."""
+    lla = np.array([[im["gps"]["lat"], im["gps"]["lon"],
+                     np.nan if im["gps"]["alt"] is None else im["gps"]["alt"]] for im in images],
+                   dtype=np.float64).reshape(-1, 3)
+    enu = lla_to_enu(np.nan_to_num(lla), lla[0, 0], lla[0, 1], 0.0)
+    enu[np.isnan(lla[:, 2]), 2] = np.nan
+    return enu
 
 
 def local_xy(images: list[dict[str, Any]]) -> list[tuple[float, float]]:
     """East/north metres of each image's GPS position relative to the first one."""
-    lat0, lon0 = images[0]["gps"]["lat"], images[0]["gps"]["lon"]
-    scale = math.cos(math.radians(lat0))
-    return [(math.radians(im["gps"]["lon"] - lon0) * EARTH_RADIUS_M * scale,
-             math.radians(im["gps"]["lat"] - lat0) * EARTH_RADIUS_M) for im in images]
+    return [(float(e), float(n)) for e, n in local_enu(images)[:, :2]]
 
 
 def extent(images: list[dict[str, Any]]) -> dict[str, float] | None:

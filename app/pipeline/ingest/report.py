@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import geometry
+from . import geometry, gps_quality, image_quality
 from .scan import FlightListing
 
 LOW_OVERLAP = 0.6  # forward overlap below this makes SfM fragile
@@ -12,8 +12,10 @@ LIST_LIMIT = 10  # files named per list in the human text
 
 
 def build_report(entries: list[dict[str, Any]], listing: FlightListing, cameras: dict[str, int],
-                 duplicates: list[list[str]]) -> dict[str, Any]:
-    """Counts, reasons, GPS coverage, cameras, duplicates and flight geometry of usable images."""
+                 duplicates: list[list[str]], quality: dict[str, dict[str, Any]]
+                 ) -> dict[str, Any]:
+    """Counts, reasons, GPS coverage and quality, cameras, duplicates, flight geometry and
+    image quality of the usable images (`entries` in capture order)."""
     usable = [e for e in entries if e["usable"]]
     located = [e for e in usable if e["gps"]]
     status = [e["gps_status"] for e in usable]
@@ -33,6 +35,8 @@ def build_report(entries: list[dict[str, Any]], listing: FlightListing, cameras:
         "altitude": geometry.altitude(usable),
         "gsd_cm_per_px": geometry.ground_sampling_distance(usable),
         "forward_overlap": geometry.forward_overlap(located),
+        "gps_quality": gps_quality.assess_gps(usable),
+        "image_quality": {e["file"]: quality[e["file"]] for e in usable if e["file"] in quality},
     }
     report["warnings"] = _warnings(report, entries)
     return report
@@ -48,6 +52,10 @@ def _warnings(report: dict[str, Any], entries: list[dict[str, Any]]) -> list[str
                         "coordinates, not placed on the map")
     elif report["images_usable"] and gps["coverage"] < 1.0:
         warnings.append(f"only {gps['coverage']:.0%} of usable images have a valid GPS position")
+    quality = report["gps_quality"]
+    if "noisy" in _verdicts(quality) or "unreliable" in _verdicts(quality):
+        warnings.append(gps_quality.summary(quality))
+    warnings.extend(image_quality.summary(report["image_quality"]))
     if report["oblique_images"]:
         warnings.append(f"{report['oblique_images']} oblique image(s) (gimbal pitch above "
                         f"{geometry.NADIR_PITCH_DEG:.0f} degrees) left out of the GSD and overlap estimates")
@@ -60,6 +68,10 @@ def _warnings(report: dict[str, Any], entries: list[dict[str, Any]]) -> list[str
         warnings.append(f"forward overlap is low ({overlap['median']:.0%}); SfM may fail to connect "
                         f"the images -- fly with 70-80 % overlap")
     return warnings
+
+
+def _verdicts(quality: dict[str, Any]) -> set[str]:
+    return {quality["horizontal"]["verdict"], quality["altitude"]["verdict"]}
 
 
 def summary_line(report: dict[str, Any]) -> str:
@@ -90,6 +102,12 @@ def render_text(report: dict[str, Any]) -> str:
     if alt["relative_m"]:
         lines.append(f"  altitude: {alt['relative_m']['min']:.1f}-{alt['relative_m']['max']:.1f} m "
                      f"above take-off (DJI)")
+    if gps["with_gps"]:
+        lines.append(f"  {gps_quality.summary(report['gps_quality'])}")
+    flagged = sum(bool(q["flags"]) for q in report["image_quality"].values())
+    if report["image_quality"]:
+        lines.append(f"  image quality: {flagged} of {len(report['image_quality'])} images "
+                     f"flagged blurred or badly exposed")
     if report["extent"]:
         ext = report["extent"]
         lines.append(f"  extent: {ext['east_west_m']:.1f} m east-west x {ext['north_south_m']:.1f} m "

@@ -12,9 +12,10 @@ from ..errors import InputError
 from ..project import Project
 from ..stage import Stage, StageContext
 from .exif import read_image
+from .image_quality import measure_all
 from .report import build_report, summary_line
 from .scan import FlightListing, scan_flight
-from .validate import apply_camera_policy, apply_gps_policy, mark_duplicates
+from .validate import apply_camera_policy, apply_gps_policy, mark_duplicates, skip
 
 SCHEMA_VERSION = 1
 PROGRESS_EVERY = 25  # images between Progress events
@@ -53,7 +54,9 @@ class IngestStage(Stage):
         apply_gps_policy(entries, settings.require_gps)
         duplicates = mark_duplicates(entries, listing.images)
         cameras = apply_camera_policy(entries, settings.mixed_cameras)
-        report = _clean(build_report(_flight_order(entries), listing, cameras, duplicates))
+        quality = _measure_images(ctx, source, entries)
+        report = _clean(build_report(_flight_order(entries), listing, cameras, duplicates,
+                                     quality))
         paths = ctx.project.paths
         atomic.write_json(paths.ingest_report, report)
         _log_problems(ctx, report)
@@ -79,6 +82,28 @@ class IngestStage(Stage):
     def summary(self, outputs: dict[str, Any]) -> str:
         """The report's one-line summary."""
         return outputs.get("summary") or super().summary(outputs)
+
+
+def _measure_images(ctx: StageContext, source: Path, entries: list[dict[str, Any]]
+                    ) -> dict[str, dict[str, Any]]:
+    """Sharpness and exposure of the usable images; those whose pixels cannot be decoded
+    become unusable."""
+    usable = [e for e in entries if e["usable"]]
+
+    def done(n: int) -> None:
+        ctx.cancel.check()
+        if n % PROGRESS_EVERY == 0 or n == len(usable):
+            ctx.progress(n / len(usable), f"measuring sharpness and exposure: {n}/{len(usable)} "
+                                          f"images")
+
+    quality = measure_all(((e["file"], source / e["file"]) for e in usable), done)
+    for e in usable:
+        error = quality[e["file"]].get("error")
+        if error:
+            skip(e, f"its pixel data cannot be decoded ({error}) -- copy it again from the "
+                    f"drone's memory card")
+            del quality[e["file"]]
+    return quality
 
 
 def _listing(source: Path) -> FlightListing:

@@ -16,6 +16,10 @@ DJI_KEYS = {
     "FlightYawDegree": "flight_yaw",
     "FlightPitchDegree": "flight_pitch",
     "FlightRollDegree": "flight_roll",
+    "RtkFlag": "rtk_flag",  # 50: RTK fixed, 34: float, 16: single point, 0: none
+    "RtkStdLon": "rtk_std_lon",  # metres, 1 sigma
+    "RtkStdLat": "rtk_std_lat",
+    "RtkStdHgt": "rtk_std_hgt",
 }
 # DJI firmware writes XMP that is not always well-formed XML (undeclared prefixes), so the tags are
 # matched directly, in both the attribute form and the element form XMP allows.

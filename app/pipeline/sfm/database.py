@@ -22,6 +22,7 @@ from .matching import MatchPlan, run_matching
 from .monitor import PycolmapCall
 from .settings import SfmSettings
 from .stats import ProgressFn, database_counts
+from .timing import PhaseTimes
 
 
 @dataclass
@@ -55,8 +56,8 @@ def matches_fingerprint(features_fp: str, plan: MatchPlan, priors_fp: str,
 
 
 def build_database(db_path: Path, flight: Flight, origin: Origin | None, plan: MatchPlan,
-                   settings: SfmSettings, cancel: CancelToken,
-                   on_progress: ProgressFn) -> DatabaseResult:
+                   settings: SfmSettings, cancel: CancelToken, on_progress: ProgressFn,
+                   times: PhaseTimes) -> DatabaseResult:
     """Extract features and match into `db_path`, reusing what earlier runs left when current."""
     record_path = db_path.with_suffix(".json")
     record = _read_record(record_path) if db_path.exists() else {}
@@ -71,7 +72,7 @@ def build_database(db_path: Path, flight: Flight, origin: Origin | None, plan: M
     focal_priors = {int(k): v for k, v in record.get("focal_priors", {}).items()} \
         if features_reused else {}
     if not features_reused:
-        with atomic.atomic_path(db_path) as tmp:
+        with times.phase("extraction"), atomic.atomic_path(db_path) as tmp:
             tmp.unlink()
             _extract(tmp, flight, settings, cancel, on_progress)
             exif_priors = _count_pose_priors(tmp)
@@ -81,7 +82,7 @@ def build_database(db_path: Path, flight: Flight, origin: Origin | None, plan: M
         atomic.write_json(record_path, record)
     pose_priors = _count_pose_priors(db_path) if matches_reused else 0
     if not matches_reused:
-        with atomic.atomic_path(db_path) as tmp:
+        with times.phase("matching"), atomic.atomic_path(db_path) as tmp:
             shutil.copyfile(db_path, tmp)
             pose_priors = _write_pose_priors(tmp, flight, origin, settings)
             _clear_matches(tmp)

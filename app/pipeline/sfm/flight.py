@@ -9,6 +9,8 @@ from typing import Any
 
 from ..errors import InputError
 
+EXCLUDED_REASON = "excluded by the operator"  # ingest's reason for an image in ingest.exclude
+
 
 @dataclass(frozen=True)
 class FlightImage:
@@ -40,6 +42,7 @@ class Flight:
 
     source: Path
     images: tuple[FlightImage, ...]
+    excluded: tuple[str, ...] = ()  # images the operator excluded (ingest.exclude)
 
     @property
     def names(self) -> list[str]:
@@ -62,6 +65,8 @@ def load_flight(path: Path, source: Path | None = None) -> Flight:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         src = Path(source or data["source"])
         images = tuple(_image(entry) for entry in data["images"] if entry.get("usable", True))
+        excluded = tuple(str(e["file"]) for e in data["images"] if not e.get("usable", True)
+                         and str(e.get("reason") or "").startswith(EXCLUDED_REASON))
     except FileNotFoundError:
         raise InputError(f"No ingest result at {path}", hint="run the ingest stage first: "
                          "spaceport process FLIGHT -o PROJECT", path=path) from None
@@ -72,7 +77,7 @@ def load_flight(path: Path, source: Path | None = None) -> Flight:
     if not images:
         raise InputError("flight.json lists no usable image", hint="check the ingest report "
                          "(ingest/report.json) for why every image was rejected", path=path)
-    return Flight(source=src, images=images)
+    return Flight(source=src, images=images, excluded=excluded)
 
 
 def _image(entry: dict[str, Any]) -> FlightImage:

@@ -6,6 +6,7 @@ Every backend (pycolmap, OpenSfM, an imported COLMAP model) ends here, so all ar
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -18,11 +19,15 @@ import pycolmap
 
 from .. import atomic
 from ..stage import StageContext
-from . import geo, intrinsics
+from . import geo
 from .flight import Flight
+from .focal_check import check_focal
+from .gate_hint import gate_error
+from .image_status import image_entries
 from .monitor import PycolmapCall
 from .stats import DatabaseCounts, json_safe, model_stats, stats_document
-from .validate import require_valid
+from .timing import PhaseTimes
+from .validate import check_model
 
 
 @dataclass
@@ -34,6 +39,7 @@ class RawResult:
     counts: DatabaseCounts = field(default_factory=DatabaseCounts)
     focal_priors: dict[int, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    timings: PhaseTimes = field(default_factory=PhaseTimes)  # seconds per phase, for stats.json
 
 
 def write_model(rec: pycolmap.Reconstruction, folder: Path) -> None:
@@ -65,54 +71,70 @@ def model_membership(models: list[pycolmap.Reconstruction]) -> list[dict[str, An
 
 def finish(ctx: StageContext, raw: RawResult, flight: Flight, expected: list[str]
            ) -> dict[str, Any]:
-    """Georeference, check, gate and write the hand-off; returns the stage outputs."""
+    """Georeference, check, gate and write the hand-off; returns the stage outputs.
+
+    sfm/stats.json is written whatever the gate's verdict, before a failure is raised."""
     settings = ctx.settings
     paths = ctx.project.paths
+    times = raw.timings
     rec = raw.models[0]
     membership = model_membership(raw.models)
-    if len(raw.models) > 1:
-        others = "; ".join(f"model {m['model']}: {len(m['images'])} images "
-                           f"({', '.join(m['images'][:5])}{'...' if len(m['images']) > 5 else ''})"
-                           for m in membership[1:])
-        ctx.log(f"the images formed {len(raw.models)} separate models (they do not overlap); "
-                f"keeping the largest ({rec.num_reg_images()} images), left out: {others}",
-                "warning")
-        elsewhere = {name for m in membership[1:] for name in m["images"]}
-        expected = [name for name in expected if name not in elsewhere]
+    expected = _main_model_images(ctx, raw.models, membership, expected)
 
-    origin = geo.choose_origin(flight)
-    targets = geo.gps_targets(flight, origin) if origin else {}
-    residuals = None
-    if origin and geo.align_to_gps(rec, targets, 3.0 * settings.gps_std_horizontal_m):
-        residuals = geo.gps_residuals(rec, targets)
-    else:
-        origin = None
-        ctx.log("not enough registered images with GPS (3 needed): the model is NOT "
-                "georeferenced (arbitrary frame and scale)", "warning")
-
-    rec, focal = _check_focal(ctx, rec, flight, origin, targets, raw.focal_priors)
-    raw.models[0] = rec
-    if residuals is not None:
-        residuals = geo.gps_residuals(rec, targets)
+    with times.phase("alignment"):
+        origin = geo.choose_origin(flight)
+        targets = geo.gps_targets(flight, origin) if origin else {}
+        max_error_m = 3.0 * settings.gps_std_horizontal_m
+        residuals = None
+        if origin and geo.align_to_gps(rec, targets, max_error_m):
+            residuals = geo.gps_residuals(rec, targets)
+        else:
+            origin = None
+            ctx.log("not enough registered images with GPS (3 needed): the model is NOT "
+                    "georeferenced (arbitrary frame and scale)", "warning")
+    with times.phase("focal_check"):
+        rec, focal = check_focal(ctx, rec, flight, origin, targets, raw.focal_priors,
+                                 max_error_m)
+        raw.models[0] = rec
+        if residuals is not None:
+            residuals = geo.gps_residuals(rec, targets)
 
     ctx.progress(0.9, "writing the model")
-    shutil.rmtree(paths.sfm_sparse, ignore_errors=True)
-    for i, model in enumerate(raw.models):  # kept even when the gate fails, for inspection
-        write_model(model, paths.sfm_sparse / str(i))
-    gate = require_valid(rec, expected, settings, paths.sfm_sparse / "0",
-                         residuals.mean if residuals else None)
-    _undistort(ctx, raw.image_path)
-    handoff = pycolmap.Reconstruction(str(paths.sfm_model))
-    require_valid(handoff, expected, settings, paths.sfm_model)
-
-    geo_doc = geo.write_geo_json(paths.geo_json, origin, residuals)
+    with times.phase("writing"):
+        shutil.rmtree(paths.sfm_sparse, ignore_errors=True)
+        for i, model in enumerate(raw.models):  # kept even when the gate fails, for inspection
+            write_model(model, paths.sfm_sparse / str(i))
+        geo_doc = geo.write_geo_json(paths.geo_json, origin, residuals)
+    with times.phase("gate"):
+        gate = check_model(rec, expected, settings, residuals.mean if residuals else None)
+    images = image_entries(expected, raw.models, raw.counts,
+                           residuals.per_image if residuals else {}, list(flight.excluded),
+                           settings.min_num_matches)
     event = model_stats(rec, raw.counts, len(expected), ctx.stage, "final")
     ctx.emit(event)
     extra = {"models": membership, "focal": focal, "backend": settings.backend,
              "georeferenced": geo_doc["georeferenced"],
              "gps_residual_m": geo_doc.get("gps_residual_m", {}).get("mean"), **raw.extra}
-    atomic.write_json(paths.sfm_stats, json_safe(
-        stats_document(event, raw.counts, expected, rec, extra)))
+
+    def write_stats() -> None:
+        atomic.write_json(paths.sfm_stats, json_safe(stats_document(
+            event, raw.counts, images, {**extra, "gate": gate.to_dict(), "timings_s": times})))
+
+    if not gate.ok:
+        write_stats()
+        raise gate_error(gate, settings, images, _image_quality(paths.ingest_report),
+                         paths.sfm_sparse / "0")
+    with times.phase("undistortion"):
+        _undistort(ctx, raw.image_path)
+    with times.phase("gate"):
+        handoff = check_model(pycolmap.Reconstruction(str(paths.sfm_model)), expected, settings)
+    if not handoff.ok:
+        gate = handoff
+        write_stats()
+        raise gate_error(gate, settings, images, {}, paths.sfm_model)
+    for warning in gate.warnings:
+        ctx.log(warning.message, "warning")
+    write_stats()
     return json_safe({
         "registered": gate.registered, "images": len(expected), "points": gate.points,
         "mean_reprojection_error_px": round(gate.mean_error_px, 3),
@@ -124,57 +146,27 @@ def finish(ctx: StageContext, raw: RawResult, flight: Flight, expected: list[str
         "stats": str(paths.sfm_stats.relative_to(paths.root))})
 
 
-def _check_focal(ctx: StageContext, rec: pycolmap.Reconstruction, flight: Flight,
-                 origin: geo.Origin | None, targets: dict, priors: dict[int, float]
-                 ) -> tuple[pycolmap.Reconstruction, dict[str, Any]]:
-    """Report focal vs EXIF and ground height vs DJI altitude; on nadir flights under the
-    `auto` policy, correct a focal length the altitude disagrees with when the images agree."""
-    settings = ctx.settings
-    tol = settings.focal_tolerance
-    check = intrinsics.height_check(rec, flight, origin)
-    nadir = intrinsics.nadir_fraction(flight)
-    report: dict[str, Any] = {"policy": settings.focal_policy, "nadir_fraction": nadir,
-                              "height_check_before": check.to_dict() if check else None,
-                              "corrected": False}
-    if check is None:
-        ctx.log("no DJI RelativeAltitude: the model's ground height cannot be checked")
-    elif abs(check.ratio - 1.0) > tol and settings.focal_policy == "auto" and \
-            nadir is not None and nadir >= 0.8:
-        before = _fmt(rec)
-        corrected, figures = intrinsics.try_focal_correction(
-            rec, check.ratio, targets, 3.0 * settings.gps_std_horizontal_m)
-        report["correction"] = figures
-        if corrected is not None:
-            rec, report["corrected"] = corrected, True
-            ctx.log(f"nadir flight: the model put the ground {check.model_height_m:.1f} m "
-                    f"below the cameras where DJI RelativeAltitude says "
-                    f"{check.expected_height_m:.1f} m; focal length set from {before} to "
-                    f"{_fmt(rec)} px and bundle adjustment re-run with it fixed "
-                    f"(sfm.focal_policy=refine keeps the refined value)", "warning")
-            check = intrinsics.height_check(rec, flight, origin)
-        else:
-            ctx.log(f"the altitude suggests a focal length {check.ratio:.3f}x the refined "
-                    f"{before} px, but the images contradict it (reprojection "
-                    f"{figures['reprojection_before_px']:.2f} -> "
-                    f"{figures['reprojection_after_px']:.2f} px): kept the refined value",
-                    "warning")
-    report["height_check"] = check.to_dict() if check else None
-    report["height_disagrees"] = bool(check and abs(check.ratio - 1.0) > tol)
-    if report["height_disagrees"]:
-        ctx.log(f"the model's ground is {check.model_ground_m - check.expected_ground_m:+.1f} m "
-                f"from GPS altitude - RelativeAltitude (height ratio {check.ratio:.3f}): the "
-                f"focal length {_fmt(rec)} px or the take-off height may be wrong", "warning")
-    report["cameras"] = intrinsics.focal_report(rec, priors, tol)
-    for cid, cam in report["cameras"].items():
-        if cam.get("disagrees_with_prior"):
-            ctx.log(f"camera {cid}: focal {cam['focal_px']:.0f} px is "
-                    f"{cam['focal_over_prior']:.3f}x the EXIF prior {cam['prior_focal_px']:.0f} px",
-                    "warning")
-    return rec, report
+def _main_model_images(ctx: StageContext, models: list[pycolmap.Reconstruction],
+                       membership: list[dict[str, Any]], expected: list[str]) -> list[str]:
+    """The images the kept (largest) model should hold: all but those in separate models."""
+    if len(models) <= 1:
+        return expected
+    others = "; ".join(f"model {m['model']}: {len(m['images'])} images "
+                       f"({', '.join(m['images'][:5])}{'...' if len(m['images']) > 5 else ''})"
+                       for m in membership[1:])
+    ctx.log(f"the images formed {len(models)} separate models (they do not overlap); "
+            f"keeping the largest ({models[0].num_reg_images()} images), left out: {others}",
+            "warning")
+    elsewhere = {name for m in membership[1:] for name in m["images"]}
+    return [name for name in expected if name not in elsewhere]
 
 
-def _fmt(rec: pycolmap.Reconstruction) -> str:
-    return "/".join(f"{c.mean_focal_length():.0f}" for c in rec.cameras.values())
+def _image_quality(report_path: Path) -> dict[str, dict[str, Any]]:
+    """Ingest's per-image sharpness and exposure (empty when the report has none)."""
+    try:
+        return json.loads(report_path.read_text(encoding="utf-8")).get("image_quality") or {}
+    except (OSError, ValueError):
+        return {}
 
 
 def _undistort(ctx: StageContext, image_path: Path) -> None:

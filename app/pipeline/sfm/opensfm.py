@@ -17,6 +17,7 @@ from .flight import Flight
 from .handoff import RawResult
 from .intrinsics import model_focal_priors
 from .opensfm_export import read_opensfm_export
+from .timing import PhaseTimes
 
 STEPS = ("extract_metadata", "detect_features", "match_features", "create_tracks",
          "reconstruct", "export_colmap")
@@ -66,10 +67,14 @@ def run_opensfm(ctx: StageContext, flight: Flight) -> RawResult:
         if not link.exists():
             os.symlink(flight.source / name, link)
     atomic.write_text(dataset / "config.yaml", config_yaml(flight, os.cpu_count() or 1))
+    times = PhaseTimes()
     for i, step in enumerate(STEPS):
         ctx.progress(0.85 * i / len(STEPS), f"OpenSfM {step}")
-        _run_step(ctx, step, dataset)
-    return read_dataset(dataset, flight)
+        with times.phase(f"opensfm_{step}"):
+            _run_step(ctx, step, dataset)
+    raw = read_dataset(dataset, flight)
+    raw.timings.update(times)
+    return raw
 
 
 def _run_step(ctx: StageContext, step: str, dataset: Path) -> None:

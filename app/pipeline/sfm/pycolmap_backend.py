@@ -17,6 +17,7 @@ from .handoff import RawResult
 from .mapping import run_global, run_incremental
 from .matching import plan_matching
 from .stats import DatabaseCounts, counts_stats, database_counts, model_stats
+from .timing import PhaseTimes
 
 # progress fractions at which each phase starts
 PHASES = {"features": (0.0, 0.35), "matching": (0.35, 0.6), "mapping": (0.6, 0.88)}
@@ -40,14 +41,16 @@ def reconstruct(ctx: StageContext, flight: Flight) -> RawResult:
 
     def on_progress(phase: str, fraction: float, counts: DatabaseCounts) -> None:
         lo, hi = PHASES[phase]
-        ctx.progress(lo + (hi - lo) * fraction, phase)
+        if phase == "features":
+            message = f"extracting features: {counts.images_with_features}/{total} images"
+        else:
+            message = f"matching: {counts.matched_pairs}/~{plan.expected_pairs} pairs verified"
+        ctx.progress(lo + (hi - lo) * fraction, message)
         ctx.emit(counts_stats(counts, total, ctx.stage, phase))
 
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    times = PhaseTimes()
     db = build_database(paths.sfm_database, flight, origin, plan, settings, ctx.cancel,
-                        on_progress)
-    timings["features_and_matching_s"] = time.perf_counter() - t0
+                        on_progress, times)
     if db.features_reused:
         ctx.log("reusing the extracted features (their settings did not change)")
     if db.matches_reused:
@@ -67,18 +70,19 @@ def reconstruct(ctx: StageContext, flight: Flight) -> RawResult:
         last_emit[0] = now
         ctx.progress(PHASES["mapping"][0] + (PHASES["mapping"][1] - PHASES["mapping"][0])
                      * rec.num_reg_images() / max(1, total),
-                     f"registered {rec.num_reg_images()}/{total}")
+                     f"mapping: {rec.num_reg_images()}/{total} images registered")
         ctx.emit(model_stats(rec, counts, total, ctx.stage, "mapping"))
 
-    t1 = time.perf_counter()
     use_priors = settings.use_gps_prior and db.pose_priors >= 3
-    if settings.mapper == "global":
-        with tempfile.TemporaryDirectory(dir=paths.sfm, prefix=".global-") as tmp:
-            models = run_global(paths.sfm_database, flight.source, Path(tmp), settings, ctx.cancel)
-    else:
-        models = run_incremental(paths.sfm_database, flight.source, settings, use_priors,
-                                 ctx.cancel, on_model)
-    timings["mapping_s"] = time.perf_counter() - t1
+    with times.phase("mapping"):
+        if settings.mapper == "global":
+            ctx.progress(PHASES["mapping"][0], f"mapping (global): {total} images")
+            with tempfile.TemporaryDirectory(dir=paths.sfm, prefix=".global-") as tmp:
+                models = run_global(paths.sfm_database, flight.source, Path(tmp), settings,
+                                    ctx.cancel)
+        else:
+            models = run_incremental(paths.sfm_database, flight.source, settings, use_priors,
+                                     ctx.cancel, on_model)
     if not models:
         raise StageError(f"Nothing could be reconstructed: no image pair gave a usable start "
                          f"({counts.matched_pairs} matched pairs)",
@@ -91,5 +95,5 @@ def reconstruct(ctx: StageContext, flight: Flight) -> RawResult:
                             "exif_pose_priors": db.exif_pose_priors,
                             "pose_priors": db.pose_priors,
                             "features_reused": db.features_reused,
-                            "matches_reused": db.matches_reused, "timings": timings})
+                            "matches_reused": db.matches_reused}, timings=times)
 

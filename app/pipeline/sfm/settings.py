@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..fields import cadence
+
 
 @dataclass
 class SfmSettings:
@@ -18,7 +20,7 @@ class SfmSettings:
     max_num_features: int = 8192  # per image
     first_octave: int = 0  # -1 upsamples 2x first: more small features, about 2x slower
     camera_model: str = "SIMPLE_RADIAL"  # COLMAP model of the raw cameras (before undistortion)
-    num_threads: int = -1  # -1: all cores
+    num_threads: int = cadence(-1)  # -1: all cores
 
     # -- matching -----------------------------------------------------------------------------
     matcher: Literal["auto", "spatial", "sequential", "exhaustive"] = "auto"
@@ -50,7 +52,7 @@ class SfmSettings:
     min_points: int = 200  # 3D points in the model
     max_reprojection_error_px: float = 2.0  # mean over all observations
     min_observations_per_image: int = 20  # 2D-3D correspondences each registered image needs
-    max_gps_residual_m: float = 10.0  # mean camera-to-GPS distance after alignment
+    max_gps_residual_m: float | None = 10.0  # mean camera-to-GPS distance after alignment
 
     # -- hand-off -----------------------------------------------------------------------------
     # longest side of the hand-off images (-1: as shot); 1600 px is the 3DGS reference's default

@@ -23,6 +23,7 @@ class DatabaseCounts:
     features_per_image: dict[str, int] = field(default_factory=dict)
     matched_pairs: int = 0  # image pairs with a verified two-view geometry
     inlier_matches: int = 0
+    verified_pairs_per_image: dict[str, int] = field(default_factory=dict)
 
     @property
     def mean_features(self) -> float:
@@ -52,10 +53,17 @@ def database_counts(path: Path) -> DatabaseCounts:
             im.name: int(db.num_keypoints_for_image(im.image_id))
             if db.exists_keypoints(im.image_id) else 0 for im in images}
         counts.images_with_features = sum(1 for n in counts.features_per_image.values() if n)
-        _, geometries = db.read_two_view_geometries()
+        pair_ids, geometries = db.read_two_view_geometries()
         inliers = [len(g.inlier_matches) for g in geometries]
         counts.matched_pairs = sum(1 for n in inliers if n > 0)
         counts.inlier_matches = int(sum(inliers))
+        names = {im.image_id: im.name for im in images}
+        per_image = dict.fromkeys(names.values(), 0)
+        for pair_id, n in zip(pair_ids, inliers):
+            if n > 0:
+                for image_id in pycolmap.pair_id_to_image_pair(pair_id):
+                    per_image[names[image_id]] += 1
+        counts.verified_pairs_per_image = per_image
     finally:
         db.close()
     return counts
@@ -116,22 +124,14 @@ def counts_stats(counts: DatabaseCounts, images_total: int, stage: str, phase: s
                     inlier_matches=counts.inlier_matches)
 
 
-def stats_document(event: SfmStats, counts: DatabaseCounts, image_names: list[str],
-                   rec: pycolmap.Reconstruction, extra: dict[str, Any]) -> dict[str, Any]:
-    """The content of sfm/stats.json: the final SfmStats plus per-image detail."""
-    errors = image_errors(rec)
-    per_image = {}
-    for name in image_names:
-        entry: dict[str, Any] = {"features": counts.features_per_image.get(name),
-                                 "registered": name in errors}
-        if name in errors:
-            entry.update(errors[name])
-        per_image[name] = entry
+def stats_document(event: SfmStats, counts: DatabaseCounts, images: dict[str, dict[str, Any]],
+                   extra: dict[str, Any]) -> dict[str, Any]:
+    """The content of sfm/stats.json: the final SfmStats, per-image entries and `extra`."""
     doc = event.to_dict()
     for key in ("type", "stage", "t", "phase"):
         doc.pop(key, None)
-    return {"schema_version": 1, **doc, "features_per_image": counts.features_per_image,
-            "images": per_image, **extra}
+    return {"schema_version": 2, **doc, "features_per_image": counts.features_per_image,
+            "images": images, **extra}
 
 
 def json_safe(value: Any) -> Any:

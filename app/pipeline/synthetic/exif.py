@@ -26,15 +26,7 @@ _XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
     xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/"
     tiff:Make="{make}"
     tiff:Model="{model}"
-    xmp:CreateDate="{date}"
-    drone-dji:AbsoluteAltitude="{abs_alt}"
-    drone-dji:RelativeAltitude="{rel_alt}"
-    drone-dji:GimbalRollDegree="{gimbal_roll}"
-    drone-dji:GimbalYawDegree="{gimbal_yaw}"
-    drone-dji:GimbalPitchDegree="{gimbal_pitch}"
-    drone-dji:FlightRollDegree="{flight_roll}"
-    drone-dji:FlightYawDegree="{flight_yaw}"
-    drone-dji:FlightPitchDegree="{flight_pitch}"/>
+    xmp:CreateDate="{date}"{dji}/>
  </rdf:RDF>
 </x:xmpmeta>
 <?xpacket end="w"?>"""
@@ -57,9 +49,10 @@ def _dms(degrees: float) -> tuple[IFDRational, IFDRational, IFDRational]:
     return IFDRational(d, 1), IFDRational(m, 1), _rational(s, 1_000_000)
 
 
-def build_exif(*, lat: float, lon: float, alt: float, when: datetime, width: int, height: int,
-               focal_mm: float, focal_35mm: int, px_per_mm: float) -> Image.Exif:
-    """EXIF with camera, time, image size, focal lengths and GPS (signed degrees, metres)."""
+def build_exif(*, gps: tuple[float, float, float] | None, when: datetime, width: int,
+               height: int, focal_mm: float, focal_35mm: int, px_per_mm: float) -> Image.Exif:
+    """EXIF with camera, time, image size, focal lengths and GPS (lat, lon in signed degrees,
+    alt in metres; no GPS block when `gps` is None)."""
     exif = Image.Exif()
     stamp = when.strftime("%Y:%m:%d %H:%M:%S")
     exif[ExifTags.Base.Make] = MAKE
@@ -75,27 +68,34 @@ def build_exif(*, lat: float, lon: float, alt: float, when: datetime, width: int
     sub[ExifTags.Base.FocalPlaneXResolution] = _rational(px_per_mm * 10.0, 1000)
     sub[ExifTags.Base.FocalPlaneYResolution] = _rational(px_per_mm * 10.0, 1000)
     sub[ExifTags.Base.FocalPlaneResolutionUnit] = 3  # centimetres
-    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-    gps[ExifTags.GPS.GPSVersionID] = b"\x02\x03\x00\x00"
-    gps[ExifTags.GPS.GPSLatitudeRef] = "N" if lat >= 0 else "S"
-    gps[ExifTags.GPS.GPSLatitude] = _dms(abs(lat))
-    gps[ExifTags.GPS.GPSLongitudeRef] = "E" if lon >= 0 else "W"
-    gps[ExifTags.GPS.GPSLongitude] = _dms(abs(lon))
-    gps[ExifTags.GPS.GPSAltitudeRef] = 0 if alt >= 0 else 1  # 0: above the ellipsoid/sea level
-    gps[ExifTags.GPS.GPSAltitude] = _rational(abs(alt), 1000)
+    if gps is None:
+        return exif
+    lat, lon, alt = gps
+    tags = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    tags[ExifTags.GPS.GPSVersionID] = b"\x02\x03\x00\x00"
+    tags[ExifTags.GPS.GPSLatitudeRef] = "N" if lat >= 0 else "S"
+    tags[ExifTags.GPS.GPSLatitude] = _dms(abs(lat))
+    tags[ExifTags.GPS.GPSLongitudeRef] = "E" if lon >= 0 else "W"
+    tags[ExifTags.GPS.GPSLongitude] = _dms(abs(lon))
+    tags[ExifTags.GPS.GPSAltitudeRef] = 0 if alt >= 0 else 1  # 0: above the ellipsoid/sea level
+    tags[ExifTags.GPS.GPSAltitude] = _rational(abs(alt), 1000)
     return exif
 
 
-def build_xmp(*, when: datetime, abs_alt: float, rel_alt: float, gimbal_yaw: float,
-              gimbal_pitch: float, flight_yaw: float, gimbal_roll: float = 0.0,
-              flight_roll: float = 0.0, flight_pitch: float = 0.0) -> bytes:
-    """A DJI-style XMP packet (drone-dji:* attributes) as UTF-8 bytes."""
+def build_xmp(*, when: datetime, abs_alt: float | None, rel_alt: float | None,
+              gimbal_yaw: float, gimbal_pitch: float, flight_yaw: float,
+              gimbal_roll: float = 0.0, flight_roll: float = 0.0, flight_pitch: float = 0.0,
+              extra: dict[str, float] | None = None) -> bytes:
+    """A DJI-style XMP packet (drone-dji:* attributes) as UTF-8 bytes; altitudes given as
+    None are left out, `extra` tags (e.g. RTK) are written as given."""
+    tags = {"AbsoluteAltitude": abs_alt, "RelativeAltitude": rel_alt,
+            "GimbalRollDegree": gimbal_roll, "GimbalYawDegree": gimbal_yaw,
+            "GimbalPitchDegree": gimbal_pitch, "FlightRollDegree": flight_roll,
+            "FlightYawDegree": flight_yaw, "FlightPitchDegree": flight_pitch}
+    dji = "".join(f'\n    drone-dji:{k}="{dji_number(v)}"' for k, v in tags.items() if v is not None)
+    dji += "".join(f'\n    drone-dji:{k}="{v}"' for k, v in (extra or {}).items())
     return _XMP.format(make=MAKE, model=MODEL, date=when.strftime("%Y-%m-%dT%H:%M:%S"),
-                       abs_alt=dji_number(abs_alt), rel_alt=dji_number(rel_alt),
-                       gimbal_roll=dji_number(gimbal_roll), gimbal_yaw=dji_number(gimbal_yaw),
-                       gimbal_pitch=dji_number(gimbal_pitch), flight_roll=dji_number(flight_roll),
-                       flight_yaw=dji_number(flight_yaw), flight_pitch=dji_number(flight_pitch)
-                       ).encode("utf-8")
+                       dji=dji).encode("utf-8")
 
 
 def write_jpeg(path: Path, rgb: np.ndarray, exif: Image.Exif, xmp: bytes) -> int:

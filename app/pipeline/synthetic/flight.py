@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
@@ -16,6 +17,7 @@ from ..errors import InputError, ProjectError
 from ..events import Event, Log, Progress
 from ..geodesy import enu_to_lla
 from .exif import build_exif, build_xmp, write_jpeg
+from .gps_errors import GpsErrors, apply_errors, rtk_tags
 from .plan import SENSOR_WIDTH_MM, FlightPlan, Shot, plan_flight, strip_layout
 from .render import cast, shade
 from .world import World, build_world
@@ -27,9 +29,10 @@ FILE_PATTERN = "SYN_{:04d}.JPG"
 
 
 def generate_flight(out_dir: Path, n_images: int = 24, seed: int = 7, width: int = 1024,
-                    height: int = 768, emit: Callable[[Event], None] | None = None
-                    ) -> dict[str, Any]:
-    """Render a lawnmower survey of a synthetic village into `out_dir`; returns a summary."""
+                    height: int = 768, emit: Callable[[Event], None] | None = None,
+                    gps_errors: GpsErrors | None = None) -> dict[str, Any]:
+    """Render a lawnmower survey of a synthetic village into `out_dir`, its EXIF GPS
+    misreported as `gps_errors` says (exact by default); returns a summary."""
     _check_args(n_images, width, height)
     out_dir = Path(out_dir)
     try:
@@ -41,19 +44,28 @@ def generate_flight(out_dir: Path, n_images: int = 24, seed: int = 7, width: int
     (out_dir / "ground_truth.json").unlink(missing_ok=True)  # written last: marks a whole flight
     emit = emit or (lambda event: None)
     plan, world = survey(n_images, seed, width, height)
+    errors = gps_errors or GpsErrors()
+    reported = apply_errors(errors, np.array([s.position for s in plan.shots]),
+                            np.array([s.time_s for s in plan.shots]), seed)
     emit(Progress(stage=STAGE, fraction=0.0, message=f"scene built; rendering {n_images} images"))
     takeoff_z = float(world.terrain.sample(np.zeros(1, np.float32), np.zeros(1, np.float32))[0])
     images = []
+
+    def write(shot: Shot) -> dict[str, Any]:
+        gps = GpsReport(reported.positions[shot.index], bool(reported.outliers[shot.index]),
+                        errors)
+        return _write_shot(out_dir, world, plan, shot, takeoff_z, gps)
+
     # numpy and Pillow release the GIL in the heavy loops, so threads render shots in parallel
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        for record in pool.map(lambda shot: _write_shot(out_dir, world, plan, shot, takeoff_z),
-                               plan.shots):
+        for record in pool.map(write, plan.shots):
             images.append(record)
             emit(Progress(stage=STAGE, fraction=len(images) / n_images,
                           message=f"rendered {record['file']}"))
     truth = {"origin": ORIGIN, "crs": "local ENU metres (x east, y north, z up)",
              "camera": {**plan.camera.to_json(), **_lens(plan)}, "images": images,
-             "scene": _scene_info(world, plan, seed, takeoff_z)}
+             "scene": _scene_info(world, plan, seed, takeoff_z),
+             "gps_errors": errors.to_dict()}
     write_json(out_dir / "ground_truth.json", truth)
     _remove_stale(out_dir, n_images)
     scene = truth["scene"]
@@ -90,26 +102,41 @@ def _lens(plan: FlightPlan) -> dict[str, float]:
             "pixels_per_mm": px_per_mm}
 
 
-def _write_shot(out_dir: Path, world: World, plan: FlightPlan, shot: Shot, takeoff_z: float
-                ) -> dict[str, Any]:
+@dataclass(frozen=True)
+class GpsReport:
+    """What one photo's EXIF/XMP says about its position (ENU; None: no GPS written)."""
+
+    position: np.ndarray | None
+    outlier: bool
+    errors: GpsErrors
+
+
+def _write_shot(out_dir: Path, world: World, plan: FlightPlan, shot: Shot, takeoff_z: float,
+                gps: GpsReport) -> dict[str, Any]:
     """Render one shot, write its JPEG, and return its ground-truth record."""
     rgb = shade(world, cast(world, plan.camera, shot.R, shot.position))
     lat, lon, alt = (float(v) for v in enu_to_lla(shot.position, *ORIGIN.values())[0])
+    written = None if gps.position is None else \
+        tuple(float(v) for v in enu_to_lla(gps.position, *ORIGIN.values())[0])
     when = START + timedelta(seconds=round(shot.time_s))
     lens = _lens(plan)
-    exif = build_exif(lat=lat, lon=lon, alt=alt, when=when, width=plan.camera.width,
+    exif = build_exif(gps=written, when=when, width=plan.camera.width,
                       height=plan.camera.height, focal_mm=lens["focal_length_mm"],
                       focal_35mm=lens["focal_length_35mm"], px_per_mm=lens["pixels_per_mm"])
     gimbal = {"yaw": round(shot.yaw_deg, 2), "pitch": round(shot.pitch_deg, 2), "roll": 0.0}
-    xmp = build_xmp(when=when, abs_alt=alt, rel_alt=float(shot.position[2]) - takeoff_z,
+    rel_alt = float(shot.position[2]) - takeoff_z if gps.errors.relative_altitude else None
+    xmp = build_xmp(when=when, abs_alt=None if written is None else written[2], rel_alt=rel_alt,
                     gimbal_yaw=gimbal["yaw"], gimbal_pitch=gimbal["pitch"],
-                    flight_yaw=shot.flight_yaw_deg)
+                    flight_yaw=shot.flight_yaw_deg, extra=rtk_tags(gps.errors))
     name = FILE_PATTERN.format(shot.index + 1)
     write_jpeg(out_dir / name, rgb, exif, xmp)
     return {"file": name, "position_enu": shot.position.tolist(),
             "R_cam_from_world": shot.R.tolist(), "t": shot.t.tolist(),
             "lat": lat, "lon": lon, "alt": alt, "timestamp": when.isoformat(),
-            "strip": shot.strip, "gimbal_deg": gimbal, "flight_yaw_deg": shot.flight_yaw_deg}
+            "strip": shot.strip, "gimbal_deg": gimbal, "flight_yaw_deg": shot.flight_yaw_deg,
+            "gps_written": None if written is None else dict(zip(("lat", "lon", "alt"), written)),
+            "gps_error_enu": None if gps.position is None else
+            (gps.position - shot.position).tolist(), "gps_outlier": gps.outlier}
 
 
 def _scene_info(world: World, plan: FlightPlan, seed: int, takeoff_z: float) -> dict[str, Any]:

@@ -10,9 +10,10 @@ import torch
 from PIL import Image
 
 from .. import atomic
+from ..render.rasterize import Rasterizer
+from ..render.views import render_view
 from .data import View
 from .loss import psnr, ssim
-from .rasterize import Rasterizer
 
 
 @dataclass
@@ -22,22 +23,6 @@ class Evaluation:
     psnr: float
     ssim: float
     views: int
-
-
-def view_tensors(view: View, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(viewmat, K, photo in 0..1) of a view on `device`."""
-    photo = torch.from_numpy(view.image()).to(device).float() / 255.0
-    return (torch.as_tensor(view.viewmat, device=device), torch.as_tensor(view.K, device=device),
-            photo)
-
-
-@torch.no_grad()
-def render_view(params, view: View, rasterize: Rasterizer, sh_degree: int,
-                device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(render, photo) of one view, both [H, W, 3] in 0..1."""
-    viewmat, K, photo = view_tensors(view, device)
-    colors, _, _ = rasterize(params, viewmat, K, view.width, view.height, sh_degree)
-    return colors[0].clamp(0, 1), photo
 
 
 def evaluate(params, views: list[View], rasterize: Rasterizer, sh_degree: int,

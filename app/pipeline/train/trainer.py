@@ -1,7 +1,7 @@
 """The training loop: `train_model` turns the SfM hand-off into trained Gaussian splats.
 
 One code path for every device: gsplat's CUDA rasterizer on a GPU, the torch compositor on
-CPU (rasterize.py); gsplat's strategies densify (strategy.py). The loop reports TrainMetrics,
+CPU (render/rasterize.py); gsplat's strategies densify (strategy.py). The loop reports TrainMetrics,
 evaluates held-out views, writes previews and checkpoints, and resumes from its checkpoint.
 """
 
@@ -19,14 +19,16 @@ import torch
 from ..errors import Cancelled, InputError, ProjectError, StageError
 from ..events import Event, Log, Progress
 from ..settings import fingerprint
-from ..stage import CancelToken
+from ..cancel import CancelToken
+from ..render.rasterize import rasterizer_for
+from ..render.views import resolve_device, view_tensors
 from . import checkpoint as ckpt_io
 from .data import Scene, View, load_scene
-from .evaluate import Evaluation, evaluate, view_tensors
+from .evaluate import Evaluation, evaluate
 from .loss import mcmc_regularizer, photometric_loss
 from .model import PARAM_KEYS, all_finite, init_params, make_optimizers
 from .outputs import Reporter, write_outputs
-from .rasterize import rasterizer_for
+from .plan import TrainPlan, plan_for
 from .settings import (AUTO_EVAL_EVERY, AUTO_PREVIEW_EVERY, PRESET_STEPS, REFERENCE_STEPS,
                        TrainSettings)
 from .strategy import Densifier, make_densifier
@@ -89,9 +91,9 @@ def train_model(model_dir: Path, images_dir: Path, out_dir: Path, settings: Trai
     _check_settings(settings)
     out_dir = Path(out_dir)
     emit(Progress(stage=STAGE, fraction=0.0, message="loading the SfM model and images"))
-    scene = load_scene(model_dir, images_dir, min_points=settings.min_points,
-                       max_side=settings.cpu_max_side if dev.type == "cpu" else settings.max_side)
-    run = _start(scene, settings, dev, Path(checkpoint_dir or out_dir / "checkpoints"), emit)
+    plan = plan_for(settings, on_gpu=dev.type == "cuda")
+    scene = load_scene(model_dir, images_dir, min_points=settings.min_points, max_side=plan.max_side)
+    run = _start(scene, settings, plan, dev, Path(checkpoint_dir or out_dir / "checkpoints"), emit)
     run.extra.setdefault("owner", owner)
     reporter = Reporter(out_dir, run.step, emit)
     try:
@@ -112,21 +114,6 @@ def train_model(model_dir: Path, images_dir: Path, out_dir: Path, settings: Trai
     return outputs
 
 
-def resolve_device(name: str) -> torch.device:
-    """auto -> the first CUDA device when torch sees one, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError as exc:
-        raise InputError(f"train.device {name!r} is not a torch device",
-                         hint="use auto, cpu, cuda or cuda:N") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"train.device is {name} but torch sees no CUDA GPU",
-                         hint="use --set train.device=auto, or install a CUDA build of torch")
-    return dev
-
-
 def _check_settings(s: TrainSettings) -> None:
     if s.preset not in PRESET_STEPS:
         raise InputError(f"train.preset must be one of {', '.join(PRESET_STEPS)}, not {s.preset!r}")
@@ -134,22 +121,6 @@ def _check_settings(s: TrainSettings) -> None:
         raise InputError(f"train.sh_degree must be 0..3, not {s.sh_degree}")
     if s.total_steps() < 1 or s.max_gaussians < 1:
         raise InputError("train.max_steps and train.max_gaussians must be positive")
-
-
-def _total_steps(settings: TrainSettings, device: torch.device, emit) -> int:
-    steps = settings.total_steps()
-    if device.type == "cpu" and not settings.max_steps and steps > settings.cpu_max_steps:
-        emit(Log(stage=STAGE, level="warning",
-                 text=f"training on the CPU: a {settings.cpu_max_steps}-step preview at reduced "
-                      f"resolution instead of the {settings.preset} preset's {steps} steps"))
-        return settings.cpu_max_steps
-    return steps
-
-
-def _budget(settings: TrainSettings, device: torch.device) -> int:
-    if device.type == "cpu":
-        return min(settings.max_gaussians, settings.cpu_max_gaussians)
-    return settings.max_gaussians
 
 
 def _seed_points(scene: Scene, limit: int, seed: int, emit) -> tuple[np.ndarray, np.ndarray]:
@@ -162,8 +133,8 @@ def _seed_points(scene: Scene, limit: int, seed: int, emit) -> tuple[np.ndarray,
     return scene.points[keep], scene.colors[keep]
 
 
-def _start(scene: Scene, settings: TrainSettings, device: torch.device, ckpt_dir: Path,
-           emit) -> Run:
+def _start(scene: Scene, settings: TrainSettings, plan: TrainPlan, device: torch.device,
+           ckpt_dir: Path, emit) -> Run:
     """A fresh run initialised from the sparse points, or the checkpointed one resumed."""
     if scene.dropped_points:
         emit(Log(stage=STAGE, level="warning",
@@ -171,12 +142,16 @@ def _start(scene: Scene, settings: TrainSettings, device: torch.device, ckpt_dir
                       "they were left out"))
     train_views, test_views = scene.split(settings.eval_every_n_image)
     scale = scene.scene_scale()
-    budget = _budget(settings, device)
+    budget = plan.max_gaussians
     points, colors = _seed_points(scene, budget // 2 if device.type == "cpu" else budget,
                                   settings.seed, emit)
     params = init_params(points, colors, settings.sh_degree, settings.init_opacity, scale, device)
     optimizers = make_optimizers(params, settings, scale)
-    total = _total_steps(settings, device, emit)
+    total = plan.steps
+    if plan.kind == "cpu_preview" and total < settings.total_steps():
+        emit(Log(stage=STAGE, level="warning",
+                 text=f"training on the CPU: {plan.describe()} instead of the {settings.preset} "
+                      f"preset's {settings.total_steps()} steps"))
     generator = torch.Generator().manual_seed(settings.seed)
     torch.manual_seed(settings.seed)
     run = Run(settings, scene, device, total, train_views, test_views, params, optimizers,

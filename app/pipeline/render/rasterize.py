@@ -15,9 +15,9 @@ from gsplat.cuda._torch_impl import (_fully_fused_projection, _quat_scale_to_cov
                                      _spherical_harmonics)
 
 Rasterizer = Callable[..., tuple[Tensor, Tensor, dict[str, Any]]]
-ALPHA_MIN = 1.0 / 255.0  # the reference rasterizer's thresholds
-ALPHA_MAX = 0.99
-T_MIN = 1e-4
+ALPHA_MIN = 1.0 / 255.0  # gsplat 1.5.3's thresholds (RasterizeToPixels3DGSFwd.cu)
+ALPHA_MAX = 0.999
+T_MIN = 1e-4  # a pixel is done before a splat would leave it this little transmittance
 
 
 def rasterizer_for(device: torch.device) -> Rasterizer:
@@ -76,7 +76,7 @@ def composite(means2d: Tensor, conics: Tensor, opacities: Tensor, colors: Tensor
     first[1:] = pix[1:] != pix[:-1]
     seg = torch.cumsum(first.long(), 0) - 1
     trans = torch.exp(excl - excl[first][seg]).float()
-    weight = alpha * trans * (trans > T_MIN)
+    weight = alpha * trans * (trans * (1 - alpha) > T_MIN)  # exclusive, as gsplat's kernel
     n_pix = width * height
     out = torch.zeros(n_pix, colors.shape[-1], dtype=colors.dtype).index_add(
         0, pix, weight[:, None] * colors[gid])

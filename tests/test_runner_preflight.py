@@ -1,0 +1,67 @@
+"""A run checks everything that needs no stage output before its first stage starts: where
+training runs (cloud configured, the GPU it insists on), the cloud's cost approval, disk space."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from app.cli import main
+from app.pipeline.project import Project, ProjectPaths
+
+
+@pytest.fixture
+def flight(tmp_path: Path) -> Path:
+    """A flight folder ingest would refuse (no images): reaching ingest fails the test differently."""
+    folder = tmp_path / "flight"
+    folder.mkdir()
+    return folder
+
+
+def record(project: Path, stage: str) -> dict:
+    return json.loads(ProjectPaths(project).project_json.read_text())["stages"].get(stage, {})
+
+
+def test_training_forced_to_an_unconfigured_cloud_fails_before_ingest(tmp_path, flight, capsys):
+    project = tmp_path / "p"
+    assert main(["process", str(flight), "-o", str(project), "--train-on", "cloud"]) == 1
+    assert record(project, "ingest").get("state", "pending") == "pending"
+    assert not ProjectPaths(project).ingest.exists()
+    train = record(project, "train")
+    assert (train["state"], train["action"]) == ("failed", "configure_cloud")
+    err = capsys.readouterr().err
+    assert "no cloud is configured" in err and "next: set the cloud settings with --set" in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has the CUDA GPU the run asks for")
+def test_a_cuda_device_without_a_gpu_fails_before_ingest(tmp_path, flight, capsys):
+    project = tmp_path / "p"
+    assert main(["process", str(flight), "-o", str(project), "--train-on", "local",
+                 "--set", "train.device=cuda"]) == 1
+    assert record(project, "ingest").get("state", "pending") == "pending"
+    assert "no CUDA GPU is visible" in record(project, "train")["reason"]
+
+
+def test_a_run_that_cannot_fit_on_the_disk_fails_before_ingest(tmp_path, flight, capsys):
+    project = tmp_path / "p"
+    huge = str(10 ** 13)  # Gaussians: petabytes of checkpoints
+    assert main(["process", str(flight), "-o", str(project), "--train-on", "local",
+                 "--set", f"train.max_gaussians={huge}", "--set", f"train.cpu_max_gaussians={huge}"]) == 1
+    assert record(project, "ingest").get("state", "pending") == "pending"
+    train = record(project, "train")
+    assert train["action"] == "free_disk" and "Not enough free disk space" in train["reason"]
+    assert "GB are free" in capsys.readouterr().err
+
+
+def test_status_shows_each_stage_and_what_to_do_next(tmp_path, flight, capsys):
+    project = tmp_path / "p"
+    main(["process", str(flight), "-o", str(project), "--train-on", "cloud"])
+    capsys.readouterr()
+    assert main(["status", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "train      failed     Training was set to run in the cloud" in out
+    assert "next: set the cloud settings" in out
+    Project.open(project)  # still a loadable project
