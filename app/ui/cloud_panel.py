@@ -14,6 +14,7 @@ from typing import Callable, Iterable
 
 import boto3
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
                                QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -82,10 +83,17 @@ class CloudPanel(QWidget):
         self.checks: list[Check] = []
         self.cost_box: QMessageBox | None = None
         self.stop_box: QMessageBox | None = None
+        self._choices_asked = False
         self._build()
-        self.pool.submit(lambda task: (available_profiles(), sagemaker_regions()),
-                         key="cloud-profiles", done=self._got_choices)
         self.show_project(None)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        """The first time the tab is shown, list the AWS profiles and regions (in the pool)."""
+        super().showEvent(event)
+        if not self._choices_asked:
+            self._choices_asked = True
+            self.pool.submit(lambda task: (available_profiles(), sagemaker_regions()),
+                             key="cloud-profiles", done=self._got_choices)
 
     # -- construction --------------------------------------------------------------------------
     def _build(self) -> None:

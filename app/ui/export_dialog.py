@@ -29,6 +29,7 @@ from .export_dialog_model import (LABELS, ExportRequest, PlyInfo, default_destin
                                   splat_bounds)
 from .pool import BackgroundPool, Task
 from .results import QualityReportView
+from .results_model import stage_outputs
 
 Export = Callable[..., dict[str, Any]]
 AXES = "xyz"
@@ -221,7 +222,7 @@ class ExportDialog(QDialog):
     def _read_ply(self) -> None:
         ply = self.project.paths.splats_ply
         if not ply.is_file():
-            cloud = (self.project.record("train").outputs or {}).get("cloud")
+            cloud = stage_outputs(self.project, "train").get("cloud")
             self.status.setText("The trained splats are in the cloud: export downloads them "
                                 "first." if cloud else "No trained splats yet (train/splats.ply):"
                                 " run training first.")
@@ -231,7 +232,7 @@ class ExportDialog(QDialog):
                          failed=self._failed)
 
     def _cloud_info(self) -> PlyInfo:
-        outputs = self.project.record("train").outputs or {}
+        outputs = stage_outputs(self.project, "train")
         return PlyInfo(self.project.paths.splats_ply, int(outputs.get("num_gaussians") or 0),
                        int(getattr(self.project.settings.train, "sh_degree", 3)))
 

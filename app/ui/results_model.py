@@ -75,6 +75,12 @@ def _render_rows(render: dict[str, Any] | None) -> list[tuple[str, str]]:
              f"compressed (loss {photos['loss']:.2f} dB)")]
 
 
+def stage_outputs(project: Project, stage: str) -> dict[str, Any]:
+    """A stage's recorded outputs, without adding a record for a stage the project lacks."""
+    record = project.stages.get(stage)
+    return (record.outputs if record is not None else None) or {}
+
+
 @dataclass(frozen=True)
 class ResultFiles:
     """What the Results view shows of a project, and the training figures beside the image."""
@@ -88,8 +94,7 @@ class ResultFiles:
 def result_files(project: Project) -> ResultFiles:
     """The held-out render|photo image and the compress stage's quality report (absent: None)."""
     paths = project.paths
-    train = project.record("train").outputs or {}
-    compress = project.record("compress").outputs or {}
+    train, compress = (stage_outputs(project, name) for name in ("train", "compress"))
     # the stage's outputs name files relative to the project (train/heldout.png)
     png = paths.root / train["heldout_image"] if train.get("heldout_image") else \
         paths.train / "heldout.png"
