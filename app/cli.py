@@ -23,6 +23,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `spaceport` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # pycolmap's import installs glog's crash handler over SIGTERM; imported first, before any
+    # command sets its own, a later lazy import cannot turn a clean stop into a crash
+    import pycolmap  # noqa: F401
     if not argv:
         return _gui(argparse.Namespace(project=None))
     args = build_parser().parse_args(argv)
@@ -99,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="drop invisible splats and isolated outliers")
     p.add_argument("--json", action="store_true", help="print the quality report as JSON")
     p.set_defaults(func=_export)
+
+    from .cli_render import add_parser as add_render_parser
+
+    add_render_parser(sub)
 
     p = sub.add_parser("hardware", help="list CUDA GPUs and where training would run")
     p.add_argument("project", type=Path, nargs="?", help="use this project's settings")

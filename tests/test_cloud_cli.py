@@ -107,6 +107,7 @@ def _detach_with(aws, project, signum: int) -> str:
 
 def test_ctrl_c_during_cloud_training_leaves_the_job_running(aws, handoff_project):
     _detach_with(aws, handoff_project, signal.SIGINT)
+    assert "runs on" in Project.open(handoff_project.root, create=False).record("train").hint
 
 
 def test_sigterm_during_cloud_training_detaches_and_cloud_resume_follows_the_job_to_the_end(

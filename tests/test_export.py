@@ -22,7 +22,8 @@ from app.pipeline.runner import Runner
 from app.pipeline.stage import CancelToken
 from splat_scenes import drone_scene
 
-GEO = {"origin": {"lat": 50.82, "lon": -0.14, "alt": 12.0}, "crs": "ENU", "units": "m"}
+GEO = {"origin": {"lat": 50.82, "lon": -0.14, "alt": 12.0}, "crs": "ENU", "units": "m",
+       "accuracy": {"position_m": 1.5, "scale": 0.004, "heading_deg": 0.2, "vertical_m": 3.0}}
 FILES = {"sog": "scene.sog", "ply": "scene.ply", "splat": "scene.splat", "spz": "scene.spz",
          "compressed-ply": "scene.compressed.ply"}
 
@@ -47,7 +48,7 @@ def test_every_format_writes_the_file_its_quality_report_and_georef(project, fmt
     assert quality["ratio_to_ply"] == pytest.approx(quality["source_bytes"] / out.stat().st_size, 0.01)
     assert set(quality["errors"]) >= {"position_mm", "rotation_deg", "colour", "opacity", "log_scale"}
     georef = json.loads(sidecar(out, "georef").read_text())
-    assert georef["origin"] == GEO["origin"]
+    assert georef["origin"] == GEO["origin"] and georef["accuracy"] == GEO["accuracy"]
     assert [e.fraction for e in events if isinstance(e, Progress)][-1] == 1.0
 
 

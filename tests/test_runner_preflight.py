@@ -65,3 +65,12 @@ def test_status_shows_each_stage_and_what_to_do_next(tmp_path, flight, capsys):
     assert "train      failed     Training was set to run in the cloud" in out
     assert "next: set the cloud settings" in out
     Project.open(project)  # still a loadable project
+
+
+def test_the_disk_check_counts_sfm_by_the_flight_files(tmp_path, flight):
+    from app.pipeline.sfm.stage import SfmStage
+
+    for i in range(4):
+        (flight / f"img{i}.jpg").write_bytes(b"jpeg")
+    project = Project.open(tmp_path / "p", source=flight)
+    assert SfmStage().expected_bytes(project) == 4 * 3 * 1024 * 1024

@@ -223,19 +223,3 @@ def test_an_opensfm_dataset_imports_through_the_repairs_and_the_gate(tmp_path: P
     stats = json.loads((tmp_path / "p" / "sfm" / "stats.json").read_text())
     assert stats["opensfm_repairs"]["reindexed"] and stats["points"] == 4095
     assert stats["gps_residual_m"] < 1.0
-
-
-def test_two_unrelated_flights_keep_the_larger_model_and_report_the_other(tmp_path: Path):
-    from app.pipeline.synthetic import generate_flight
-
-    folder = tmp_path / "two flights"
-    generate_flight(folder / "a", n_images=8, seed=3, width=480, height=360)
-    generate_flight(folder / "b", n_images=6, seed=11, width=480, height=360)
-    code, events = process(str(folder), "-o", str(tmp_path / "p"), "--until", "sfm",
-                           "--set", "sfm.matcher=exhaustive")
-    assert code == 0, logs(events)
-    assert "2 separate models" in logs(events)
-    stats = json.loads((tmp_path / "p" / "sfm" / "stats.json").read_text())
-    assert [len(m["images"]) for m in stats["models"]] == [8, 6]
-    assert all(name.startswith("a/") for name in stats["models"][0]["images"])
-    assert all(name.startswith("b/") for name in stats["models"][1]["images"])

@@ -55,25 +55,6 @@ def test_origin_sits_on_the_takeoff_ground_when_dji_relative_altitude_is_known()
 
 
 @needs_fixtures
-def test_alignment_to_gps_undoes_a_similarity_and_reports_residuals(brighton_model):
-    rec = pycolmap.Reconstruction(brighton_model)
-    targets = geo.camera_centres(rec)
-    sim = pycolmap.Sim3d(0.5, pycolmap.Rotation3d(np.array([0.1, 0.2, 0.3, 0.9]) /
-                                                 np.linalg.norm([0.1, 0.2, 0.3, 0.9])),
-                         np.array([10.0, -5.0, 3.0]))
-    rec.transform(sim)
-    assert geo.gps_residuals(rec, targets).mean > 10
-    assert geo.align_to_gps(rec, targets, max_error_m=1.0)
-    residuals = geo.gps_residuals(rec, targets)
-    assert residuals.max < 1e-3 and len(residuals.per_image) == 18
-
-
-def test_too_few_gps_images_leave_the_model_unaligned():
-    rec = pycolmap.Reconstruction()
-    assert not geo.align_to_gps(rec, {"a": np.zeros(3)}, 1.0)
-
-
-@needs_fixtures
 def test_track_histogram_counts_every_point_and_per_image_errors_match_pycolmap(brighton_model):
     hist = track_length_histogram(brighton_model)
     assert sum(hist.values()) == brighton_model.num_points3D()
@@ -156,9 +137,8 @@ def test_nadir_fraction_reads_the_gimbal_pitch():
 
 @needs_fixtures
 def test_focal_correction_scales_focal_on_a_copy(brighton_model):
-    targets = geo.camera_centres(brighton_model)
     focal = brighton_model.cameras[1].mean_focal_length()
-    rec = intrinsics.correct_focal_by_height(brighton_model, 0.97, targets, max_error_m=3.0)
+    rec = intrinsics.correct_focal_by_height(brighton_model, 0.97)
     assert rec.cameras[1].mean_focal_length() == pytest.approx(0.97 * focal)
     assert brighton_model.cameras[1].mean_focal_length() == focal  # the input is untouched
 
@@ -167,7 +147,7 @@ def test_focal_correction_scales_focal_on_a_copy(brighton_model):
 def test_an_altitude_focal_correction_the_images_contradict_is_refused(brighton_model):
     # OpenSfM's focal fits these images; forcing it 10 % shorter raises the reprojection error
     corrected, figures = intrinsics.try_focal_correction(
-        brighton_model, 0.9, geo.camera_centres(brighton_model), max_error_m=3.0)
+        brighton_model, 0.9, gps_residual_m=0.4, realign=lambda rec: 0.4)
     assert corrected is None
     assert figures["reprojection_after_px"] > figures["reprojection_before_px"]
 

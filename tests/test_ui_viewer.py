@@ -1,4 +1,4 @@
-"""The 3D view: scene data read from a real COLMAP model and splat PLY, and the vispy canvas
+"""The 3D tab: scene data read from a real COLMAP model and splat PLY, and the vispy canvas
 rendering them inside the window (needs an X display: run under xvfb-run).
 
 With SPACEPORT_SCREENSHOTS=DIR set, the GL test also saves window screenshots into DIR.
@@ -15,10 +15,10 @@ if not os.environ.get("DISPLAY"):
 import numpy as np
 import pytest
 
-from app.pipeline.formats.splats import SH_C0
+from app.pipeline.formats.colmap import read_sparse_model
 from app.pipeline.project import Project
 from app.pipeline.runner import Runner
-from app.viewer.scene_data import load_sparse, load_splats
+from app.viewer.scene_data import sparse_scene
 from tests.ui_scene import (EmittingStage, past_run_events, scene_points, write_events,
                             write_ingest, write_sparse_model, write_splats)
 
@@ -29,7 +29,7 @@ needs_display = pytest.mark.skipif(not os.environ.get("DISPLAY"),
 
 def test_sparse_scene_has_every_point_and_a_frustum_at_each_camera_centre(tmp_path):
     write_sparse_model(tmp_path / "model", n_points=500)
-    scene = load_sparse(tmp_path / "model")
+    scene = sparse_scene(read_sparse_model(tmp_path / "model"))
     assert scene.points.xyz.shape == (500, 3)
     xyz, rgb = scene_points(500)
     order = np.lexsort(scene.points.xyz.T)
@@ -40,17 +40,6 @@ def test_sparse_scene_has_every_point_and_a_frustum_at_each_camera_centre(tmp_pa
     apex, corner = scene.frusta[0], scene.frusta[1]
     assert tuple(apex) in {tuple(c) for c in scene.centers}
     assert corner[2] < apex[2]  # nadir cameras: the image plane lies below the camera
-
-
-def test_splats_become_points_with_dc_colour_sigmoid_opacity_and_subsampling(tmp_path):
-    write_splats(tmp_path / "s.ply", n=300)
-    cloud = load_splats(tmp_path / "s.ply")
-    _, rgb = scene_points(300, seed=1)
-    np.testing.assert_allclose(cloud.rgba[:, :3], np.clip(0.5 + SH_C0 * ((rgb - 0.5) / SH_C0),
-                                                          0, 1), atol=1e-5)
-    np.testing.assert_allclose(cloud.rgba[:, 3], 1 / (1 + np.exp(-2.0)), atol=1e-6)
-    np.testing.assert_allclose(cloud.size, 1.2, atol=1e-5)
-    assert len(load_splats(tmp_path / "s.ply", max_points=100).xyz) == 100
 
 
 @pytest.fixture
@@ -79,11 +68,12 @@ def test_window_draws_the_sparse_cloud_frusta_and_splats(qtbot, finished_project
     assert win.open_project(finished_project)
     assert win.viewer.loaded == {"sparse": finished_project / "sfm/undistorted/sparse",
                                  "splats": finished_project / "train/previews/step_3000.ply"}
-    assert "3,000 points, 12 cameras" in win.viewer.status.text()
+    qtbot.waitUntil(lambda: "3,000 points, 12 cameras" in win.viewer.status.text()
+                    and "6,000 splats" in win.viewer.status.text(), timeout=20_000)
     assert [win.stage_list.topLevelItem(i).text(1) for i in range(3)] == ["done"] * 3
     win.tabs.setCurrentWidget(win.viewer)
-    qtbot.wait(300)
     scene = win.viewer.scene
+    qtbot.waitUntil(lambda: scene.splats.scheduler.complete, timeout=20_000)
     both = scene.render()[..., :3].astype(int)
     background = both[2, 2]
     lit = np.abs(both - background).sum(axis=2) > 30

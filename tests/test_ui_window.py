@@ -6,9 +6,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -301,24 +306,24 @@ def test_new_project_folder_goes_inside_a_non_empty_folder(flight, tmp_path):
     assert project_folder_for(flight, tmp_path / "empty") == tmp_path / "empty"
 
 
-def test_spaceport_gui_opens_the_project_and_sigterm_closes_it(qapp, flight, tmp_path,
-                                                              monkeypatch):
-    from app import cli
-    from app.ui import main_window
-
-    monkeypatch.setattr(main_window, "_default_stages", lambda: [EmittingStage("ingest")])
+def test_spaceport_gui_opens_the_project_and_sigterm_closes_it(flight, tmp_path):
+    # a real process: SIGTERM ends its event loop (in this process that would leave Qt's
+    # quit flag set and break every later wait of the test session)
     Project.open(tmp_path / "proj", source=flight)
-    seen = []
-
-    def check_then_terminate():
-        seen.extend(w.windowTitle() for w in QApplication.topLevelWidgets()
-                    if isinstance(w, MainWindow))
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    QTimer.singleShot(300, check_then_terminate)
-    assert cli.main(["gui", str(tmp_path / "proj")]) == 0
-    assert "Spaceport - proj" in seen
-    assert not (tmp_path / "proj" / ".lock").exists()
+    lock = tmp_path / "proj" / ".lock"
+    gui = subprocess.Popen([sys.executable, "-m", "app", "gui", str(tmp_path / "proj")],
+                           cwd=Path(__file__).parents[1], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not lock.exists() and gui.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert lock.exists(), "the window never opened (locked) the project"
+        gui.send_signal(signal.SIGTERM)
+        assert gui.wait(30) == 0, gui.stderr.read()[-2000:]
+    finally:
+        if gui.poll() is None:
+            gui.kill()
+    assert not lock.exists()
 
 
 def test_without_a_display_spaceport_explains_instead_of_aborting(monkeypatch, capsys):

@@ -162,8 +162,9 @@ class Runner:
             self._fail(name, "cancelled", reason, exc.hint, exc.action)
         except SpaceportError as exc:
             self._fail(name, "failed", exc.message, exc.hint, exc.action)
-        except KeyboardInterrupt:
-            self._fail(name, "cancelled", "interrupted", Cancelled.hint, Cancelled.action)
+        except KeyboardInterrupt as exc:  # Ctrl-C: recorded, then the front end's to handle
+            hint = "; ".join(getattr(exc, "__notes__", ())) or Cancelled.hint
+            self._fail(name, "cancelled", "interrupted", hint, Cancelled.action)
             raise
         except Exception as exc:  # an unexpected bug: keep the traceback in the event log
             self.emit(Log(stage=name, level="debug", text=traceback.format_exc()))

@@ -67,8 +67,6 @@ class MainWindow(QMainWindow):
         self.error_box: QMessageBox | None = None
         self._close_when_done = False
         self.tail: EventTail | None = None
-        self.pool = BackgroundPool(parent=self)  # TEAM 1: the one pool the panels share
-        self.crop_box = CropBox()  # TEAM 9: shared by the 3D view and the export dialog
         self.export_dialog: ExportDialog | None = None
 
         self.stage_list = StageList(
@@ -83,7 +81,9 @@ class MainWindow(QMainWindow):
         self.flight = FlightPanel()
         self.sfm_charts = SfmCharts()
         self.train_charts = TrainCharts()
-        self.viewer = ViewerPanel(with_canvas=with_viewer)
+        self.pool = BackgroundPool(parent=self)
+        self.crop_box = CropBox()  # one box: the 3D view's handles and the export dialog
+        self.viewer = ViewerPanel(with_canvas=with_viewer, pool=self.pool, crop=self.crop_box)
         self.settings_panel = SettingsPanel(on_change=self.change_setting)
         self.log_panel = LogPanel()
         self.results = ResultsView(self.pool)
@@ -143,12 +143,14 @@ class MainWindow(QMainWindow):
 
         self.new_action = action("New project from flight…", self.choose_flight, "Ctrl+N")
         self.open_action = action("Open project…", self.choose_project, "Ctrl+O")
+        self.open_model_action = action("Open model…", self.viewer.choose_model, "Ctrl+Shift+O")
         self.run_action = action("Run", self.run, "F5")
         self.cancel_action = action("Cancel", self.cancel, "Esc")
         self.rerun_action = action("Rerun from selected stage", self.rerun_selected, "Shift+F5")
         self.export_action = action("Export splats…", self.export, "Ctrl+E")
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addActions([self.new_action, self.open_action, self.export_action])
+        file_menu.addActions([self.new_action, self.open_action, self.open_model_action,
+                              self.export_action])
         file_menu.addSeparator()
         file_menu.addAction(action("Quit", self.close, "Ctrl+Q"))
         self.menuBar().addMenu("&Run").addActions([self.run_action, self.cancel_action,

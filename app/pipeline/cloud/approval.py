@@ -48,7 +48,8 @@ class CostEstimate:
 
     run: str  # the training run, e.g. 'full training, 30000 steps at 1600 px'
     jobs: tuple[JobCost, ...]
-    compression: str  # where compression runs and why
+    compression: str  # where compression runs: "in the cloud" or "here, not billed"
+    compression_why: str  # the figures that decided it
     spot: bool
 
     @property
@@ -69,6 +70,7 @@ class CostEstimate:
                        f"{job.seconds / 60:.0f} min, about ${job.usd:.2f}")
             out += [f"            {name}: {figure.text()}" for name, figure in job.parts]
         out.append(f"  compression: {self.compression}")
+        out += [f"            {part}" for part in self.compression_why.split("; ")]
         spot = "; spot prices are usually 60-90 % lower (the job may be interrupted)" if self.spot else ""
         out.append(f"  total: about ${self.total_usd:.2f} at on-demand prices{spot}")
         return out
@@ -76,7 +78,8 @@ class CostEstimate:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {"run": self.run, "jobs": [job.to_dict() for job in self.jobs],
-                "compression": self.compression, "spot": self.spot,
+                "compression": self.compression, "compression_why": self.compression_why,
+                "spot": self.spot,
                 "total_usd": round(self.total_usd, 2)}
 
 
@@ -92,6 +95,7 @@ def estimate_offload(settings: Settings, session: AwsSession | None = None) -> C
                     (("startup", startup), ("steps", steps), ("speed", speed)),
                     startup.value + plan.steps / speed.value)]
     where, why = compress_placement(cloud.compress_where, plan.max_gaussians, bandwidth(), compress_type)
+    why = f"for at most train.max_gaussians splats: {why}" if cloud.compress_where == "auto" else why
     if where == "cloud":
         splats = Figure(float(plan.max_gaussians), "splats", "setting",
                         "at most train.max_gaussians (the trained count is known after training)")
@@ -99,7 +103,5 @@ def estimate_offload(settings: Settings, session: AwsSession | None = None) -> C
         jobs.append(JobCost("compress", compress_type.name, hourly_price(session, compress_type.name),
                             (("startup", startup), ("splats", splats), ("speed", rate)),
                             startup.value + plan.max_gaussians / rate.value))
-        compression = f"in the cloud ({why})"
-    else:
-        compression = f"here, not billed ({why})"
-    return CostEstimate(plan.describe(), tuple(jobs), compression, bool(cloud.spot))
+    return CostEstimate(plan.describe(), tuple(jobs), "in the cloud" if where == "cloud" else "here, not billed",
+                        why, bool(cloud.spot))

@@ -49,7 +49,7 @@ def cloud_compress_speed(instance: InstanceType) -> Figure:
     scaled = b["splats"] / b["seconds"] * instance.vcpus / b["cpus"]
     return Figure(scaled, "splats/s", "assumed",
                   f"the {b['cpus']}-CPU measurement in {b['file']} scaled to the {instance.vcpus} "
-                  f"vCPUs of {instance.name}; the container runs the same CPU code (not measured there)")
+                  f"vCPUs of {instance.name}, as the container runs the same CPU code (not measured there)")
 
 
 def train_speed(instance: InstanceType) -> Figure:
@@ -59,12 +59,12 @@ def train_speed(instance: InstanceType) -> Figure:
     scaled = a100 * instance.memory_bandwidth_gb_s / a["memory_bandwidth_gb_s"]
     return Figure(scaled, "steps/s", "assumed",
                   f"gsplat's published A100 figure ({a['steps']:,} steps in {a['minutes']} min) "
-                  f"scaled by GPU memory bandwidth to the {instance.gpu}; not measured on it")
+                  f"scaled by GPU memory bandwidth to the {instance.gpu}, not measured on it")
 
 
 def job_startup() -> Figure:
     """Seconds a SageMaker job spends before its first step (provisioning, image download)."""
-    return Figure(300.0, "s", "assumed", "typical SageMaker provisioning and image pull; not measured")
+    return Figure(300.0, "s", "assumed", "typical SageMaker provisioning and image pull, not measured")
 
 
 def bandwidth(measured_mb_s: float | None = None) -> Figure:

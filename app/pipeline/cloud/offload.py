@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from ..cancel import CancelToken
 from ..compress.prebuilt import write_prebuilt
-from ..errors import InputError, StageError
+from ..errors import Detached, InputError, StageError
 from ..events import CloudJobStatus, Event, Log, TrainMetrics, progress_emitter
 from ..fields import result_values
 from ..hashing import sha256_file
@@ -92,16 +92,21 @@ class CloudRun:
         pairs, handoff_uri, key = self._handoff()
         job = self.book.latest("train", key)
         link = bandwidth()
-        if job is None or job.status in RELAUNCH:
-            self._approved()
-            summary = self._upload(pairs)
-            if summary.bytes_sent > MEASURED_UPLOAD_BYTES:
-                link = bandwidth(summary.mb_per_s)
-            job = self._launch("train", key, _attempt(job), {SFM_CHANNEL: handoff_uri},
-                               {"stage": "train", "settings": _container_settings(self.project.settings.train)})
-        else:
-            self._log(f"following the existing SageMaker job {job.name} ({job.status})")
-        last = self._track(job)
+        try:
+            if job is None or job.status in RELAUNCH:
+                self._approved()
+                summary = self._upload(pairs)
+                if summary.bytes_sent > MEASURED_UPLOAD_BYTES:
+                    link = bandwidth(summary.mb_per_s)
+                job = self._launch("train", key, _attempt(job), {SFM_CHANNEL: handoff_uri},
+                                   {"stage": "train",
+                                    "settings": _container_settings(self.project.settings.train)})
+            else:
+                self._log(f"following the existing SageMaker job {job.name} ({job.status})")
+            last = self._track(job)
+        except KeyboardInterrupt as exc:  # a Ctrl-C after the launch, before or while tracking
+            _note_detached(exc, self.book.latest("train", key))
+            raise
         self.collect(job, OUTPUT_ARCHIVE, self.paths.train)
         outputs = self._train_outputs(job, last)
         where, why = compress_placement(self.settings.compress_where, outputs["num_gaussians"], link,
@@ -255,6 +260,14 @@ class CloudRun:
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.project.root).as_posix()
+
+
+def _note_detached(exc: KeyboardInterrupt, job: JobRecord | None) -> None:
+    """Tell the runner (through the exception's notes) that a launched job runs on."""
+    if job is not None and job.active:
+        hint = Detached(job.name).hint
+        if hint not in getattr(exc, "__notes__", ()):
+            exc.add_note(hint)
 
 
 def _attempt(job: JobRecord | None) -> int:

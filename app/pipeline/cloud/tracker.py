@@ -41,10 +41,12 @@ class JobTracker:
         """
         try:
             return self._follow()
-        except (Detached, KeyboardInterrupt):
+        except (Detached, KeyboardInterrupt) as exc:
             self.emit(Log(stage=self.stage, level="warning",
                           text=f"stopped following the SageMaker job {self.job.name}; it runs on "
                                "(and is billed) until it ends or is stopped"))
+            if isinstance(exc, KeyboardInterrupt):  # the runner records the hint of a Ctrl-C from its notes
+                exc.add_note(Detached(self.job.name).hint)
             raise
 
     def _follow(self) -> dict[str, Any]:

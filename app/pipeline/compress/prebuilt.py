@@ -50,7 +50,7 @@ def usable_prebuilt(folder: Path, made_from: str | None, settings: CompressSetti
         return None
     if prebuilt.made_from != made_from or prebuilt.settings != result_fingerprint(settings):
         return None
-    if not prebuilt.files or not prebuilt.report.get("output"):
+    if prebuilt.report.get("output") not in prebuilt.files:  # e.g. an image writing absolute paths
         return None
     if any(not (folder / rel).is_file() or sha256_file(folder / rel) != sha
            for rel, sha in prebuilt.files.items()):

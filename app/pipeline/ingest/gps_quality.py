@@ -14,8 +14,9 @@ SfM weights its pose priors and its georeferencing by this (sfm/georeference.py)
 - `relative_altitude`: `images` carrying DJI RelativeAltitude (it then anchors heights in SfM).
 - `accuracy_tags`: what the camera wrote: GPSDOP, GPSHPositioningError, DJI RTK flag and std.
 - `vertical_source`: where SfM takes heights from: "relative_altitude" (DJI's barometric
-  height above take-off), "gps" (GPS altitude, when not unreliable) or "model" (the model's
-  own vertical; the GPS altitude then only places it as a whole).
+  height above take-off), "gps" (GPS altitude, when its verdict is good) or "model" (the
+  model's own vertical, from its cameras: a drifting altitude would tilt the model, as the
+  drift follows the flight lines; the GPS altitude then only places the model as a whole).
 - `sigma_horizontal_m`, `sigma_vertical_m`: the 1-sigma error SfM assumes for the GPS
   positions and for the heights of `vertical_source` (None when that is "model").
 - verdicts: "good", "noisy", "unreliable" or "unknown" (too few images to tell).
@@ -45,6 +46,13 @@ LINE_DEG = 50.0  # a step further than this off the survey's main axis is a turn
 MIN_ALIGNED_SHARE = 0.6  # steps along the main axis a lawnmower survey has at least
 
 
+def capture_order(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Images in capture order: by timestamp when every image has one, else as given."""
+    if all(e["timestamp"] for e in entries):
+        return sorted(entries, key=lambda e: (e["timestamp"], e["file"]))
+    return entries
+
+
 def assess_gps(images: list[dict[str, Any]]) -> dict[str, Any]:
     """The `gps_quality` block for the usable images (flight.json entries in capture order)."""
     located = [im for im in images if im["gps"]]
@@ -68,7 +76,7 @@ def assess_gps(images: list[dict[str, Any]]) -> dict[str, Any]:
     vertical, sigma_v = "model", None
     if use_rel:
         vertical, sigma_v = "relative_altitude", RELATIVE_ALTITUDE_SIGMA_M
-    elif altitude["verdict"] != "unreliable":
+    elif altitude["verdict"] == "good":
         floor = RTK_FLOOR_M if tags.get("rtk_fixed_share", 0) >= 0.9 else FLOOR_VERTICAL_M
         vertical = "gps"
         sigma_v = max(altitude["scatter_m"] + altitude["drift_total_m"] / 2, floor)

@@ -12,6 +12,7 @@ from ..errors import InputError
 from ..project import Project
 from ..stage import Stage, StageContext
 from .exif import read_image
+from .gps_quality import capture_order
 from .image_quality import measure_all
 from .report import build_report, summary_line
 from .scan import FlightListing, scan_flight
@@ -55,7 +56,7 @@ class IngestStage(Stage):
         duplicates = mark_duplicates(entries, listing.images)
         cameras = apply_camera_policy(entries, settings.mixed_cameras)
         quality = _measure_images(ctx, source, entries)
-        report = _clean(build_report(_flight_order(entries), listing, cameras, duplicates,
+        report = _clean(build_report(capture_order(entries), listing, cameras, duplicates,
                                      quality))
         paths = ctx.project.paths
         atomic.write_json(paths.ingest_report, report)
@@ -119,13 +120,6 @@ def _listing(source: Path) -> FlightListing:
                          hint="pass the folder that holds the drone's JPEG or TIFF images",
                          path=source)
     return listing
-
-
-def _flight_order(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Images in capture order: by timestamp when every image has one, else by file name."""
-    if all(e["timestamp"] for e in entries):
-        return sorted(entries, key=lambda e: (e["timestamp"], e["file"]))
-    return entries
 
 
 def _log_problems(ctx: StageContext, report: dict[str, Any]) -> None:

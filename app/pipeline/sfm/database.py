@@ -16,7 +16,7 @@ from .. import atomic
 from ..settings import fingerprint
 from ..stage import CancelToken
 from .flight import Flight
-from .geo import Origin, gps_targets
+from .georeference import GpsTargets
 from .intrinsics import apply_focal_priors
 from .matching import MatchPlan, run_matching
 from .monitor import PycolmapCall
@@ -55,16 +55,17 @@ def matches_fingerprint(features_fp: str, plan: MatchPlan, priors_fp: str,
                         "sequential": settings.sequential_overlap})
 
 
-def build_database(db_path: Path, flight: Flight, origin: Origin | None, plan: MatchPlan,
+def build_database(db_path: Path, flight: Flight, targets: GpsTargets | None, plan: MatchPlan,
                    settings: SfmSettings, cancel: CancelToken, on_progress: ProgressFn,
                    times: PhaseTimes) -> DatabaseResult:
     """Extract features and match into `db_path`, reusing what earlier runs left when current."""
     record_path = db_path.with_suffix(".json")
     record = _read_record(record_path) if db_path.exists() else {}
     feat_fp = features_fingerprint(flight, settings)
-    priors_fp = fingerprint({"origin": origin.to_dict() if origin else None,
-                             "std": [settings.gps_std_horizontal_m, settings.gps_std_vertical_m],
-                             "use": settings.use_gps_prior})
+    priors = targets.prior_positions() if targets is not None and settings.use_gps_prior \
+        else {}
+    priors_fp = fingerprint({n: [np.round(p, 3).tolist(), np.round(np.diag(c), 4).tolist()]
+                             for n, (p, c) in priors.items()})
     match_fp = matches_fingerprint(feat_fp, plan, priors_fp, settings)
     features_reused = record.get("features") == feat_fp
     matches_reused = features_reused and record.get("matches") == match_fp
@@ -84,7 +85,7 @@ def build_database(db_path: Path, flight: Flight, origin: Origin | None, plan: M
     if not matches_reused:
         with times.phase("matching"), atomic.atomic_path(db_path) as tmp:
             shutil.copyfile(db_path, tmp)
-            pose_priors = _write_pose_priors(tmp, flight, origin, settings)
+            pose_priors = _write_pose_priors(tmp, priors)
             _clear_matches(tmp)
             run_matching(tmp, plan, settings, cancel, on_progress)
         atomic.write_json(record_path, {**record, "matches": match_fp})
@@ -128,19 +129,18 @@ def _count_pose_priors(db_path: Path) -> int:
         db.close()
 
 
-def _write_pose_priors(db_path: Path, flight: Flight, origin: Origin | None,
-                       settings: SfmSettings) -> int:
-    """Replace the EXIF priors by flight.json's GPS in our ENU frame, with covariance."""
-    targets = gps_targets(flight, origin) if origin is not None and settings.use_gps_prior else {}
-    cov = np.diag([settings.gps_std_horizontal_m ** 2] * 2 + [settings.gps_std_vertical_m ** 2])
+def _write_pose_priors(db_path: Path, priors: dict[str, tuple[np.ndarray, np.ndarray]]) -> int:
+    """Replace the EXIF priors by flight.json's GPS in our ENU frame, with the covariance the
+    GPS assessment gives (heights from RelativeAltitude, the GPS, or left free)."""
     db = pycolmap.Database.open(str(db_path))
     try:
         db.clear_pose_priors()
         for image in db.read_all_images():
-            if image.name not in targets:
+            if image.name not in priors:
                 continue
+            position, cov = priors[image.name]
             db.write_pose_prior(pycolmap.PosePrior(
-                corr_data_id=image.data_id, position=targets[image.name], position_covariance=cov,
+                corr_data_id=image.data_id, position=position, position_covariance=cov,
                 coordinate_system=pycolmap.PosePriorCoordinateSystem.CARTESIAN))
         return int(db.num_pose_priors())
     finally:

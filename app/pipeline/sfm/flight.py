@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..ingest.gps_quality import assess_gps, capture_order
 
 EXCLUDED_REASON = "excluded by the operator"  # ingest's reason for an image in ingest.exclude
 
@@ -22,7 +23,7 @@ class FlightImage:
     focal_length_px: float | None = None
     focal_length_35mm: float | None = None
     timestamp: str | None = None
-    gps: tuple[float, float, float] | None = None  # lat, lon, alt
+    gps: tuple[float, float, float] | None = None  # lat, lon, alt (nan when not recorded)
     dji: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -43,6 +44,8 @@ class Flight:
     source: Path
     images: tuple[FlightImage, ...]
     excluded: tuple[str, ...] = ()  # images the operator excluded (ingest.exclude)
+    gps_quality: dict[str, Any] = field(default_factory=dict)  # ingest's assessment
+    capture_order: tuple[str, ...] = ()  # usable image names in the order they were taken
 
     @property
     def names(self) -> list[str]:
@@ -67,6 +70,8 @@ def load_flight(path: Path, source: Path | None = None) -> Flight:
         images = tuple(_image(entry) for entry in data["images"] if entry.get("usable", True))
         excluded = tuple(str(e["file"]) for e in data["images"] if not e.get("usable", True)
                          and str(e.get("reason") or "").startswith(EXCLUDED_REASON))
+        usable = capture_order([e for e in data["images"] if e.get("usable", True)])
+        quality = (data.get("report") or {}).get("gps_quality") or assess_gps(usable)
     except FileNotFoundError:
         raise InputError(f"No ingest result at {path}", hint="run the ingest stage first: "
                          "spaceport process FLIGHT -o PROJECT", path=path) from None
@@ -77,7 +82,8 @@ def load_flight(path: Path, source: Path | None = None) -> Flight:
     if not images:
         raise InputError("flight.json lists no usable image", hint="check the ingest report "
                          "(ingest/report.json) for why every image was rejected", path=path)
-    return Flight(source=src, images=images, excluded=excluded)
+    return Flight(source=src, images=images, excluded=excluded, gps_quality=quality,
+                  capture_order=tuple(str(e["file"]) for e in usable))
 
 
 def _image(entry: dict[str, Any]) -> FlightImage:
@@ -87,5 +93,6 @@ def _image(entry: dict[str, Any]) -> FlightImage:
         focal_length_px=entry.get("focal_length_px"),
         focal_length_35mm=entry.get("focal_length_35mm"),
         timestamp=entry.get("timestamp"),
-        gps=(float(gps["lat"]), float(gps["lon"]), float(gps["alt"])) if gps else None,
+        gps=(float(gps["lat"]), float(gps["lon"]),
+             float("nan") if gps.get("alt") is None else float(gps["alt"])) if gps else None,
         dji={k: float(v) for k, v in (entry.get("dji") or {}).items() if v is not None})

@@ -11,12 +11,31 @@ import pycolmap
 from ..stage import StageContext
 from .flight import Flight
 from .geo import Origin
-from .intrinsics import focal_report, height_check, nadir_fraction, try_focal_correction
+from .georeference import Georeference, place
+from .intrinsics import (Realign, focal_report, height_check, nadir_fraction,
+                         try_focal_correction)
+
+
+def check_focal_placed(ctx: StageContext, rec: pycolmap.Reconstruction, flight: Flight,
+                       georef: Georeference | None, priors: dict[int, float]
+                       ) -> tuple[pycolmap.Reconstruction, Georeference | None, dict[str, Any]]:
+    """check_focal on a placed model; a corrected model comes back placed the same way."""
+    placed: dict[int, Georeference | None] = {}
+
+    def realign(model: pycolmap.Reconstruction) -> float:
+        moved = place(model, georef.origin, georef.targets) if georef else None
+        placed[id(model)] = moved
+        return float(np.mean(list(moved.horizontal.values()))) if moved else float("inf")
+
+    residual = float(np.mean(list(georef.horizontal.values()))) if georef else float("nan")
+    out, report = check_focal(ctx, rec, flight, georef.origin if georef else None, priors,
+                              residual, realign)
+    return out, (placed[id(out)] if out is not rec else georef), report
 
 
 def check_focal(ctx: StageContext, rec: pycolmap.Reconstruction, flight: Flight,
-                origin: Origin | None, targets: dict[str, np.ndarray], priors: dict[int, float],
-                max_error_m: float) -> tuple[pycolmap.Reconstruction, dict[str, Any]]:
+                origin: Origin | None, priors: dict[int, float], gps_residual_m: float,
+                realign: Realign) -> tuple[pycolmap.Reconstruction, dict[str, Any]]:
     """Report focal vs EXIF and ground height vs DJI altitude; on nadir flights under the
     `auto` policy, correct a focal length the altitude disagrees with when the images agree."""
     settings = ctx.settings
@@ -32,7 +51,7 @@ def check_focal(ctx: StageContext, rec: pycolmap.Reconstruction, flight: Flight,
             nadir is not None and nadir >= 0.8:
         before = _fmt(rec)
         corrected, figures = try_focal_correction(
-            rec, check.ratio, targets, max_error_m)
+            rec, check.ratio, gps_residual_m, realign)
         report["correction"] = figures
         if corrected is not None:
             rec, report["corrected"] = corrected, True

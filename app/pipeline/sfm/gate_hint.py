@@ -26,7 +26,15 @@ ADVICE = {
                     "that the GPS is judged by its assessed quality",
     "track_consistency": "this is a defect of the model's producer: re-run SfM or re-export "
                          "the imported model",
+    "misplaced_images": "the images named sit far from where their GPS and the rest of the "
+                        "model put them (repeated texture or wrong matches?): exclude them, or "
+                        "raise the setting if their GPS is known to jump",
+    "part_scale": "a part of the model does not fit the rest; exclude the images named where "
+                  "it joins the rest or fly that part again, or raise the setting if the GPS "
+                  "is known to be worse than the model shows",
 }
+for _check in ("part_heading", "part_position", "part_tilt"):
+    ADVICE[_check] = ADVICE["part_scale"]
 QUALITY_LIMIT = 6  # images whose ingest measurements are quoted
 
 

@@ -21,12 +21,15 @@ from .. import atomic
 from ..stage import StageContext
 from . import geo
 from .flight import Flight
-from .focal_check import check_focal
+from .focal_check import check_focal_placed
+from .gate import run_gate
 from .gate_hint import gate_error
+from .georeference import georeference
 from .image_status import image_entries
-from .monitor import PycolmapCall
+from .separate_models import expected_in_main
 from .stats import DatabaseCounts, json_safe, model_stats, stats_document
 from .timing import PhaseTimes
+from .undistort import undistort
 from .validate import check_model
 
 
@@ -79,42 +82,35 @@ def finish(ctx: StageContext, raw: RawResult, flight: Flight, expected: list[str
     times = raw.timings
     rec = raw.models[0]
     membership = model_membership(raw.models)
-    expected = _main_model_images(ctx, raw.models, membership, expected)
+    expected = expected_in_main(membership, expected, flight, ctx.log)
 
     with times.phase("alignment"):
-        origin = geo.choose_origin(flight)
-        targets = geo.gps_targets(flight, origin) if origin else {}
-        max_error_m = 3.0 * settings.gps_std_horizontal_m
-        residuals = None
-        if origin and geo.align_to_gps(rec, targets, max_error_m):
-            residuals = geo.gps_residuals(rec, targets)
-        else:
-            origin = None
+        georef = georeference(rec, flight, settings)
+        if georef is None:
             ctx.log("not enough registered images with GPS (3 needed): the model is NOT "
                     "georeferenced (arbitrary frame and scale)", "warning")
     with times.phase("focal_check"):
-        rec, focal = check_focal(ctx, rec, flight, origin, targets, raw.focal_priors,
-                                 max_error_m)
+        rec, georef, focal = check_focal_placed(ctx, rec, flight, georef, raw.focal_priors)
         raw.models[0] = rec
-        if residuals is not None:
-            residuals = geo.gps_residuals(rec, targets)
 
     ctx.progress(0.9, "writing the model")
     with times.phase("writing"):
         shutil.rmtree(paths.sfm_sparse, ignore_errors=True)
         for i, model in enumerate(raw.models):  # kept even when the gate fails, for inspection
             write_model(model, paths.sfm_sparse / str(i))
-        geo_doc = geo.write_geo_json(paths.geo_json, origin, residuals)
+        geo_doc = geo.write_geo_json(paths.geo_json, georef.origin if georef else None,
+                                     georef.geo_json() if georef else None)
     with times.phase("gate"):
-        gate = check_model(rec, expected, settings, residuals.mean if residuals else None)
+        gate = run_gate(rec, expected, settings, georef, flight.gps_quality)
     images = image_entries(expected, raw.models, raw.counts,
-                           residuals.per_image if residuals else {}, list(flight.excluded),
+                           georef.horizontal if georef else {}, list(flight.excluded),
                            settings.min_num_matches)
     event = model_stats(rec, raw.counts, len(expected), ctx.stage, "final")
     ctx.emit(event)
+    residual = geo_doc.get("gps_residual_m") or {}
     extra = {"models": membership, "focal": focal, "backend": settings.backend,
-             "georeferenced": geo_doc["georeferenced"],
-             "gps_residual_m": geo_doc.get("gps_residual_m", {}).get("mean"), **raw.extra}
+             "georeferenced": geo_doc["georeferenced"], "gps_residual_m": residual.get("mean"),
+             "georeference_accuracy": geo_doc.get("accuracy"), **raw.extra}
 
     def write_stats() -> None:
         atomic.write_json(paths.sfm_stats, json_safe(stats_document(
@@ -138,27 +134,12 @@ def finish(ctx: StageContext, raw: RawResult, flight: Flight, expected: list[str
     return json_safe({
         "registered": gate.registered, "images": len(expected), "points": gate.points,
         "mean_reprojection_error_px": round(gate.mean_error_px, 3),
-        "gps_residual_mean_m": round(residuals.mean, 3) if residuals else None,
-        "georeferenced": origin is not None, "models": len(raw.models),
+        "gps_residual_mean_m": residual.get("mean"),
+        "georeferenced": georef is not None, "models": len(raw.models),
         "model": str(paths.sfm_model.relative_to(paths.root)),
         "images_dir": str(paths.sfm_images.relative_to(paths.root)),
         "geo": str(paths.geo_json.relative_to(paths.root)),
         "stats": str(paths.sfm_stats.relative_to(paths.root))})
-
-
-def _main_model_images(ctx: StageContext, models: list[pycolmap.Reconstruction],
-                       membership: list[dict[str, Any]], expected: list[str]) -> list[str]:
-    """The images the kept (largest) model should hold: all but those in separate models."""
-    if len(models) <= 1:
-        return expected
-    others = "; ".join(f"model {m['model']}: {len(m['images'])} images "
-                       f"({', '.join(m['images'][:5])}{'...' if len(m['images']) > 5 else ''})"
-                       for m in membership[1:])
-    ctx.log(f"the images formed {len(models)} separate models (they do not overlap); "
-            f"keeping the largest ({models[0].num_reg_images()} images), left out: {others}",
-            "warning")
-    elsewhere = {name for m in membership[1:] for name in m["images"]}
-    return [name for name in expected if name not in elsewhere]
 
 
 def _image_quality(report_path: Path) -> dict[str, dict[str, Any]]:
@@ -170,24 +151,17 @@ def _image_quality(report_path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _undistort(ctx: StageContext, image_path: Path) -> None:
+    """Write sfm/undistorted/ (images + model) in a temporary folder, then swap it in."""
     paths = ctx.project.paths
     settings = ctx.settings
     tmp = Path(tempfile.mkdtemp(dir=paths.sfm, prefix=".undistorted-"))
-    options = pycolmap.UndistortCameraOptions()
-    options.max_image_size = settings.undistort_max_image_size
-    ctx.progress(0.92, "undistorting images")
+
+    def progress(done: int, total: int) -> None:
+        ctx.progress(0.92 + 0.07 * done / total, f"undistorting images: {done}/{total}")
+
     try:
-        with PycolmapCall(ctx.cancel) as call:
-            pycolmap.undistort_images(str(tmp), str(paths.sfm_sparse / "0"), str(image_path),
-                                      output_type="COLMAP", undistort_options=options,
-                                      num_threads=settings.num_threads,
-                                      cancellation_token=call.token)
-        for extra in ("stereo", "run-colmap-geometric.sh", "run-colmap-photometric.sh"):
-            target = tmp / extra
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
+        undistort(paths.sfm_sparse / "0", image_path, tmp, settings.undistort_max_image_size,
+                  settings.num_threads, ctx.cancel, progress)
         replace_dir(tmp, paths.sfm_undistorted)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -11,13 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pycolmap
 
 from .flight import Flight
-from .geo import Origin, align_to_gps, camera_centres, expected_ground_altitude, gps_residuals
+from .geo import Origin, camera_centres, expected_ground_altitude
+
+Realign = Callable[[pycolmap.Reconstruction], float]  # re-place a model in ENU; its GPS residual
 
 NADIR_MAX_OFF_DEG = 15.0  # a gimbal pitch within this of -90 degrees counts as nadir
 
@@ -103,10 +105,9 @@ def height_check(rec: pycolmap.Reconstruction, flight: Flight,
 
 
 def correct_focal_by_height(rec: pycolmap.Reconstruction, ratio: float,
-                            targets: dict[str, np.ndarray], max_error_m: float,
                             max_iterations: int = 50) -> pycolmap.Reconstruction:
     """A copy of `rec` with every focal length scaled by `ratio`, the points moved to the
-    matching depth, bundle adjustment re-run with the focal held fixed, re-aligned to GPS."""
+    matching depth, bundle adjustment re-run with the focal held fixed (not yet re-placed)."""
     rec = pycolmap.Reconstruction(rec)
     cam_z = float(np.median([c[2] for c in camera_centres(rec).values()]))
     for camera in rec.cameras.values():
@@ -122,22 +123,22 @@ def correct_focal_by_height(rec: pycolmap.Reconstruction, ratio: float,
     options.print_summary = False
     options.ceres.solver_options.max_num_iterations = max_iterations
     pycolmap.bundle_adjustment(rec, options)
-    align_to_gps(rec, targets, max_error_m)
     return rec
 
 
-def try_focal_correction(rec: pycolmap.Reconstruction, ratio: float,
-                         targets: dict[str, np.ndarray], max_error_m: float
-                         ) -> tuple[pycolmap.Reconstruction | None, dict[str, float]]:
+def try_focal_correction(rec: pycolmap.Reconstruction, ratio: float, gps_residual_m: float,
+                         realign: Realign) -> tuple[pycolmap.Reconstruction | None,
+                                                    dict[str, float]]:
     """The altitude-corrected model, or None when the images or the GPS contradict it (the
-    reprojection error grows by more than 10 % + 0.05 px, or the GPS residual by more than
-    50 % + 0.25 m): the data decides, not the altitude alone."""
-    candidate = correct_focal_by_height(rec, ratio, targets, max_error_m)
+    reprojection error grows by more than 10 % + 0.05 px, or the mean GPS residual, from
+    `gps_residual_m` to what `realign` finds, by more than 50 % + 0.25 m): the data decides,
+    not the altitude alone."""
+    candidate = correct_focal_by_height(rec, ratio)
     figures = {"ratio": ratio,
                "reprojection_before_px": float(rec.compute_mean_reprojection_error()),
                "reprojection_after_px": float(candidate.compute_mean_reprojection_error()),
-               "gps_residual_before_m": gps_residuals(rec, targets).mean,
-               "gps_residual_after_m": gps_residuals(candidate, targets).mean}
+               "gps_residual_before_m": gps_residual_m,
+               "gps_residual_after_m": realign(candidate)}
     agrees = (figures["reprojection_after_px"] <= 1.1 * figures["reprojection_before_px"] + 0.05
               and figures["gps_residual_after_m"] <= 1.5 * figures["gps_residual_before_m"] + 0.25)
     return (candidate if agrees else None), figures

@@ -27,6 +27,7 @@ def incremental_options(settings: SfmSettings, image_path: Path,
     opts.min_num_matches = settings.min_num_matches
     opts.min_model_size = 3  # smaller models are reported too (unrelated flights)
     opts.use_prior_position = use_priors
+    opts.use_robust_loss_on_prior_position = True  # a GPS outlier must not bend the model
     opts.ba_refine_focal_length = settings.focal_policy != "fixed"
     opts.ba_global_max_num_iterations = settings.ba_global_max_num_iterations
     opts.ba_global_frames_ratio = settings.ba_global_frames_ratio

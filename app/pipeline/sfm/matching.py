@@ -29,8 +29,10 @@ class MatchPlan:
 
 
 def plan_matching(flight: Flight, settings: SfmSettings) -> MatchPlan:
-    """Exhaustive for tiny sets, GPS-guided spatial when the flight has GPS, sequential for
-    video-like sets without GPS; `sfm.matcher` overrides the choice."""
+    """Exhaustive for tiny sets, GPS-guided spatial when the flight has GPS (whether or not
+    GPS enters bundle adjustment), plus sequential in capture order where GPS is missing,
+    jumps or is noisy, and sequential alone for video-like sets without GPS; `sfm.matcher`
+    overrides the choice."""
     n = len(flight.images)
     with_gps = len(flight.with_gps)
     exhaustive = n * (n - 1) // 2
@@ -42,17 +44,30 @@ def plan_matching(flight: Flight, settings: SfmSettings) -> MatchPlan:
         return MatchPlan((kind,), "set by sfm.matcher", min(pairs, exhaustive))
     if n <= settings.exhaustive_max_images:
         return MatchPlan(("exhaustive",), f"{n} images: every pair is affordable", exhaustive)
-    if settings.use_gps_prior and with_gps >= settings.min_gps_fraction * n:
-        if with_gps == n:
+    if with_gps >= settings.min_gps_fraction * n:
+        doubt = _gps_doubts(flight, with_gps)
+        if not doubt:
             return MatchPlan(("spatial",), f"all {n} images have GPS: "
                              f"{settings.spatial_neighbors} nearest neighbours each", spatial)
         return MatchPlan(("spatial", "sequential"),
-                         f"{with_gps}/{n} images have GPS: GPS neighbours, plus sequential "
-                         "matching for the images without GPS", min(spatial + sequential,
-                                                                    exhaustive))
+                         f"{doubt}: GPS neighbours, plus each image with the next "
+                         f"{settings.sequential_overlap} in capture order",
+                         min(spatial + sequential, exhaustive))
     return MatchPlan(("sequential",), f"{with_gps}/{n} images have GPS: matching each image "
                      f"with the next {settings.sequential_overlap} in name order (video-like)",
                      min(sequential, exhaustive))
+
+
+def _gps_doubts(flight: Flight, with_gps: int) -> str:
+    """Why GPS neighbours alone may miss pairs ("" when they will not)."""
+    quality = (flight.gps_quality or {}).get("horizontal") or {}
+    if with_gps < len(flight.images):
+        return f"{with_gps}/{len(flight.images)} images have GPS"
+    if quality.get("outliers"):
+        return f"{len(quality['outliers'])} GPS position(s) jump off the flight path"
+    if quality.get("verdict") in ("noisy", "unreliable"):
+        return f"the GPS is {quality['verdict']} (+-{quality['scatter_m']:.0f} m)"
+    return ""
 
 
 def run_matching(db: Path, plan: MatchPlan, settings: SfmSettings, cancel: CancelToken,

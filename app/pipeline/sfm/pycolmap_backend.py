@@ -13,6 +13,7 @@ from ..stage import StageContext
 from .database import build_database
 from .flight import Flight
 from .geo import choose_origin
+from .georeference import gps_targets
 from .handoff import RawResult
 from .mapping import run_global, run_incremental
 from .matching import plan_matching
@@ -29,6 +30,7 @@ def reconstruct(ctx: StageContext, flight: Flight) -> RawResult:
     paths = ctx.project.paths
     paths.sfm.mkdir(parents=True, exist_ok=True)
     origin = choose_origin(flight)
+    targets = gps_targets(flight, origin, settings) if origin else None
     plan = plan_matching(flight, settings)
     ctx.log(f"matching: {' + '.join(plan.matchers)} ({plan.reason})")
     if origin is None:
@@ -49,7 +51,7 @@ def reconstruct(ctx: StageContext, flight: Flight) -> RawResult:
         ctx.emit(counts_stats(counts, total, ctx.stage, phase))
 
     times = PhaseTimes()
-    db = build_database(paths.sfm_database, flight, origin, plan, settings, ctx.cancel,
+    db = build_database(paths.sfm_database, flight, targets, plan, settings, ctx.cancel,
                         on_progress, times)
     if db.features_reused:
         ctx.log("reusing the extracted features (their settings did not change)")

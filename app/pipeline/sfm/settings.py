@@ -33,8 +33,10 @@ class SfmSettings:
     # -- mapping ------------------------------------------------------------------------------
     mapper: Literal["incremental", "global"] = "incremental"
     use_gps_prior: bool = True  # GPS positions as pose priors in bundle adjustment
-    gps_std_horizontal_m: float = 3.0  # assumed GPS accuracy (1 sigma) east/north
-    gps_std_vertical_m: float = 5.0  # assumed GPS accuracy (1 sigma) up
+    # GPS accuracy (1 sigma) east/north and up; empty: measured by ingest (gps_quality), which
+    # also decides whether heights come from RelativeAltitude, the GPS or the model
+    gps_std_horizontal_m: float | None = None
+    gps_std_vertical_m: float | None = None
     ba_global_max_num_iterations: int = 30  # per global bundle adjustment (-1: pycolmap's default)
     ba_global_frames_ratio: float = 1.4  # global BA after the model grew by this factor
     ba_local_max_refinements: int = 1  # local BA re-runs after filtering outliers
@@ -52,7 +54,12 @@ class SfmSettings:
     min_points: int = 200  # 3D points in the model
     max_reprojection_error_px: float = 2.0  # mean over all observations
     min_observations_per_image: int = 20  # 2D-3D correspondences each registered image needs
-    max_gps_residual_m: float | None = 10.0  # mean camera-to-GPS distance after alignment
+    # a part of the model (scale, heading, position, tilt) may depart from the rest by this many
+    # standard deviations of the GPS noise the model shows before the model is called broken
+    consistency_sigmas: float = 5.0
+    # a hard limit on the mean horizontal camera-to-GPS distance after alignment; empty: the GPS
+    # is judged by its assessed quality and the georeference's accuracy is stated instead
+    max_gps_residual_m: float | None = None
 
     # -- hand-off -----------------------------------------------------------------------------
     # longest side of the hand-off images (-1: as shot); 1600 px is the 3DGS reference's default

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InputError
+from ..project import Project
 from ..stage import Stage, StageContext
 from .flight import load_flight
 from .handoff import RawResult, finish
@@ -39,6 +40,13 @@ class SfmStage(Stage):
             raise InputError(f"Unknown SfM backend {settings.backend!r}",
                              hint="use --sfm-backend pycolmap or --sfm-backend opensfm")
         return finish(ctx, raw, flight, _expected(raw, names))
+
+    def expected_bytes(self, project: Project) -> int:
+        """About 3 MB per flight file (assumed): SIFT features and matches in the database and
+        the undistorted hand-off copy (the runner's disk check before the first stage)."""
+        source = project.source
+        files = [p for p in source.iterdir() if p.is_file()] if source and source.is_dir() else []
+        return 3 * 1024 * 1024 * len(files)
 
     def summary(self, outputs: dict[str, Any]) -> str:
         """One line for the CLI."""
