@@ -10,6 +10,7 @@ running job is stopped only by its own Stop button after a confirmation naming i
 from __future__ import annotations
 
 import dataclasses
+import html
 from typing import Callable, Iterable
 
 import boto3
@@ -17,7 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
-                               QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+                               QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
 from app.pipeline.cloud import jobs
 from app.pipeline.cloud.approval import CostEstimate, estimate_offload
@@ -25,6 +26,7 @@ from app.pipeline.cloud.control import active_jobs, job_records, refresh_jobs, s
 from app.pipeline.cloud.costs import hourly_price
 from app.pipeline.cloud.instances import INSTANCE_TYPES
 from app.pipeline.cloud.preflight import Check, checklist
+from app.pipeline.cloud.records import TERMINAL
 from app.pipeline.cloud.session import AwsSession
 from app.pipeline.errors import SpaceportError
 from app.pipeline.events import CloudJobStatus, Event
@@ -37,8 +39,19 @@ from .cloud_panel_model import (FIELDS, JobView, SpentSoFar, image_kinds, proble
 from .pool import BackgroundPool
 from .run_model import RunModel
 
-MARKS = {True: "✓", False: "✗", None: "–"}
+MARKS = {True: ("✓", "#4ade80"), False: ("✗", "#f87171"), None: ("–", "#9ca3af")}
 ERROR_STYLE = "color: #f87171"
+
+
+def checklist_html(checks: list[Check]) -> str:
+    """Each check on its line: mark, name, what was found or what is wrong, and the fix."""
+    rows = []
+    for check in checks:
+        mark, colour = MARKS[check.ok]
+        fix = f"<br>&nbsp;&nbsp;&nbsp;<i>fix: {html.escape(check.fix)}</i>" if check.fix else ""
+        rows.append(f"<span style='color:{colour}'>{mark}</span> <b>{html.escape(check.name)}"
+                    f"</b>: {html.escape(check.detail)}{fix}")
+    return "<br>".join(rows)
 
 
 def available_profiles() -> tuple[str, ...]:
@@ -127,10 +140,12 @@ class CloudPanel(QWidget):
         self.status = QLabel()
         self.status.setObjectName("cloudStatus")
         self.status.setWordWrap(True)
-        self.checklist = QTreeWidget()
-        self.checklist.setHeaderLabels(["", "Check", "Result", "Fix"])
-        self.checklist.setRootIsDecorated(False)
+        self.checklist = QLabel()  # one line per check, wrapped whole (fixes are sentences)
+        self.checklist.setObjectName("cloudChecklist")
         self.checklist.setWordWrap(True)
+        self.checklist.setTextFormat(Qt.TextFormat.RichText)
+        self.checklist.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.checklist.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.jobs = JobsList(stop=self.stop_job, refresh=self.refresh_from_aws)
         settings = QGroupBox("AWS")
         box = QVBoxLayout(settings)
@@ -140,11 +155,10 @@ class CloudPanel(QWidget):
         box.addWidget(self.checklist, 1)
         jobs_box = QGroupBox("Jobs of this project")
         QVBoxLayout(jobs_box).addWidget(self.jobs)
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(settings, 3)
-        column.addWidget(jobs_box, 2)
+        left = QScrollArea()  # the fields and the checklist never squeeze each other
+        left.setWidgetResizable(True)
+        left.setWidget(settings)
+        left.setMinimumWidth(440)
 
         self.job_label = QLabel("No job followed.")
         self.job_label.setObjectName("cloudJob")
@@ -165,10 +179,16 @@ class CloudPanel(QWidget):
         right.addWidget(self.charts, 3)
         right.addWidget(QLabel("Log"))
         right.addWidget(self.log, 1)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(job_box)
-        split.setStretchFactor(1, 1)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(left)
+        top.addWidget(job_box)
+        top.setStretchFactor(1, 1)
+        top.setSizes([520, 760])
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(jobs_box)
+        split.setStretchFactor(0, 1)
+        split.setSizes([600, 170])
         QVBoxLayout(self).addWidget(split)
 
     def _field_widget(self, name: str) -> QLineEdit | QComboBox:
@@ -202,6 +222,7 @@ class CloudPanel(QWidget):
         self.project, self.editable = project, editable and project is not None
         self.view = JobView()
         self.log.clear()
+        self.checks = []
         self.checklist.clear()
         self._show_job()
         if project is None:
@@ -283,14 +304,7 @@ class CloudPanel(QWidget):
 
     def _checked(self, found: list[Check], then: Callable[[list[Check]], None] | None) -> None:
         self.checks = found
-        self.checklist.clear()
-        for check in found:
-            item = QTreeWidgetItem([MARKS[check.ok], check.name, check.detail, check.fix])
-            for column in (2, 3):
-                item.setToolTip(column, item.text(column))
-            if check.ok is False:
-                item.setForeground(0, Qt.GlobalColor.red)
-            self.checklist.addTopLevelItem(item)
+        self.checklist.setText(checklist_html(found))
         failed = [c for c in found if c.ok is False]
         self.status.setText(f"{len(failed)} check(s) failed: fix them as shown, then Check again"
                             if failed else "all checks passed")
@@ -359,6 +373,9 @@ class CloudPanel(QWidget):
             self._show_job()
             if isinstance(event, CloudJobStatus):
                 self.reload_jobs()
+                if event.status in TERMINAL:
+                    self.status.setText(f"The SageMaker job {event.job_name} ended: "
+                                        f"{self.view.line()}")
 
     def replay(self, events: Iterable[Event]) -> None:
         """Take past events (on open) without reloading the jobs list per event."""
