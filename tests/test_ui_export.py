@@ -30,7 +30,6 @@ from app.ui.export_dialog_model import (count_inside, default_destination, estim
 from app.ui.main_window import MainWindow
 from app.ui.pool import BackgroundPool
 from app.viewer.crop import CropBox, export_crop
-from train_scene import make_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 SPLAT_TRANSFORM = Path(os.environ.get(
@@ -57,20 +56,12 @@ def trained_splats(sparse: Path, seed: int = 0) -> Splats:
                   rng.normal(0, 0.05, (n, 15, 3)).astype(f))
 
 
-@pytest.fixture(scope="module")
-def handoff(tmp_path_factory):
-    """An SfM hand-off of 8 rendered views (one held out), made once for the module."""
-    folder = tmp_path_factory.mktemp("handoff")
-    make_scene(folder, n_views=8, width=64, height=48)
-    return folder
-
-
 @pytest.fixture()
-def project(tmp_path, handoff):
+def project(tmp_path, rendered_handoff):
     """A trained project: hand-off, geo.json, train/splats.ply and a train record."""
     (tmp_path / "flight").mkdir()
     p = Project.open(tmp_path / "projet é", source=tmp_path / "flight")
-    shutil.copytree(handoff, p.paths.sfm_undistorted)
+    shutil.copytree(rendered_handoff, p.paths.sfm_undistorted)
     write_ply(p.paths.splats_ply, trained_splats(p.paths.sfm_model))
     atomic.write_json(p.paths.geo_json, GEO)
     train = p.record("train")

@@ -43,6 +43,19 @@ MARKS = {True: ("✓", "#4ade80"), False: ("✗", "#f87171"), None: ("–", "#9c
 ERROR_STYLE = "color: #f87171"
 
 
+def ask(parent: QWidget, icon: QMessageBox.Icon, title: str, text: str, details: str,
+        buttons: tuple[str, str], answered: Callable[[bool], None]) -> QMessageBox:
+    """A window-modal yes/no box (the event loop keeps running); `answered(yes)` follows.
+    No is the default: Enter or Esc never approves a cost or stops a job."""
+    box = QMessageBox(icon, title, text, parent=parent)
+    box.setInformativeText(details)
+    yes = box.addButton(buttons[0], QMessageBox.ButtonRole.AcceptRole)
+    box.setDefaultButton(box.addButton(buttons[1], QMessageBox.ButtonRole.RejectRole))
+    box.finished.connect(lambda _: answered(box.clickedButton() is yes))
+    box.open()
+    return box
+
+
 def checklist_html(checks: list[Check]) -> str:
     """Each check on its line: mark, name, what was found or what is wrong, and the fix."""
     rows = []
@@ -336,18 +349,14 @@ class CloudPanel(QWidget):
         """Show the estimate in a window-modal box; nothing is uploaded before Approve.
 
         A tiny stand-in for the window's cost dialog (TEAM contract 10) until it lands."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Approve the cloud cost",
-                          f"Train this project on SageMaker for about ${estimate.total_usd:.2f}?",
-                          parent=self)
-        box.setInformativeText("\n".join(estimate.lines()[1:]) + "\n\nNothing is uploaded "
-                               "before you approve. A job is stopped only by its Stop button.")
-        approve = box.addButton("Approve and upload", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Decline", QMessageBox.ButtonRole.RejectRole)
-        box.finished.connect(lambda _: self._approved(box.clickedButton() is approve, estimate))
-        self.cost_box = box
+        self.cost_box = ask(
+            self, QMessageBox.Icon.Question, "Approve the cloud cost",
+            f"Train this project on SageMaker for about ${estimate.total_usd:.2f}?",
+            "\n".join(estimate.lines()[1:]) + "\n\nNothing is uploaded before you approve. "
+            "A job is stopped only by its Stop button.", ("Approve and upload", "Decline"),
+            lambda yes: self._approved(yes, estimate))
         self.status.setText(f"waiting for your approval of about ${estimate.total_usd:.2f}")
-        box.open()
-        return box
+        return self.cost_box
 
     def _approved(self, yes: bool, estimate: CostEstimate) -> None:
         self.cost_box = None
@@ -450,19 +459,14 @@ class CloudPanel(QWidget):
             self.status.setText(f"{cost.name} is {cost.status}: nothing to stop")
             self.reload_jobs()
             return None
-        box = QMessageBox(QMessageBox.Icon.Warning, "Stop the cloud job?",
-                          f"Stop the SageMaker job {cost.name}?", parent=self)
-        box.setInformativeText(
+        self.stop_box = ask(
+            self, QMessageBox.Icon.Warning, "Stop the cloud job?",
+            f"Stop the SageMaker job {cost.name}?",
             f"It has run on {cost.text()}.\n\nStopping ends the paid job; its checkpoints stay "
-            "in S3, so running again resumes from them. Closing the window does not stop it.")
-        stop = box.addButton("Stop the job", QMessageBox.ButtonRole.DestructiveRole)
-        keep = box.addButton("Keep it running", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.finished.connect(lambda _: self._stop_answered(box.clickedButton() is stop, cost))
-        self.stop_box = box
+            "in S3, so running again resumes from them. Closing the window does not stop it.",
+            ("Stop the job", "Keep it running"), lambda yes: self._stop_answered(yes, cost))
         self.status.setText(f"{cost.name}: {cost.text()}")
-        box.open()
-        return box
+        return self.stop_box
 
     def _stop_answered(self, yes: bool, cost: SpentSoFar) -> None:
         self.stop_box = None
