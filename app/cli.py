@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("hardware", help="list CUDA GPUs and where training would run")
     p.add_argument("project", type=Path, nargs="?", help="use this project's settings")
     p.add_argument("--train-on", choices=["auto", "local", "cloud"])
+    p.add_argument("--json", action="store_true", help="print the GPUs as JSON (the window reads it)")
     p.set_defaults(func=_hardware)
 
     p = sub.add_parser("status", help="show the state of each stage of a project")
@@ -229,6 +230,12 @@ def _hardware(args: argparse.Namespace) -> int:
 
     settings = Project.open(args.project, create=False).settings if args.project else Settings()
     gpus = detect_gpus()
+    if args.json:
+        import dataclasses
+        import json
+
+        print(json.dumps({"gpus": [dataclasses.asdict(gpu) for gpu in gpus]}))
+        return EXIT_OK
     for gpu in gpus:
         print(f"cuda:{gpu.index}  {gpu.describe()}")
     if not gpus:

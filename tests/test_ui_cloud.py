@@ -1,7 +1,8 @@
 """The Cloud tab over the emulated AWS (moto's server; SageMaker's part played by the test):
 validation, the preflight checklist, the estimate approved or declined before any upload, the
-job followed in the window's run (transfer, status, log, charts, jobs list), and Stop only
-after a confirmation naming the job and its cost so far."""
+job followed by the window's `spaceport process` child (transfer, status, log, charts, jobs
+list), Stop only after a confirmation naming the job and its cost so far, and a closed window
+that detaches and, reopened, follows the job again."""
 
 from __future__ import annotations
 
@@ -17,16 +18,17 @@ import pytest
 
 from app.pipeline.cloud.logs import format_event
 from app.pipeline.cloud.preflight import checklist
-from app.pipeline.compress.stage import CompressStage
 from app.pipeline.events import TrainMetrics
 from app.pipeline.project import Project
-from app.pipeline.train.stage import TrainStage
+from app.pipeline.runner import Runner
+from app.pipeline.stages import default_stages
 from app.ui.cloud_panel_model import JobView, elapsed_s, validate
 from app.ui.main_window import MainWindow
 from cloud_moto import (BUCKET, REGION, ROLE, TRAIN_IMAGE, MotoAws, aws,  # noqa: F401
                         cloud_settings, handoff_project, moto_server, ply_bytes)
+from tests.ui_runs import RUN_MS, answer_next_question
 
-WAIT_MS = 60_000
+WAIT_MS = RUN_MS  # the run is a child process: its start-up alone takes seconds on busy cores
 
 
 def metrics(steps: tuple[int, ...], total: int = 100) -> list[str]:
@@ -53,10 +55,23 @@ def play_training(aws: MotoAws, release: threading.Event, complete: bool) -> str
     return name
 
 
+def mark_current(project: Project, *names: str) -> None:
+    """Record stages as done with their current fingerprints (their outputs are on disk), so a
+    run skips them as it skips any stage done with these inputs."""
+    runner = Runner(project, default_stages(), emit=lambda e: None)
+    for stage in runner.stages:
+        if stage.name in names:
+            record = project.record(stage.name)
+            record.state, record.run_id = "done", record.run_id or project.new_run_id()
+            record.fingerprint = runner.fingerprint(stage)
+    project.save()
+
+
 @pytest.fixture()
 def project(handoff_project):
     """The emulator's project: SfM done, cloud settings of the emulated account, local compression."""
     cloud_settings(handoff_project, compress_where="local")
+    mark_current(handoff_project, "ingest", "sfm")
     handoff_project.unlock()
     return handoff_project
 
@@ -70,17 +85,30 @@ def release():
 
 
 @pytest.fixture()
-def window(qtbot, project, release):
-    """The window on the project with the train and compress stages (not handed to qtbot, which
-    would delete it while a run it must first stop is going)."""
-    win = MainWindow(stages=lambda: [TrainStage(), CompressStage()], with_viewer=False)
-    win.show()
-    assert win.open_project(project.root)
-    yield win
+def make_window(qtbot, release):
+    """Windows on the project; a run still going at teardown is detached from (the job runs
+    on in the emulator, which the next test resets). Not qtbot.addWidget: its close would ask
+    what to do with the run."""
+    made: list[MainWindow] = []
+
+    def make(root) -> MainWindow:
+        win = MainWindow(with_viewer=False)
+        win.show()
+        made.append(win)
+        assert win.open_project(root)
+        return win
+
+    yield make
     release.set()
-    win.close()
-    qtbot.waitUntil(lambda: not win.busy, timeout=WAIT_MS)
-    win.deleteLater()
+    for win in made:
+        win.shutdown()
+        win.close()
+        win.deleteLater()
+
+
+@pytest.fixture()
+def window(make_window, project):
+    return make_window(project.root)
 
 
 def bucket_keys(aws: MotoAws) -> list[str]:
@@ -168,36 +196,30 @@ def test_a_job_is_stopped_only_by_its_stop_button_after_a_confirmation(qtbot, wi
     assert not panel.jobs.stop_buttons
 
 
-def test_closing_the_window_mid_job_detaches_and_reopening_follows_the_job_again(qtbot, window,
-                                                                               aws, release):
+def test_closing_the_window_mid_job_detaches_and_reopening_follows_the_job_again(
+        qtbot, make_window, window, aws, release):
     panel = window.cloud_panel
     script = aws.in_background(lambda: play_training(aws, release, complete=True))
     press(approval_box(qtbot, panel), "Approve and upload")
     qtbot.waitUntil(lambda: "step 20/100" in panel.charts.summary.text(), timeout=WAIT_MS)
     name, root = panel.view.name, window.project.root
+    answer_next_question("Stop following (the job runs on)")
     window.close()  # as the operator would, mid-job
     qtbot.waitUntil(lambda: not window.busy and not window.isVisible(), timeout=WAIT_MS)
     assert aws.stop_calls == [] and aws.job(name).training_job_status == "InProgress"
     assert Project.open(root, create=False).record("train").state == "cancelled"
 
-    again = MainWindow(stages=lambda: [TrainStage(), CompressStage()], with_viewer=False)
-    again.show()
-    try:
-        assert again.open_project(root)
-        cloud = again.cloud_panel
-        assert "step 20/100" in cloud.charts.summary.text()  # replayed from logs/events.jsonl
-        qtbot.waitUntil(lambda: again.busy, timeout=WAIT_MS)  # reattached, nothing asked
-        assert cloud.cost_box is None and f"{name} is still running" in cloud.status.text()
-        release.set()
-        qtbot.waitUntil(lambda: not again.busy, timeout=WAIT_MS)
-        script.join(5)
-        assert again.model.stages["train"].state == "done"
-        assert "step 100/100" in cloud.charts.summary.text()
-        assert len(aws.backend().training_jobs) == 1  # followed, never launched again
-    finally:
-        again.close()
-        qtbot.waitUntil(lambda: not again.busy, timeout=WAIT_MS)
-        again.deleteLater()
+    again = make_window(root)
+    cloud = again.cloud_panel
+    assert "step 20/100" in cloud.charts.summary.text()  # replayed from logs/events.jsonl
+    qtbot.waitUntil(lambda: again.busy, timeout=WAIT_MS)  # following again, nothing asked
+    assert cloud.cost_box is None and f"{name} is still running" in cloud.status.text()
+    release.set()
+    qtbot.waitUntil(lambda: not again.busy, timeout=WAIT_MS)
+    script.join(5)
+    assert again.model.stages["train"].state == "done"
+    assert "step 100/100" in cloud.charts.summary.text()
+    assert len(aws.backend().training_jobs) == 1  # followed, never launched again
 
 
 def test_check_lists_every_failed_setting_with_its_fix(qtbot, window, aws):

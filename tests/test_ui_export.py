@@ -222,7 +222,7 @@ def test_results_show_the_held_out_pair_and_the_compression_report(qtbot, projec
     project.record("compress").outputs = {"quality": "compress/scene.sog.quality.json"}
     project.save()
 
-    win = MainWindow(stages=lambda: [], with_viewer=False)
+    win = MainWindow(with_viewer=False)
     qtbot.addWidget(win)
     assert win.open_project(project.root)
     view = win.results
@@ -242,7 +242,7 @@ def test_results_show_the_held_out_pair_and_the_compression_report(qtbot, projec
 def test_results_of_an_untrained_project_say_what_is_missing(qtbot, tmp_path):
     (tmp_path / "flight").mkdir()
     project = Project.open(tmp_path / "fresh", source=tmp_path / "flight")
-    win = MainWindow(stages=lambda: [], with_viewer=False)
+    win = MainWindow(with_viewer=False)
     qtbot.addWidget(win)
     assert win.open_project(project.root)
     qtbot.waitUntil(lambda: win.results.files is not None, timeout=WAIT_MS)

@@ -14,7 +14,7 @@ import html
 from typing import Callable, Iterable
 
 import boto3
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
@@ -39,6 +39,7 @@ from .cloud_panel_model import (FIELDS, JobView, SpentSoFar, image_kinds, proble
 from .pool import BackgroundPool
 from .run_model import RunModel
 
+CHART_MS = 100  # as the window's own charts
 MARKS = {True: ("✓", "#4ade80"), False: ("✗", "#f87171"), None: ("–", "#9ca3af")}
 ERROR_STYLE = "color: #f87171"
 
@@ -103,15 +104,20 @@ class CloudPanel(QWidget):
                                                                        start_run, estimate)
         self.project: Project | None = None
         self.editable = False
-        self._busy = False
         self.view = JobView()
+        self._unsubscribe: Callable[[], None] = lambda: None
+        self._charts = QTimer(self)  # training charts redraw at most this often
+        self._charts.setSingleShot(True)
+        self._charts.setInterval(CHART_MS)
         self.profiles: tuple[str, ...] = ()
         self.checks: list[Check] = []
         self.cost_box: QMessageBox | None = None
         self.stop_box: QMessageBox | None = None
         self._choices_asked = False
         self._build()
-        self.show_project(None)
+        self._charts.timeout.connect(lambda: self.charts.refresh(self._model))
+        self._model = RunModel([])
+        self.open_project(None, self._model, [])
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         """The first time the tab is shown, list the AWS profiles and regions (in the pool)."""
@@ -230,11 +236,18 @@ class CloudPanel(QWidget):
             combo.blockSignals(False)
 
     # -- the project ---------------------------------------------------------------------------
-    def show_project(self, project: Project | None, editable: bool = True) -> None:
-        """Fill the fields from `project`'s cloud settings and load its jobs list."""
-        self.project, self.editable = project, editable and project is not None
+    def open_project(self, project: Project | None, model: RunModel,
+                     events: Iterable[Event]) -> None:
+        """Show `project` (its settings, jobs, the job its past `events` followed; charts from
+        the window's `model`), and follow again a job still running that nothing follows."""
+        self.project, self.editable = project, False
+        self._unsubscribe()
+        self._model = model
+        self._unsubscribe = model.subscribe(self._model_changed)
+        self.charts.refresh(model)
         self.view = JobView()
-        self.log.clear()
+        for event in events:
+            self.view.apply(event)
         self.checks = []
         self.checklist.clear()
         self._show_job()
@@ -243,9 +256,18 @@ class CloudPanel(QWidget):
             self.jobs.show_jobs([])
         else:
             self.show_settings()
-            self.status.setText("" if editable else
-                                "read-only: another process holds this project")
+            self.status.setText("")
             self.reload_jobs(reattach=True)
+        self._enable()
+
+    def _model_changed(self, topic: str) -> None:
+        if topic == "train" and not self._charts.isActive():
+            self._charts.start()  # coalesces a burst of metrics into one redraw
+
+    def set_state(self, editable: bool) -> None:
+        """Whether settings can change and a run can start now (the window holds the lock and
+        runs nothing); the window says so whenever that changes."""
+        self.editable = editable and self.project is not None
         self._enable()
 
     def show_settings(self) -> None:
@@ -265,14 +287,8 @@ class CloudPanel(QWidget):
         for f in FIELDS:
             self._show_error(f.name, found.get(f.name, "") if getattr(s, f.name) else "")
 
-    def set_busy(self, busy: bool) -> None:
-        """A run is going: settings cannot change and no second offload starts."""
-        self._busy = busy
-        self._enable()
-
     def _enable(self) -> None:
-        busy = self._busy
-        can_edit = self.editable and not busy
+        can_edit = self.editable
         for widget in self.fields.values():
             widget.setEnabled(can_edit)
         self.check_button.setEnabled(self.project is not None)
@@ -328,7 +344,7 @@ class CloudPanel(QWidget):
     def offload(self) -> bool:
         """One click: validate, check, estimate, ask for approval; the run starts once approved."""
         project = self.project
-        if project is None or not self.editable or self._busy:
+        if project is None or not self.editable:
             return False
         found = problems(project.settings.cloud, self.profiles)
         for f in FIELDS:
@@ -376,25 +392,17 @@ class CloudPanel(QWidget):
             self.status.setText("The run could not start (see the log).")
 
     # -- the followed job ----------------------------------------------------------------------
-    def apply(self, event: Event) -> None:
-        """Take one live or replayed pipeline event (the window forwards them all)."""
-        if self.view.apply(event):
-            self._show_job()
-            if isinstance(event, CloudJobStatus):
-                self.reload_jobs()
-                if event.status in TERMINAL:
-                    self.status.setText(f"The SageMaker job {event.job_name} ended: "
-                                        f"{self.view.line()}")
-
-    def replay(self, events: Iterable[Event]) -> None:
-        """Take past events (on open) without reloading the jobs list per event."""
-        for event in events:
-            self.view.apply(event)
+    def take_events(self, events: Iterable[Event]) -> None:
+        """Take a run's events as they arrive (the window's RunController forwards them)."""
+        changed = [event for event in events if self.view.apply(event)]
+        if not changed:
+            return
         self._show_job()
-
-    def refresh_charts(self, model: RunModel) -> None:
-        """Redraw the training charts from the window's run model (cloud metrics land there)."""
-        self.charts.refresh(model)
+        ended = [e for e in changed if isinstance(e, CloudJobStatus) and e.status in TERMINAL]
+        if any(isinstance(e, CloudJobStatus) for e in changed):
+            self.reload_jobs()
+        if ended:
+            self.status.setText(f"The SageMaker job {ended[-1].job_name} ended: {self.view.line()}")
 
     def _show_job(self) -> None:
         v = self.view
@@ -421,7 +429,7 @@ class CloudPanel(QWidget):
     def _jobs_loaded(self, records: list, reattach: bool) -> None:
         self.jobs.show_jobs(records)
         running = [job.name for job in records if job.active]
-        if reattach and running and self.editable and not self._busy and self._start_run(False):
+        if reattach and running and self.editable and self._start_run(False):
             self.status.setText(f"The SageMaker job {running[-1]} is still running: following "
                                 "it again.")
 

@@ -162,7 +162,7 @@ class SpentSoFar:
         return self.seconds / 3600 * self.price.usd_per_hour
 
     def text(self) -> str:
-        """e.g. 'ml.g5.xlarge for 12 min (InProgress): about $0.28 so far at $1.408/h (...)'."""
+        """e.g. 'INSTANCE for 12 min (InProgress): about $0.28 so far at $1.408/h (...)'."""
         return (f"{self.instance} for {self.seconds / 60:.0f} min ({self.status}): about "
                 f"${self.usd:.2f} so far at {self.price.text()}, on demand")
 

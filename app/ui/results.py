@@ -6,13 +6,14 @@ what the export dialog shows when its export ends.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSizePolicy,
                                QVBoxLayout, QWidget)
 
+from app.pipeline.events import Event, StageFinished
 from app.pipeline.project import Project
 
 from .pool import BackgroundPool
@@ -93,6 +94,7 @@ class ResultsView(QWidget):
     def __init__(self, pool: BackgroundPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.pool = pool
+        self.project: Project | None = None
         self.files: ResultFiles | None = None
         self.render, self.photo = ImagePane(), ImagePane()
         self.caption = QLabel("Open a project to see its results.")
@@ -115,8 +117,16 @@ class ResultsView(QWidget):
         layout.addWidget(heldout, 3)
         layout.addWidget(compressed, 2)
 
+    def take_events(self, events: Iterable[Event]) -> None:
+        """Reload when a run has finished training or compression (new image or report)."""
+        if self.project is not None and any(
+                isinstance(e, StageFinished) and not e.skipped and e.stage in ("train", "compress")
+                for e in events):
+            self.load(self.project)
+
     def load(self, project: Project | None) -> None:
         """Read the project's held-out image and quality report in the pool, then show them."""
+        self.project = project
         if project is None:
             self.files = None
             self._show((QImage(), QImage(), None))
