@@ -15,6 +15,7 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+from PySide6.QtWidgets import QLabel, QPushButton
 
 from app.pipeline.cloud.logs import format_event
 from app.pipeline.cloud.preflight import checklist
@@ -122,7 +123,9 @@ def approval_box(qtbot, panel):
 
 
 def press(box, text: str) -> None:
-    next(b for b in box.buttons() if b.text() == text).click()
+    """Click the button reading `text` of a message box or of the cost dialog."""
+    buttons = box.buttons() if hasattr(box, "buttons") else box.findChildren(QPushButton)
+    next(b for b in buttons if b.text() == text).click()
 
 
 def test_a_declined_estimate_uploads_nothing_and_starts_no_job(qtbot, window, aws):
@@ -132,10 +135,11 @@ def test_a_declined_estimate_uploads_nothing_and_starts_no_job(qtbot, window, aw
         ("AWS credentials", True), ("S3 bucket set", True), ("SageMaker execution role", True),
         ("S3 bucket reachable", True), ("S3 bucket region", True), ("train image", True)]
     assert panel.checklist.text().count("✓") == 6
-    text = box.informativeText()
-    assert "ml.g5.xlarge" in text and "$1.408/h" in text and "min" in text and "$" in text
+    text = box.findChild(QLabel, "costEstimate").text()
+    assert "ml.g5.xlarge" in text and "$1.408/h" in text and "min" in text and "Total" in text
     assert "bundled table" in text and "2026-11-01" in text  # the price's source and date
-    press(box, "Decline")
+    assert "assumed" in text  # each figure says where it comes from
+    press(box, "Don't start")
     assert "nothing was uploaded" in panel.status.text()
     assert not window.busy and bucket_keys(aws) == [] and not aws.backend().training_jobs
     assert window.project.settings.train.where == "auto"
@@ -145,9 +149,9 @@ def test_approved_the_job_is_followed_into_the_charts_and_ends_in_the_results(qt
                                                                              aws, release):
     panel = window.cloud_panel
     script = aws.in_background(lambda: play_training(aws, release, complete=True))
-    press(approval_box(qtbot, panel), "Approve and upload")
+    press(approval_box(qtbot, panel), "Approve and start")
     assert window.busy and window.project.settings.train.where == "cloud"
-    assert not panel.offload_button.isEnabled() and not panel.fields["bucket"].isEnabled()
+    assert not panel.offload_button.isEnabled() and not panel.form.fields["bucket"].isEnabled()
     qtbot.waitUntil(lambda: panel.charts.loss.getData()[0] is not None
                     and len(panel.charts.loss.getData()[0]) == 2, timeout=WAIT_MS)
     assert any(k.endswith("/images/img000.jpg") for k in bucket_keys(aws))  # uploaded
@@ -175,7 +179,7 @@ def test_a_job_is_stopped_only_by_its_stop_button_after_a_confirmation(qtbot, wi
                                                                        release):
     panel = window.cloud_panel
     aws.in_background(lambda: play_training(aws, release, complete=False))
-    press(approval_box(qtbot, panel), "Approve and upload")
+    press(approval_box(qtbot, panel), "Approve and start")
     qtbot.waitUntil(lambda: bool(panel.jobs.stop_buttons), timeout=WAIT_MS)
     [(name, button)] = panel.jobs.stop_buttons.items()
     button.click()
@@ -200,7 +204,7 @@ def test_closing_the_window_mid_job_detaches_and_reopening_follows_the_job_again
         qtbot, make_window, window, aws, release):
     panel = window.cloud_panel
     script = aws.in_background(lambda: play_training(aws, release, complete=True))
-    press(approval_box(qtbot, panel), "Approve and upload")
+    press(approval_box(qtbot, panel), "Approve and start")
     qtbot.waitUntil(lambda: "step 20/100" in panel.charts.summary.text(), timeout=WAIT_MS)
     name, root = panel.view.name, window.project.root
     answer_next_question("Stop following (the job runs on)")
@@ -244,14 +248,14 @@ def test_check_lists_every_failed_setting_with_its_fix(qtbot, window, aws):
 
 def test_fields_validate_before_they_are_saved(qtbot, window):
     panel = window.cloud_panel
-    bucket = panel.fields["bucket"]
+    bucket = panel.form.fields["bucket"]
     bucket.setText("Not_A_Bucket")
     bucket.editingFinished.emit()
-    assert "lowercase" in panel.errors["bucket"].text()
+    assert "lowercase" in panel.form.errors["bucket"].text()
     assert window.project.settings.cloud.bucket == BUCKET  # not saved
     bucket.setText("spaceport-other")
     bucket.editingFinished.emit()
-    assert not panel.errors["bucket"].isVisible()
+    assert not panel.form.errors["bucket"].isVisible()
     assert Project.open(window.project.root, create=False).settings.cloud.bucket == \
         "spaceport-other"
     settings = window.project.settings.cloud

@@ -13,18 +13,15 @@ import dataclasses
 import html
 from typing import Callable, Iterable
 
-import boto3
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
-                               QScrollArea, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit,
+                               QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
+                               QWidget)
 
 from app.pipeline.cloud import jobs
 from app.pipeline.cloud.approval import CostEstimate, estimate_offload
-from app.pipeline.cloud.control import active_jobs, job_records, refresh_jobs, stop_jobs
+from app.pipeline.cloud.control import job_records, refresh_jobs, stop_jobs
 from app.pipeline.cloud.costs import hourly_price
-from app.pipeline.cloud.instances import INSTANCE_TYPES
 from app.pipeline.cloud.preflight import Check, checklist
 from app.pipeline.cloud.records import TERMINAL
 from app.pipeline.cloud.session import AwsSession
@@ -34,14 +31,14 @@ from app.pipeline.project import Project
 
 from .charts import TrainCharts
 from .cloud_panel_jobs import JobsList
-from .cloud_panel_model import (FIELDS, JobView, SpentSoFar, image_kinds, problems, spent_so_far,
-                                validate)
+from .cloud_panel_model import JobView, SpentSoFar, image_kinds, spent_so_far
+from .cloud_panel_settings import ERROR_STYLE, CloudSettingsForm
+from .cost_dialog import CostDialog, ask_cost_approval
 from .pool import BackgroundPool
 from .run_model import RunModel
 
 CHART_MS = 100  # as the window's own charts
 MARKS = {True: ("✓", "#4ade80"), False: ("✗", "#f87171"), None: ("–", "#9ca3af")}
-ERROR_STYLE = "color: #f87171"
 
 
 def ask(parent: QWidget, icon: QMessageBox.Icon, title: str, text: str, details: str,
@@ -66,19 +63,6 @@ def checklist_html(checks: list[Check]) -> str:
         rows.append(f"<span style='color:{colour}'>{mark}</span> <b>{html.escape(check.name)}"
                     f"</b>: {html.escape(check.detail)}{fix}")
     return "<br>".join(rows)
-
-
-def available_profiles() -> tuple[str, ...]:
-    """Profile names of the user's AWS config files (no network, no credentials read)."""
-    try:
-        return tuple(boto3.Session().available_profiles)
-    except Exception:  # an unreadable config: the profile field still takes a typed name
-        return ()
-
-
-def sagemaker_regions() -> list[str]:
-    """Regions botocore knows SageMaker in (its bundled endpoint data: no network)."""
-    return boto3.Session().get_available_regions("sagemaker")
 
 
 def project_estimate(project: Project) -> CostEstimate:
@@ -109,43 +93,17 @@ class CloudPanel(QWidget):
         self._charts = QTimer(self)  # training charts redraw at most this often
         self._charts.setSingleShot(True)
         self._charts.setInterval(CHART_MS)
-        self.profiles: tuple[str, ...] = ()
         self.checks: list[Check] = []
-        self.cost_box: QMessageBox | None = None
+        self.cost_box: CostDialog | None = None
         self.stop_box: QMessageBox | None = None
-        self._choices_asked = False
         self._build()
         self._charts.timeout.connect(lambda: self.charts.refresh(self._model))
         self._model = RunModel([])
         self.open_project(None, self._model, [])
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
-        """The first time the tab is shown, list the AWS profiles and regions (in the pool)."""
-        super().showEvent(event)
-        if not self._choices_asked:
-            self._choices_asked = True
-            self.pool.submit(lambda task: (available_profiles(), sagemaker_regions()),
-                             key="cloud-profiles", done=self._got_choices)
-
     # -- construction --------------------------------------------------------------------------
     def _build(self) -> None:
-        self.fields: dict[str, QLineEdit | QComboBox] = {}
-        self.errors: dict[str, QLabel] = {}
-        form = QFormLayout()
-        for f in FIELDS:
-            widget = self._field_widget(f.name)
-            widget.setToolTip(f.tip)
-            widget.setObjectName(f"cloud_{f.name}")
-            error = QLabel()
-            error.setStyleSheet(ERROR_STYLE)
-            error.setWordWrap(True)
-            error.setVisible(False)
-            column = QVBoxLayout()
-            column.setSpacing(0)
-            column.addWidget(widget)
-            column.addWidget(error)
-            form.addRow(f"{f.label}:", column)
-            self.fields[f.name], self.errors[f.name] = widget, error
+        self.form = CloudSettingsForm(self.pool, self._on_change)
         self.check_button = QPushButton("Check")
         self.check_button.setToolTip("check credentials, bucket, role and images (no upload)")
         self.check_button.clicked.connect(self.check)
@@ -168,7 +126,7 @@ class CloudPanel(QWidget):
         self.jobs = JobsList(stop=self.stop_job, refresh=self.refresh_from_aws)
         settings = QGroupBox("AWS")
         box = QVBoxLayout(settings)
-        box.addLayout(form)
+        box.addWidget(self.form)
         box.addLayout(buttons)
         box.addWidget(self.status)
         box.addWidget(self.checklist, 1)
@@ -210,31 +168,6 @@ class CloudPanel(QWidget):
         split.setSizes([600, 170])
         QVBoxLayout(self).addWidget(split)
 
-    def _field_widget(self, name: str) -> QLineEdit | QComboBox:
-        if name in ("profile", "region", "train_instance_type"):
-            combo = QComboBox()
-            combo.setEditable(name != "train_instance_type")
-            if name == "train_instance_type":
-                combo.addItems(list(INSTANCE_TYPES))
-            combo.activated.connect(lambda _=0, n=name: self._edited(n))
-            if combo.lineEdit() is not None:
-                combo.lineEdit().editingFinished.connect(lambda n=name: self._edited(n))
-            return combo
-        edit = QLineEdit()
-        edit.editingFinished.connect(lambda n=name: self._edited(n))
-        return edit
-
-    def _got_choices(self, found: tuple[tuple[str, ...], list[str]]) -> None:
-        self.profiles, regions = found
-        for name, items in (("profile", ["", *self.profiles]), ("region", regions)):
-            combo = self.fields[name]
-            text = combo.currentText()
-            combo.blockSignals(True)
-            combo.clear()
-            combo.addItems(items)
-            combo.setCurrentText(text)
-            combo.blockSignals(False)
-
     # -- the project ---------------------------------------------------------------------------
     def open_project(self, project: Project | None, model: RunModel,
                      events: Iterable[Event]) -> None:
@@ -250,12 +183,12 @@ class CloudPanel(QWidget):
             self.view.apply(event)
         self.checks = []
         self.checklist.clear()
+        self.form.show_settings(project)
         self._show_job()
         if project is None:
             self.status.setText("Open a project to train it in the cloud.")
             self.jobs.show_jobs([])
         else:
-            self.show_settings()
             self.status.setText("")
             self.reload_jobs(reattach=True)
         self._enable()
@@ -270,53 +203,10 @@ class CloudPanel(QWidget):
         self.editable = editable and self.project is not None
         self._enable()
 
-    def show_settings(self) -> None:
-        """Show the project's stored cloud settings and what does not validate."""
-        if self.project is None:
-            return
-        s = self.project.settings.cloud
-        for f in FIELDS:
-            widget, value = self.fields[f.name], str(getattr(s, f.name) or "")
-            widget.blockSignals(True)
-            if isinstance(widget, QComboBox):
-                widget.setCurrentText(value)
-            else:
-                widget.setText(value)
-            widget.blockSignals(False)
-        found = problems(s, self.profiles)
-        for f in FIELDS:
-            self._show_error(f.name, found.get(f.name, "") if getattr(s, f.name) else "")
-
     def _enable(self) -> None:
-        can_edit = self.editable
-        for widget in self.fields.values():
-            widget.setEnabled(can_edit)
+        self.form.set_editable(self.editable)
         self.check_button.setEnabled(self.project is not None)
-        self.offload_button.setEnabled(can_edit)
-
-    def _value(self, name: str) -> str:
-        widget = self.fields[name]
-        return (widget.currentText() if isinstance(widget, QComboBox) else widget.text()).strip()
-
-    def _show_error(self, name: str, text: str) -> None:
-        self.errors[name].setText(text)
-        self.errors[name].setVisible(bool(text))
-
-    def _edited(self, name: str) -> None:
-        project = self.project
-        if project is None or not self.editable:
-            return
-        value, settings = self._value(name), project.settings.cloud
-        problem = validate(name, value, settings, self.profiles) if value else ""
-        self._show_error(name, problem)
-        stored = str(getattr(settings, name) or "")
-        if problem or value == stored:
-            return
-        if self._on_change(f"cloud.{name}", value):
-            if name == "region":  # the images are checked against the region
-                for other in ("train_image", "compress_image"):
-                    text = self._value(other)
-                    self._show_error(other, validate(other, text, settings) if text else "")
+        self.offload_button.setEnabled(self.editable)
 
     # -- check, estimate, approve --------------------------------------------------------------
     def check(self, then: Callable[[list[Check]], None] | None = None) -> bool:
@@ -346,12 +236,9 @@ class CloudPanel(QWidget):
         project = self.project
         if project is None or not self.editable:
             return False
-        found = problems(project.settings.cloud, self.profiles)
-        for f in FIELDS:
-            self._show_error(f.name, found.get(f.name, ""))
-        if found:
-            self.status.setText(f"Fill in the marked field(s) first: "
-                                f"{', '.join(f.label for f in FIELDS if f.name in found)}")
+        missing = self.form.show_problems()
+        if missing:
+            self.status.setText(f"Fill in the marked field(s) first: {', '.join(missing)}")
             return False
         return self.check(then=lambda _: self._estimate_cost())
 
@@ -361,16 +248,10 @@ class CloudPanel(QWidget):
         self.pool.submit(lambda task: self._estimate(project), key="cloud-estimate",
                          done=self.ask_approval, failed=self._failed)
 
-    def ask_approval(self, estimate: CostEstimate) -> QMessageBox:
-        """Show the estimate in a window-modal box; nothing is uploaded before Approve.
-
-        A tiny stand-in for the window's cost dialog (TEAM contract 10) until it lands."""
-        self.cost_box = ask(
-            self, QMessageBox.Icon.Question, "Approve the cloud cost",
-            f"Train this project on SageMaker for about ${estimate.total_usd:.2f}?",
-            "\n".join(estimate.lines()[1:]) + "\n\nNothing is uploaded before you approve. "
-            "A job is stopped only by its Stop button.", ("Approve and upload", "Decline"),
-            lambda yes: self._approved(yes, estimate))
+    def ask_approval(self, estimate: CostEstimate) -> CostDialog:
+        """Show the estimate in the window's cost dialog; nothing is uploaded before Approve."""
+        self.cost_box = ask_cost_approval(self, estimate,
+                                          lambda yes: self._approved(yes, estimate))
         self.status.setText(f"waiting for your approval of about ${estimate.total_usd:.2f}")
         return self.cost_box
 
