@@ -173,4 +173,34 @@ def test_gps_guided_matching_does_not_depend_on_gps_entering_bundle_adjustment(t
     assert with_priors.matchers == without.matchers == ("spatial",)
     noisy = survey(tmp_path / "noisy", GpsErrors(horizontal_sigma_m=6.0))
     plan = plan_matching(noisy.flight, SfmSettings())
-    assert plan.matchers == ("spatial", "sequential") and "noisy" in plan.reason
+    assert plan.matchers == ("spatial",) and "noisy" in plan.reason
+    assert set(plan.doubtful) == set(noisy.names) and len(plan.capture_pairs) > 40 * 8 - 40
+    jumps = survey(tmp_path / "jumps", GpsErrors(outlier_fraction=0.1, outlier_m=60.0))
+    plan = plan_matching(jumps.flight, SfmSettings())
+    jumped = set(jumps.flight.gps_quality["horizontal"]["outliers"])
+    assert jumped and set(plan.doubtful) == jumped  # only those get capture-order pairs
+    assert all(set(pair) & jumped for pair in plan.capture_pairs)
+
+
+@pytest.mark.parametrize("errors, warned", [
+    (GpsErrors(horizontal_sigma_m=5.0), True),
+    (GpsErrors(horizontal_sigma_m=4.0, horizontal_correlation_s=60.0), True),
+    (GpsErrors(altitude_drift_m_per_min=6.0), True),
+    (GpsErrors(altitude_offset_m=30.0), False),  # a constant offset cannot be seen
+    (GpsErrors(horizontal_sigma_m=1.0, outlier_fraction=0.1), None),
+    (GpsErrors(missing_fraction=0.2), False),
+    (GpsErrors(relative_altitude=False, altitude_sigma_m=1.0), None),
+    (GpsErrors(rtk=True), False),
+    (PRESETS["consumer"], True)],
+    ids=["noise", "wander", "drift", "offset", "outliers", "missing", "no-relative-altitude",
+         "rtk", "consumer"])
+def test_every_gps_error_model_passes_with_an_accuracy_that_covers_the_truth(
+        tmp_path: Path, errors: GpsErrors, warned: bool | None):
+    s = survey(tmp_path, errors)
+    g, err = placed(s)
+    result = run_gate(s.rec, s.names, SfmSettings(), g, s.flight.gps_quality)
+    assert result.ok, [f.message for f in result.failures]
+    offset = np.linalg.norm(err[:, :2].mean(axis=0))
+    assert offset <= 3 * np.sqrt(2) * g.accuracy["position_m"] + 0.05
+    if warned is not None:
+        assert any(w.check == "georeference_accuracy" for w in result.warnings) == warned

@@ -105,8 +105,9 @@ def test_sfm_statistics_arrive_while_it_runs(done):
     assert mapping and mapping == sorted(mapping) and mapping[0] >= 2
     assert stats[-1].registered_images == 12 and stats[-1].track_length_histogram
     messages = [e.message for e in done[2] if isinstance(e, Progress) and e.stage == "sfm"]
+    assert "extracting features: 8/12 images" in messages  # a few images per pycolmap call
     assert "extracting features: 12/12 images" in messages
-    assert any(m.startswith("matching: ") and "pairs verified" in m for m in messages)
+    assert "matching: 66/66 pairs" in messages  # 12 images: every pair
     assert any(m.startswith("mapping: ") and m.endswith("/12 images registered") for m in messages)
 
 
@@ -115,6 +116,14 @@ def test_a_rerun_with_a_changed_gate_setting_reuses_features_and_matches(copy: P
     assert ok
     assert "reusing the extracted features" in logs(events)
     assert "reusing the matches" in logs(events)
+
+
+def test_gps_guides_matching_even_when_it_stays_out_of_bundle_adjustment(copy: Project):
+    ok, _ = run_sfm(copy, use_gps_prior=False, matcher="spatial", spatial_neighbors=4)
+    assert ok, copy.record("sfm").reason
+    stats = json.loads(copy.paths.sfm_stats.read_text())
+    assert stats["matching"]["matchers"] == ["spatial"] and not stats["gps_priors_in_mapping"]
+    assert 12 <= stats["matched_pairs"] <= 12 * 4 and stats["registered_images"] == 12
 
 
 def test_cancel_while_mapping_leaves_a_project_that_resumes(copy: Project):

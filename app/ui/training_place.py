@@ -36,7 +36,7 @@ class Placement:
         return self.decision is not None and self.decision.where == "cloud"
 
     def text(self) -> str:
-        """e.g. 'local GPU: NVIDIA A10G, 22 GiB' / 'cloud: ml.g5.xlarge, about $1.40 and 26 min'."""
+        """e.g. 'local GPU: NVIDIA A10G, 22 GiB' / 'cloud: <instance type>, about $X and Y min'."""
         if self.decision is None:
             return f"cannot train as set: {self.problem}"
         if self.cloud and self.estimate is not None:

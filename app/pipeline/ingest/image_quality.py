@@ -40,7 +40,8 @@ def measure(path: Path) -> dict[str, float]:
         grey = np.asarray(im.convert("L"), dtype=np.float32)
     lap = 4.0 * grey[1:-1, 1:-1] - grey[:-2, 1:-1] - grey[2:, 1:-1] - grey[1:-1, :-2] - \
         grey[1:-1, 2:]
-    return {"sharpness": float(lap.var() / max(float(grey.var()), 1e-6)), "exposure_mean": float(grey.mean() / 255.0),
+    return {"sharpness": float(lap.var() / max(float(grey.var()), 1e-6)),
+            "exposure_mean": float(grey.mean() / 255.0),
             "clipped_dark": float(np.mean(grey <= DARK_LEVEL)),
             "clipped_bright": float(np.mean(grey >= BRIGHT_LEVEL))}
 

@@ -41,7 +41,7 @@ def import_model(ctx: StageContext, folder: str | Path, flight: Flight) -> RawRe
     """Load DIR's model (an OpenSfM dataset is read with the repairing reader, logged)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise InputError(f"--sfm-from {folder}: no such folder",
+        raise InputError(f"The COLMAP model folder to import, {folder}, does not exist",
                          hint="pass the folder of an existing COLMAP model", path=folder)
     if (folder / "colmap_export").is_dir() and (folder / "reconstruction.json").exists():
         from .opensfm import read_dataset

@@ -15,13 +15,13 @@ import pycolmap
 from .. import atomic
 from ..settings import fingerprint
 from ..stage import CancelToken
+from .extraction import extract, uses_reduced_copies
 from .flight import Flight
 from .georeference import GpsTargets
 from .intrinsics import apply_focal_priors
 from .matching import MatchPlan, run_matching
-from .monitor import PycolmapCall
 from .settings import SfmSettings
-from .stats import ProgressFn, database_counts
+from .stats import ProgressFn
 from .timing import PhaseTimes
 
 
@@ -44,6 +44,7 @@ def features_fingerprint(flight: Flight, settings: SfmSettings) -> str:
                         "max_num_features": settings.max_num_features,
                         "first_octave": settings.first_octave,
                         "camera_model": settings.camera_model,
+                        "reduced_copies": uses_reduced_copies(flight, settings),
                         "focal_priors": [im.focal_prior_px for im in flight.images]})
 
 
@@ -62,8 +63,8 @@ def build_database(db_path: Path, flight: Flight, targets: GpsTargets | None, pl
     record_path = db_path.with_suffix(".json")
     record = _read_record(record_path) if db_path.exists() else {}
     feat_fp = features_fingerprint(flight, settings)
-    priors = targets.prior_positions() if targets is not None and settings.use_gps_prior \
-        else {}
+    # written whether or not GPS enters bundle adjustment: spatial matching reads them
+    priors = targets.prior_positions() if targets is not None else {}
     priors_fp = fingerprint({n: [np.round(p, 3).tolist(), np.round(np.diag(c), 4).tolist()]
                              for n, (p, c) in priors.items()})
     match_fp = matches_fingerprint(feat_fp, plan, priors_fp, settings)
@@ -75,7 +76,7 @@ def build_database(db_path: Path, flight: Flight, targets: GpsTargets | None, pl
     if not features_reused:
         with times.phase("extraction"), atomic.atomic_path(db_path) as tmp:
             tmp.unlink()
-            _extract(tmp, flight, settings, cancel, on_progress)
+            extract(tmp, flight, settings, cancel, on_progress)
             exif_priors = _count_pose_priors(tmp)
             focal_priors = apply_focal_priors(tmp, flight)
         record = {"features": feat_fp, "exif_pose_priors": exif_priors,
@@ -97,28 +98,6 @@ def _read_record(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-
-
-def _extract(db: Path, flight: Flight, settings: SfmSettings, cancel: CancelToken,
-             on_progress: ProgressFn) -> None:
-    reader = pycolmap.ImageReaderOptions()
-    reader.camera_model = settings.camera_model
-    extraction = pycolmap.FeatureExtractionOptions()
-    extraction.max_image_size = settings.max_image_size
-    extraction.num_threads = settings.num_threads
-    extraction.sift.max_num_features = settings.max_num_features
-    extraction.sift.first_octave = settings.first_octave
-    total = len(flight.images)
-
-    def poll() -> None:
-        counts = database_counts(db)
-        on_progress("features", counts.images_with_features / max(1, total), counts)
-
-    with PycolmapCall(cancel, poll) as call:
-        pycolmap.extract_features(db, flight.source, image_names=flight.names,
-                                  camera_mode=pycolmap.CameraMode.AUTO, reader_options=reader,
-                                  extraction_options=extraction, device=pycolmap.Device.cpu,
-                                  cancellation_token=call.token)
 
 
 def _count_pose_priors(db_path: Path) -> int:

@@ -25,6 +25,8 @@ class FlightImage:
     timestamp: str | None = None
     gps: tuple[float, float, float] | None = None  # lat, lon, alt (nan when not recorded)
     dji: dict[str, float] = field(default_factory=dict)
+    make: str | None = None
+    model: str | None = None
 
     @property
     def focal_prior_px(self) -> float | None:
@@ -73,11 +75,11 @@ def load_flight(path: Path, source: Path | None = None) -> Flight:
         usable = capture_order([e for e in data["images"] if e.get("usable", True)])
         quality = (data.get("report") or {}).get("gps_quality") or assess_gps(usable)
     except FileNotFoundError:
-        raise InputError(f"No ingest result at {path}", hint="run the ingest stage first: "
-                         "spaceport process FLIGHT -o PROJECT", path=path) from None
+        raise InputError(f"No ingest result at {path}", hint="run the ingest stage first",
+                         path=path, action="rerun") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"flight.json is unreadable: {exc}",
-                         hint="rerun ingest: spaceport process FLIGHT -o PROJECT --from ingest",
+                         hint="run the ingest stage again", action="rerun",
                          path=path) from exc
     if not images:
         raise InputError("flight.json lists no usable image", hint="check the ingest report "
@@ -95,4 +97,5 @@ def _image(entry: dict[str, Any]) -> FlightImage:
         timestamp=entry.get("timestamp"),
         gps=(float(gps["lat"]), float(gps["lon"]),
              float("nan") if gps.get("alt") is None else float(gps["alt"])) if gps else None,
-        dji={k: float(v) for k, v in (entry.get("dji") or {}).items() if v is not None})
+        dji={k: float(v) for k, v in (entry.get("dji") or {}).items() if v is not None},
+        make=entry.get("make"), model=entry.get("model"))

@@ -45,8 +45,10 @@ def gate_error(result: GateResult, settings: SfmSettings, images: dict[str, dict
     hints = [_check_hint(f, settings) for f in result.failures]
     concerned = sorted({n for f in result.failures for n in f.images})
     evidence = _evidence(concerned, images, image_quality)
+    setting = next((f.setting for f in result.failures if f.setting), None)
     return StageError(message, hint=" ".join(hints + evidence) + " (details per image in "
-                      "sfm/stats.json)", path=model_path)
+                      "sfm/stats.json)", path=model_path,
+                      action=f"relax_setting:{setting}" if setting else "fix_input")
 
 
 def _check_hint(finding: Finding, settings: SfmSettings) -> str:

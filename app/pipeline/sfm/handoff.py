@@ -26,6 +26,7 @@ from .gate import run_gate
 from .gate_hint import gate_error
 from .georeference import georeference
 from .image_status import image_entries
+from .monitor import PycolmapCall
 from .separate_models import expected_in_main
 from .stats import DatabaseCounts, json_safe, model_stats, stats_document
 from .timing import PhaseTimes
@@ -160,8 +161,28 @@ def _undistort(ctx: StageContext, image_path: Path) -> None:
         ctx.progress(0.92 + 0.07 * done / total, f"undistorting images: {done}/{total}")
 
     try:
-        undistort(paths.sfm_sparse / "0", image_path, tmp, settings.undistort_max_image_size,
-                  settings.num_threads, ctx.cancel, progress)
+        if not settings.fast_decode:
+            _pycolmap_undistort(ctx, image_path, tmp)
+        else:
+            undistort(paths.sfm_sparse / "0", image_path, tmp, settings.undistort_max_image_size,
+                      settings.num_threads, ctx.cancel, progress)
         replace_dir(tmp, paths.sfm_undistorted)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _pycolmap_undistort(ctx: StageContext, image_path: Path, out: Path) -> None:
+    """pycolmap's own undistorter (sfm.fast_decode=false), minus its MVS extras."""
+    options = pycolmap.UndistortCameraOptions()
+    options.max_image_size = ctx.settings.undistort_max_image_size
+    with PycolmapCall(ctx.cancel) as call:
+        pycolmap.undistort_images(str(out), str(ctx.project.paths.sfm_sparse / "0"),
+                                  str(image_path), output_type="COLMAP",
+                                  undistort_options=options, num_threads=ctx.settings.num_threads,
+                                  cancellation_token=call.token)
+    for extra in ("stereo", "run-colmap-geometric.sh", "run-colmap-photometric.sh"):
+        target = out / extra
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()

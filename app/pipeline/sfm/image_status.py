@@ -11,7 +11,8 @@ from typing import Any
 
 import pycolmap
 
-from .stats import DatabaseCounts, image_errors
+from .observations import image_errors
+from .stats import DatabaseCounts
 
 REASONS = ("excluded", "no_features", "no_verified_pair", "in_separate_model",
            "not_registered_by_mapper")

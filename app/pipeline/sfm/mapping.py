@@ -70,6 +70,17 @@ def run_incremental(db_path: Path, image_path: Path, settings: SfmSettings, use_
     return _largest_first([manager.get(i) for i in range(manager.size())])
 
 
+def choose_mapper(settings: SfmSettings, images: int) -> tuple[str, str]:
+    """The mapper to run and why: `sfm.mapper`, or by flight size under `auto` (incremental
+    mapping grows about quadratically with the images; see bench/sfm.py for the figures)."""
+    if settings.mapper != "auto":
+        return settings.mapper, "set by sfm.mapper"
+    limit = settings.global_from_images
+    if images >= limit:
+        return "global", f"{images} images >= sfm.global_from_images ({limit})"
+    return "incremental", f"{images} images < sfm.global_from_images ({limit})"
+
+
 def run_global(db_path: Path, image_path: Path, out_dir: Path, settings: SfmSettings,
                cancel: CancelToken) -> list[pycolmap.Reconstruction]:
     """Global mapping (GLOMAP in pycolmap); it has no callbacks, so cancel acts after it."""
@@ -81,6 +92,7 @@ def run_global(db_path: Path, image_path: Path, out_dir: Path, settings: SfmSett
     opts.mapper.global_positioning.use_gpu = False
     opts.mapper.bundle_adjustment.ceres.use_gpu = False
     opts.mapper.bundle_adjustment.refine_focal_length = settings.focal_policy != "fixed"
+    opts.mapper.retriangulation.ignore_two_view_tracks = not settings.keep_two_view_tracks
     cancel.check()
     out_dir.mkdir(parents=True, exist_ok=True)
     models = pycolmap.global_mapping(str(db_path), str(image_path), str(out_dir), opts)

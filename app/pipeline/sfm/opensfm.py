@@ -57,7 +57,7 @@ def run_opensfm(ctx: StageContext, flight: Flight) -> RawResult:
         raise StageError("The OpenSfM backend was chosen but OpenSfM is not installed "
                          "(it is not on PyPI)",
                          hint="install OpenSfM from source into this Python, or use "
-                              "--sfm-backend pycolmap (the default)")
+                              "the pycolmap backend (setting sfm.backend = pycolmap, the default)")
     dataset = ctx.project.paths.sfm / "opensfm"
     images = dataset / "images"
     images.mkdir(parents=True, exist_ok=True)

@@ -15,13 +15,14 @@ from .flight import Flight
 from .geo import choose_origin
 from .georeference import gps_targets
 from .handoff import RawResult
-from .mapping import run_global, run_incremental
+from .mapping import choose_mapper, run_global, run_incremental
 from .matching import plan_matching
 from .stats import DatabaseCounts, counts_stats, database_counts, model_stats
 from .timing import PhaseTimes
 
 # progress fractions at which each phase starts
-PHASES = {"features": (0.0, 0.35), "matching": (0.35, 0.6), "mapping": (0.6, 0.88)}
+PHASES = {"decoding": (0.0, 0.05), "features": (0.05, 0.35), "matching": (0.35, 0.6),
+          "mapping": (0.6, 0.88)}
 
 
 def reconstruct(ctx: StageContext, flight: Flight) -> RawResult:
@@ -41,14 +42,14 @@ def reconstruct(ctx: StageContext, flight: Flight) -> RawResult:
     total = len(flight.images)
     last_emit = [0.0]
 
-    def on_progress(phase: str, fraction: float, counts: DatabaseCounts) -> None:
+    def on_progress(phase: str, done: int, of: int, counts: DatabaseCounts) -> None:
         lo, hi = PHASES[phase]
-        if phase == "features":
-            message = f"extracting features: {counts.images_with_features}/{total} images"
-        else:
-            message = f"matching: {counts.matched_pairs}/~{plan.expected_pairs} pairs verified"
-        ctx.progress(lo + (hi - lo) * fraction, message)
-        ctx.emit(counts_stats(counts, total, ctx.stage, phase))
+        message = {"decoding": f"extracting features: decoding {done}/{of} images",
+                   "features": f"extracting features: {done}/{of} images",
+                   "matching": f"matching: {done}/{of} pairs"}[phase]
+        ctx.progress(lo + (hi - lo) * done / max(of, 1), message)
+        if phase != "decoding":
+            ctx.emit(counts_stats(counts, total, ctx.stage, phase))
 
     times = PhaseTimes()
     db = build_database(paths.sfm_database, flight, targets, plan, settings, ctx.cancel,
@@ -76,8 +77,10 @@ def reconstruct(ctx: StageContext, flight: Flight) -> RawResult:
         ctx.emit(model_stats(rec, counts, total, ctx.stage, "mapping"))
 
     use_priors = settings.use_gps_prior and db.pose_priors >= 3
+    mapper, why = choose_mapper(settings, total)
+    ctx.log(f"mapping: {mapper} ({why})")
     with times.phase("mapping"):
-        if settings.mapper == "global":
+        if mapper == "global":
             ctx.progress(PHASES["mapping"][0], f"mapping (global): {total} images")
             with tempfile.TemporaryDirectory(dir=paths.sfm, prefix=".global-") as tmp:
                 models = run_global(paths.sfm_database, flight.source, Path(tmp), settings,
@@ -89,10 +92,11 @@ def reconstruct(ctx: StageContext, flight: Flight) -> RawResult:
         raise StageError(f"Nothing could be reconstructed: no image pair gave a usable start "
                          f"({counts.matched_pairs} matched pairs)",
                          hint="the flight needs more overlap between images (70 % or more), or "
-                              "try --set sfm.matcher=exhaustive", path=paths.sfm_database)
+                              "try exhaustive matching (setting sfm.matcher = exhaustive)",
+                         path=paths.sfm_database, action="relax_setting:sfm.matcher")
     return RawResult(models=models, image_path=flight.source, counts=counts,
                      focal_priors=db.focal_priors,
-                     extra={"matching": plan.to_dict(), "mapper": settings.mapper,
+                     extra={"matching": plan.to_dict(), "mapper": mapper,
                             "gps_priors_in_mapping": use_priors,
                             "exif_pose_priors": db.exif_pose_priors,
                             "pose_priors": db.pose_priors,

@@ -31,7 +31,9 @@ class SfmSettings:
     min_gps_fraction: float = 0.8  # auto: spatial matching needs GPS on this share of images
 
     # -- mapping ------------------------------------------------------------------------------
-    mapper: Literal["incremental", "global"] = "incremental"
+    # auto: incremental below global_from_images images, global (GLOMAP) from there on
+    mapper: Literal["auto", "incremental", "global"] = "auto"
+    global_from_images: int = 60
     use_gps_prior: bool = True  # GPS positions as pose priors in bundle adjustment
     # GPS accuracy (1 sigma) east/north and up; empty: measured by ingest (gps_quality), which
     # also decides whether heights come from RelativeAltitude, the GPS or the model
@@ -64,3 +66,7 @@ class SfmSettings:
     # -- hand-off -----------------------------------------------------------------------------
     # longest side of the hand-off images (-1: as shot); 1600 px is the 3DGS reference's default
     undistort_max_image_size: int = 1600
+    # decode large JPEGs at reduced size (libjpeg DCT scaling) for feature extraction and
+    # undistortion (reduced_copies.py, undistort.py); false: pycolmap decodes them in full
+    # (about 1 s more an image to extract, 10x slower to undistort on 12 MP photos)
+    fast_decode: bool = True

@@ -38,7 +38,7 @@ class SfmStage(Stage):
             raw = reconstruct(ctx, flight)
         else:
             raise InputError(f"Unknown SfM backend {settings.backend!r}",
-                             hint="use --sfm-backend pycolmap or --sfm-backend opensfm")
+                             hint="set sfm.backend to pycolmap or opensfm")
         return finish(ctx, raw, flight, _expected(raw, names))
 
     def expected_bytes(self, project: Project) -> int:

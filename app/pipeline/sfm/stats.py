@@ -32,7 +32,7 @@ class DatabaseCounts:
         return float(np.mean(counts)) if counts else 0.0
 
 
-ProgressFn = Callable[[str, float, DatabaseCounts], None]  # phase, fraction, counts so far
+ProgressFn = Callable[[str, int, int, DatabaseCounts], None]  # phase, done, total, counts
 
 
 def database_counts(path: Path) -> DatabaseCounts:
@@ -81,25 +81,6 @@ def track_length_histogram(rec: pycolmap.Reconstruction) -> dict[str, int]:
     if short:
         hist = {f"<{HISTOGRAM_EDGES[0]}": short, **hist}
     return hist
-
-
-def image_errors(rec: pycolmap.Reconstruction) -> dict[str, dict[str, float]]:
-    """Per registered image: 2D-3D correspondences and mean reprojection error (pixels)."""
-    out: dict[str, dict[str, float]] = {}
-    for image in rec.images.values():
-        if not image.has_pose:
-            continue
-        obs = [(p.xy, rec.points3D[p.point3D_id].xyz) for p in image.points2D if p.has_point3D()]
-        if not obs:
-            out[image.name] = {"observations": 0, "mean_error_px": float("nan")}
-            continue
-        xy = np.array([o[0] for o in obs])
-        world = np.array([o[1] for o in obs])
-        cam = (image.cam_from_world().matrix() @ np.c_[world, np.ones(len(world))].T).T
-        proj = image.camera.img_from_cam(cam, check_cheirality=False)
-        err = np.linalg.norm(proj - xy, axis=1)
-        out[image.name] = {"observations": len(obs), "mean_error_px": float(np.nanmean(err))}
-    return out
 
 
 def model_stats(rec: pycolmap.Reconstruction, counts: DatabaseCounts, images_total: int,

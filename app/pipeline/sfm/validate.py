@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pycolmap
 
+from .observations import inconsistent_tracks
 from .settings import SfmSettings
 
 
@@ -77,7 +78,7 @@ def check_model(rec: pycolmap.Reconstruction, expected_images: list[str],
     if not registered:
         result.fail("registration", "no image was registered")
         return result
-    bad_tracks = _inconsistent_tracks(rec)
+    bad_tracks = inconsistent_tracks(rec)
     if bad_tracks:
         result.fail("track_consistency",
                     f"{bad_tracks} track elements do not point back to their 3D point")
@@ -110,14 +111,3 @@ def check_model(rec: pycolmap.Reconstruction, expected_images: list[str],
                         f"{result.mean_error_px:.2f} px (> {settings.max_reprojection_error_px} "
                         f"px)", "sfm.max_reprojection_error_px")
     return result
-
-
-def _inconsistent_tracks(rec: pycolmap.Reconstruction) -> int:
-    bad = 0
-    for pid, point in rec.points3D.items():
-        for el in point.track.elements:
-            image = rec.images[el.image_id] if el.image_id in rec.images else None
-            if image is None or el.point2D_idx >= image.num_points2D() or \
-                    image.points2D[el.point2D_idx].point3D_id != pid:
-                bad += 1
-    return bad

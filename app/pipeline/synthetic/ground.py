@@ -45,7 +45,8 @@ def paint_ground(rng: np.random.Generator, area: tuple[float, float, float, floa
     rgb = _fields(rng, grid, cover)
     _roads(rng, grid, rgb)
     rgb *= _terrain_shading(grid, terrain, sun)[..., None]
-    image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    image = Image.fromarray(np.clip(rgb, 0, 255, out=rgb).astype(np.uint8))
+    del rgb  # a 12 MP survey's texture is 1-3 GB of floats: free it before drawing
     light = Image.new("L", (grid.shape[1], grid.shape[0]), 255)  # 255 = in full sun
     _trees_and_clutter(rng, grid, cover, image, ImageDraw.Draw(light), sun)
     light = _building_shadows(grid, buildings, sun, light)
@@ -86,14 +87,23 @@ def _fields(rng: np.random.Generator, grid: Grid, cover: np.ndarray) -> np.ndarr
     freq = (2 * math.pi / rng.uniform(1.2, 3.5, n)).astype(np.float32)
     xs, ys = grid.coords()
     px = 1.0 / grid.step
-    warp = fractal(rng, (rows, cols), [(30 * px, 6.0), (6 * px, 1.0)])
-    phase = (xs[None, :] * np.cos(angle)[cover].astype(np.float32) +
-             ys[:, None] * np.sin(angle)[cover].astype(np.float32) + warp) * freq[cover]
-    shade = 1.0 + stripe[cover].astype(np.float32) * np.sin(phase)
+    # in place wherever it can be: these are full-size float arrays (memory, not speed)
+    phase = fractal(rng, (rows, cols), [(30 * px, 6.0), (6 * px, 1.0)])
+    phase += xs[None, :] * np.cos(angle)[cover].astype(np.float32)
+    phase += ys[:, None] * np.sin(angle)[cover].astype(np.float32)
+    phase *= freq[cover]
+    shade = np.sin(phase, out=phase)
+    shade *= stripe[cover].astype(np.float32)
+    shade += np.float32(1.0)
     shade += fractal(rng, (rows, cols), [(3, 0.3), (10, 0.3), (4 * px, 0.3), (15 * px, 0.25)])
-    rgb = base[cover] * shade[..., None]
-    tint = np.stack([value_noise(rng, (rows, cols), 25 * px) for _ in range(3)], -1)
-    rgb *= np.float32(1.0) + np.float32(0.2) * tint
+    rgb = base[cover]
+    rgb *= shade[..., None]
+    del shade, phase
+    for channel in range(3):
+        tint = value_noise(rng, (rows, cols), 25 * px)
+        tint *= np.float32(0.2)
+        tint += np.float32(1.0)
+        rgb[..., channel] *= tint
     return rgb
 
 
