@@ -46,6 +46,21 @@ def test_render_writes_the_cameras_view_and_compares_it_with_the_photo(project, 
     assert "6,000 splats" in printed and "PSNR render vs photo" in printed
 
 
+@needs_gl()
+@pytest.mark.gui
+def test_render_takes_any_model_file_in_its_frame(project, tmp_path, capsys):
+    from app.pipeline.export import ExportOptions, export_splats
+
+    sog = tmp_path / "scene.sog"
+    export_splats(ProjectPaths(project).splats_ply, "sog", sog, ExportOptions())  # centred
+    reference, out = tmp_path / "ply.png", tmp_path / "sog.png"
+    for model, png in ((ProjectPaths(project).splats_ply, reference), (sog, out)):
+        assert main(["render", str(project), "--camera", "img_06.jpg", "--size", "256x192",
+                     "--model", str(model), "-o", str(png)]) == 0
+    a, b = (np.asarray(Image.open(p), float) for p in (reference, out))
+    assert 10 * np.log10(255 ** 2 / np.mean((a - b) ** 2)) > 30  # the sidecar put it back
+
+
 def test_an_unknown_camera_is_refused_with_the_names_it_could_be(project, tmp_path, capsys):
     assert main(["render", str(project), "--camera", "nope.jpg", "-o",
                  str(tmp_path / "v.png")]) == 2

@@ -52,7 +52,8 @@ def test_every_format_comes_back_in_the_project_frame(exports, fmt):
     from scipy.spatial import cKDTree
 
     dist, _ = cKDTree(model.means).query(loaded.splats.means)
-    assert np.median(dist) < POSITION_TOLERANCE_M[fmt] and dist.max() < 10 * POSITION_TOLERANCE_M[fmt]
+    tolerance = POSITION_TOLERANCE_M[fmt]
+    assert np.median(dist) < tolerance and dist.max() < 10 * tolerance
     centred = np.abs(json.loads(files[fmt].with_name(files[fmt].name + ".georef.json")
                                 .read_text())["offset_m"]).max() > 1
     assert centred == (fmt in ("sog", "spz"))

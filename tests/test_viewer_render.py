@@ -64,7 +64,7 @@ def test_an_anisotropic_splat_covers_its_projected_covariance():
     ys, xs = np.mgrid[0:SIZE[1], 0:SIZE[0]] + 0.5
     d = np.stack([xs - CENTRE[0], ys - CENTRE[1]], -1)
     power = -0.5 * np.einsum("...i,ij,...j->...", d, np.linalg.inv(sigma), d)
-    expected = np.minimum(0.99, opacity * np.exp(power))
+    expected = np.minimum(0.999, opacity * np.exp(power))
     expected[expected < 1 / 255] = 0
     assert np.abs(image - expected).max() <= 3 / 255
 

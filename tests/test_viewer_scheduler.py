@@ -63,6 +63,13 @@ def make(n=10_000, budget_s=0.03):
     return scheduler, clock, pool, redraws
 
 
+def shown(s, pool, view):
+    """Frame, sort, frame: the view's budgeted order is on screen."""
+    s.frame(view, (200, 100))
+    pool.run_all()
+    return s.frame(view, (200, 100))
+
+
 def test_camera_position_is_recovered_from_the_clip_matrix():
     np.testing.assert_allclose(camera_position(mvp([3.0, -7.0, 4.0])), [3, -7, 4], atol=1e-6)
 
@@ -157,9 +164,7 @@ def test_the_budget_follows_the_measured_draw_time():
 def test_a_new_model_keeps_the_last_image_until_its_order_arrives():
     s, clock, pool, _ = make()
     view = mvp([0, -20, 5])
-    s.frame(view, (200, 100))
-    pool.run_all()
-    s.frame(view, (200, 100))
+    shown(s, pool, view)
     s.set_data(grid(8_000), table(grid(8_000)))
     kept = s.frame(view, (200, 100))
     assert kept.rows is None and not kept.clear  # the snapshot is being sorted: keep the image
@@ -170,9 +175,7 @@ def test_a_new_model_keeps_the_last_image_until_its_order_arrives():
 def test_a_changed_crop_box_redraws_at_once_and_sorts_again():
     s, clock, pool, _ = make()
     view = mvp([0, -20, 5])
-    s.frame(view, (200, 100))
-    pool.run_all()
-    s.frame(view, (200, 100))
+    shown(s, pool, view)
     s.set_crop((np.array([-1, -1, -1.0]), np.array([1, 1, 1.0])))
     redrawn = s.frame(view, (200, 100))
     assert redrawn.count > 0 and len(pool.jobs) == 1  # at once, culled in the shader
@@ -219,9 +222,7 @@ def test_view_dependent_colours_are_evaluated_off_the_ui_thread_once_the_camera_
 def test_a_frame_just_before_the_rest_asks_for_another_at_the_rest():
     s, clock, pool, redraws = make()
     view = mvp([0, -20, 5])
-    s.frame(view, (200, 100))
-    pool.run_all()
-    s.frame(view, (200, 100))
+    shown(s, pool, view)
     redraws.clear()
     clock.now += 0.19  # a timer firing 5 % early, as Qt's coarse timers may
     s.frame(view, (200, 100))

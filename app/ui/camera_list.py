@@ -38,8 +38,9 @@ def image_statuses(stats: dict[str, Any] | None, camera_names: list[str]) -> lis
     out = []
     for name, entry in sorted(images.items()):
         reason = entry.get("reason_text") or (entry.get("reason") or "").replace("_", " ")
-        out.append(ImageStatus(name, bool(entry.get("registered")), entry.get("mean_error_px"),
-                               entry.get("observations"), "" if entry.get("registered") else reason))
+        registered = bool(entry.get("registered"))
+        out.append(ImageStatus(name, registered, entry.get("mean_error_px"),
+                               entry.get("observations"), "" if registered else reason))
     known = {s.name for s in out}
     out += [ImageStatus(n, True) for n in camera_names if n not in known]
     return sorted(out, key=lambda s: s.name)

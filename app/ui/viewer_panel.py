@@ -13,8 +13,9 @@ from typing import Any, Sequence
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPushButton,
-                               QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel,
+                               QPushButton, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from app.pipeline.errors import SpaceportError
 from app.pipeline.formats.model import MODEL_SUFFIXES
@@ -28,6 +29,8 @@ from .measure_panel import MeasurePanel
 from .pool import BackgroundPool
 from .viewer_jobs import export_cropped, floater_flags, load_draw_data, load_sparse_scene
 
+SOURCES = {"Latest from training": None, "Trained splats (train/splats.ply)": "splats_ply",
+           "Compressed (compress/scene.sog)": "scene_sog"}  # name -> ProjectPaths attribute
 PREVIEW_INTERVAL_S = 2.0  # training snapshots replace the splats at most this often
 MODEL_FILTER = "Splat models (*.ply *.splat *.spz *.sog meta.json);;All files (*)"
 
@@ -75,13 +78,18 @@ class ViewerPanel(QWidget):
         self.show_splats = QCheckBox("Splats")
         for box in (self.show_sparse, self.show_splats):
             box.setChecked(True)
+        self.source = QComboBox()
+        self.source.setObjectName("modelSource")
+        self.source.setToolTip("Which splats to show: the newest of training (snapshots while it "
+                               "runs), the trained PLY, the compressed SOG, or a file you opened")
+        self.source.addItems(list(SOURCES))
         open_button = QPushButton("Open model…")
         reset = QPushButton("Reset view")
         reset.setToolTip("Left drag orbits, right or shift drag pans, the wheel zooms; "
                          "W A S D Q E fly, R resets")
         shot = QPushButton("Screenshot…")
         bar = QHBoxLayout()
-        for w in (self.show_sparse, self.show_splats, open_button, reset, shot):
+        for w in (self.show_sparse, self.show_splats, self.source, open_button, reset, shot):
             bar.addWidget(w)
         bar.addStretch(1)
         self.cameras = CameraList()
@@ -126,6 +134,7 @@ class ViewerPanel(QWidget):
         split.setStretchFactor(1, 1)
         split.setSizes([900, 320])
         open_button.clicked.connect(self.choose_model)
+        self.source.activated.connect(lambda i: self.show_source(self.source.itemText(i)))
         shot.clicked.connect(self.choose_screenshot)
         self.cameras.chosen.connect(self.look_through)
         self.measure.toggle.toggled.connect(self._measure_mode)
@@ -148,8 +157,27 @@ class ViewerPanel(QWidget):
         if ply is not None and ply != self.loaded.get("splats") and ply != self._queued:
             self._queue_model(ply)
 
+    def show_source(self, name: str) -> None:
+        """Show the project's model `name` (a key of SOURCES)."""
+        if self.paths is None:
+            return
+        attribute = SOURCES.get(name, "")
+        if attribute == "":
+            return  # the file already open
+        if attribute is None:
+            self.user_model = False
+            latest = newest_file([self.paths.splats_ply, *self.paths.previews.glob("*.ply")])
+            if latest is not None:
+                self.open_model(latest, user=False)
+            return
+        path = getattr(self.paths, attribute)
+        if path.exists():
+            self.open_model(path)
+        else:
+            self._set_status(f"{path} does not exist yet: run the stage that writes it")
+
     def load_sparse(self, model_dir: Path) -> None:
-        """Show a COLMAP model's points and camera frusta, and list the cameras (read in the pool)."""
+        """Show a COLMAP model's points and frusta, and list the cameras (read in the pool)."""
         paths = self.paths
         self.loaded["sparse"] = model_dir
         self.pool.submit(lambda task: load_sparse_scene(model_dir, paths), key="viewer-sparse",
@@ -159,6 +187,8 @@ class ViewerPanel(QWidget):
         """Read any splat model in the pool and show it; `user`: chosen by the operator."""
         path = Path(path)
         self.user_model = self.user_model or user
+        if user:
+            self._sync_source(path)
         self._queued = None
         self._preview_timer.stop()
         self._set_status(f"reading {path.name}…")
@@ -173,6 +203,9 @@ class ViewerPanel(QWidget):
         """Forget what was loaded (another project is opened)."""
         self.loaded.clear()
         self.paths, self.arrays, self.user_model, self._queued = None, None, False, None
+        self.source.setCurrentIndex(0)
+        while self.source.count() > len(SOURCES):
+            self.source.removeItem(len(SOURCES))
         self.model_text = self.sparse_text = ""
         self.georef = Georef()
         self.cameras.show_statuses([])
@@ -223,7 +256,7 @@ class ViewerPanel(QWidget):
 
     def fit_crop(self) -> None:
         """Put the crop box around the model (or the sparse cloud) and switch it on."""
-        bounds = self.arrays.bounds() if self.arrays is not None else None
+        bounds = self.arrays.bounds if self.arrays is not None else None
         if bounds is None and self.scene is not None and self.scene.sparse_data is not None:
             bounds = self.scene.sparse_data.points.bounds()
         if bounds is not None:
@@ -317,6 +350,17 @@ class ViewerPanel(QWidget):
         """The splat visual's sorts, in the pool; a failure reaches `done` as the exception."""
         self.pool.submit(lambda task: fn(), done=done, failed=done)
 
+    def _sync_source(self, path: Path) -> None:
+        """Select the source entry naming `path` (an 'Opened: NAME' entry for other files)."""
+        for i, attribute in enumerate(SOURCES.values()):
+            if attribute and self.paths is not None and getattr(self.paths, attribute) == path:
+                self.source.setCurrentIndex(i)
+                return
+        while self.source.count() > len(SOURCES):
+            self.source.removeItem(len(SOURCES))
+        self.source.addItem(f"Opened: {path.name}")
+        self.source.setCurrentIndex(len(SOURCES))
+
     def _queue_model(self, path: Path) -> None:
         """Load a training snapshot now, or after the current load and the throttle interval."""
         wait = PREVIEW_INTERVAL_S - (time.monotonic() - self._last_model_load)
@@ -335,6 +379,8 @@ class ViewerPanel(QWidget):
     def _clicked(self, kind: str, payload: Any) -> None:
         if kind == "camera":
             self.look_through(self.scene.sparse_data.cameras[payload].name)
+        elif kind == "point":
+            self._picked(payload)
         elif kind == "ray" and self.arrays is not None:
             from app.viewer.picking import pick
 

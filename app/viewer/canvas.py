@@ -18,7 +18,6 @@ from .splat_visual import DrawData, SplatNode
 
 BACKGROUND = "#101216"
 FRUSTUM_COLOR = (1.0, 0.78, 0.25, 0.9)
-SELECTED_COLOR = (0.3, 0.9, 1.0, 1.0)
 CROP_COLOR = (0.35, 0.85, 1.0, 1.0)
 MEASURE_COLOR = (1.0, 0.35, 0.35, 1.0)
 HANDLE_PX = 12  # a press this close to a crop handle drags it
@@ -32,8 +31,8 @@ class SceneView:
     """A SceneCanvas with the splat visual; `native` is the Qt widget to embed.
 
     `submit(fn, done)` runs the splat sorts (the window passes its background pool).
-    `on_click(kind, payload)` hears "camera" (a frustum's index) and "ray" ((origin, direction)
-    under the cursor while `measuring`).
+    `on_click(kind, payload)` hears "camera" (a frustum's index), and while `measuring` "ray"
+    ((origin, direction) under the cursor) or "point" (a camera centre clicked).
     """
 
     def __init__(self, parent: object | None = None, size: tuple[int, int] = (800, 600),
@@ -97,7 +96,7 @@ class SceneView:
             self._set_bounds("splats", None)
             return
         self.splats.set_data(data)
-        self._set_bounds("splats", data.arrays.bounds())
+        self._set_bounds("splats", data.arrays.bounds)
 
     def set_layer_visible(self, layer: str, visible: bool) -> None:
         """Show or hide "sparse" (points and frusta) or "splats" when they hold data."""
@@ -239,12 +238,22 @@ class SceneView:
         pos = np.asarray(event.pos[:2], float)
         if np.linalg.norm(pos - press[0]) > CLICK_PX or event.button != 1:
             return
-        if self.measuring:
+        camera = self._camera_at(pos)
+        if self.measuring and camera is not None:  # an apex snaps: distances between cameras
+            self.on_click("point", self.sparse_data.centers[camera].astype(float))
+        elif self.measuring:
             self.on_click("ray", self.ray(pos))
-        elif self.sparse_data is not None and self.frusta.visible and self.sparse_data.cameras:
-            dist = np.linalg.norm(self.project(self.sparse_data.centers) - pos, axis=1)
-            if np.isfinite(dist).any() and np.nanmin(dist) <= CAMERA_PICK_PX:
-                self.on_click("camera", int(np.nanargmin(dist)))
+        elif camera is not None:
+            self.on_click("camera", camera)
+
+    def _camera_at(self, pos: np.ndarray) -> int | None:
+        """The registered camera whose centre is drawn within CAMERA_PICK_PX of `pos`."""
+        if self.sparse_data is None or not self.frusta.visible or not self.sparse_data.cameras:
+            return None
+        dist = np.linalg.norm(self.project(self.sparse_data.centers) - pos, axis=1)
+        if np.isfinite(dist).any() and np.nanmin(dist) <= CAMERA_PICK_PX:
+            return int(np.nanargmin(dist))
+        return None
 
     # -- internals ------------------------------------------------------------------------------
     def _set_bounds(self, key: str, bounds: tuple[np.ndarray, np.ndarray] | None) -> None:

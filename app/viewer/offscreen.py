@@ -63,7 +63,7 @@ def render_view(data: DrawData, viewmat: np.ndarray, K: np.ndarray, size: tuple[
         view = canvas.central_widget.add_view(border_width=0, margin=0)
         camera = PinholeCamera()
         view.camera = camera
-        lo, hi = data.arrays.bounds()
+        lo, hi = data.arrays.bounds
         camera.scene_size = float(np.linalg.norm(hi - lo)) or 1.0
         node = SplatNode(instancing=instancing, parent=view.scene)
         node.scheduler.draw_everything = True

@@ -7,7 +7,7 @@ import numpy as np
 
 from .splat_data import SplatArrays
 
-ALPHA_MIN, ALPHA_MAX, T_MIN = 1.0 / 255.0, 0.99, 1e-4  # the renderer's thresholds
+ALPHA_MIN, ALPHA_MAX, T_MIN = 1.0 / 255.0, 0.999, 1e-4  # the renderer's thresholds
 REACH_SIGMA = 3.4  # splats whose centre is farther from the ray than this many sigma are skipped
 MIN_WEIGHT = 0.05  # less accumulated opacity than this is "nothing under the cursor"
 
@@ -15,7 +15,7 @@ MIN_WEIGHT = 0.05  # less accumulated opacity than this is "nothing under the cu
 def ray_hits(arrays: SplatArrays, origin: np.ndarray, direction: np.ndarray,
              crop: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(t, alpha) per splat the ray crosses, nearest first: t is where the Gaussian peaks along
-    the ray, alpha = min(0.99, opacity x that peak)."""
+    the ray, alpha = min(0.999, opacity x that peak)."""
     o = np.asarray(origin, np.float64)
     d = np.asarray(direction, np.float64)
     d = d / np.linalg.norm(d)

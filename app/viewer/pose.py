@@ -11,7 +11,8 @@ UP = np.array([0.0, 0.0, 1.0])  # ENU: z is up
 
 
 def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = UP) -> np.ndarray:
-    """World-to-camera rotation (rows: right, down, forward) of a camera at `eye` facing `target`."""
+    """World-to-camera rotation (rows: right, down, forward) of a camera at `eye` facing
+    `target`."""
     forward = np.asarray(target, float) - np.asarray(eye, float)
     forward /= np.linalg.norm(forward) or 1.0
     right = np.cross(forward, up)

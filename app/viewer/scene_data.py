@@ -44,7 +44,8 @@ def sparse_scene(model: SparseModel, frustum_scale: float = 0.06) -> SparseScene
     lo, hi = cloud.bounds()
     depth = frustum_scale * float(np.linalg.norm(hi - lo) or 1.0)
     segments = [frustum_segments(cam, depth) for cam in model.cameras]
-    frusta = np.concatenate(segments).astype(np.float32) if segments else np.zeros((0, 3), np.float32)
+    frusta = np.concatenate(segments).astype(np.float32) if segments else \
+        np.zeros((0, 3), np.float32)
     return SparseScene(cloud, frusta, model.cameras)
 
 

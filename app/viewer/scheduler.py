@@ -27,7 +27,8 @@ Colours = Callable[[np.ndarray], np.ndarray]  # camera position -> packed colour
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
 Crop = tuple[np.ndarray, np.ndarray] | None
 
-FRAME_BUDGET_S = 0.030  # splat drawing per frame; the rest of a 50 ms frame is for everything else
+FRAME_BUDGET_S = 0.025  # splat drawing per moving frame; the rest of 50 ms is for everything else
+REFINE_BUDGET_S = 0.015  # per refinement chunk: input and the rest of the paint fit 50 ms
 REST_S = 0.2  # the camera counts as resting after this long without a change
 MIN_BUDGET = 500  # a close view of big splats is fragment-bound: a few hundred can fill a frame
 FIRST_BUDGET = 5_000  # until a frame was measured: about 75 ms on llvmpipe at worst
@@ -86,9 +87,11 @@ class DrawScheduler:
     """Budget, sort requests and chunked refinement of one splat model."""
 
     def __init__(self, submit: Submit, redraw: Redraw, frame_budget_s: float = FRAME_BUDGET_S,
-                 rest_s: float = REST_S, clock: Callable[[], float] = time.perf_counter) -> None:
+                 rest_s: float = REST_S, clock: Callable[[], float] = time.perf_counter,
+                 refine_budget_s: float = REFINE_BUDGET_S) -> None:
         self._submit, self._redraw = submit, redraw
         self.frame_budget_s, self.rest_s, self._clock = frame_budget_s, rest_s, clock
+        self.refine_budget_s = refine_budget_s
         self.draw_everything = False  # one complete frame each time (offscreen renders)
         self._xyz = np.zeros((3, 0), np.float32)
         self._table: Rows | None = None
@@ -175,7 +178,8 @@ class DrawScheduler:
         cost = self._cost.get(target, self._cost.get("refine"))  # a preview costs no more
         if cost is None:
             return FIRST_BUDGET
-        return int(max(MIN_BUDGET, self.frame_budget_s / cost))
+        seconds = self.frame_budget_s if target == "preview" else self.refine_budget_s
+        return int(max(MIN_BUDGET, seconds / cost))
 
     @property
     def drawn(self) -> int:

@@ -12,6 +12,7 @@ import numpy as np
 
 NEAR = 0.01  # the rasterizer's near plane (gsplat's default), in world units
 MARGIN = 2.0  # splat centres up to this many half-views outside the screen are kept
+BLOCK = 1 << 16  # slots culled at a time
 
 
 @dataclass
@@ -44,7 +45,8 @@ def sort_keys_16(depth: np.ndarray) -> np.ndarray:
 
 
 def visible_mask(xyz: np.ndarray, mvp: np.ndarray,
-                 crop: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 crop: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """(mask, depth) of positions given as (3, N) rows: in front of the near plane, centre near
     the view, inside the crop box."""
     x, y, z = xyz
@@ -63,10 +65,25 @@ def visible_mask(xyz: np.ndarray, mvp: np.ndarray,
 def draw_list(xyz: np.ndarray, mvp: np.ndarray, limit: int,
               crop: tuple[np.ndarray, np.ndarray] | None = None,
               generation: tuple[int, ...] = (0, 0, 0)) -> DrawList:
-    """The first `limit` visible slots (the most important) of (3, N) positions, far to near."""
-    mask, depth = visible_mask(xyz, mvp, crop)
-    ids = np.flatnonzero(mask)
-    visible = len(ids)
-    ids = ids[:limit]
-    order = sort_keys_16(depth[ids])
-    return DrawList(ids[order].astype(np.uint32), mvp.copy(), limit, visible, generation)
+    """The first `limit` visible slots (the most important) of (3, N) positions, far to near.
+
+    Slots are scanned in blocks from the most important on and the scan stops once `limit`
+    were found, so a moving frame's budgeted sort reads a fraction of a big model; `visible`
+    counts every visible splat only when the scan reached the end (else it is more than `limit`).
+    """
+    n = xyz.shape[1]
+    block = max(BLOCK, 2 * limit)
+    ids, depths, found, start = [], [], 0, 0
+    while start < n and found < limit:
+        mask, depth = visible_mask(xyz[:, start:start + block], mvp, crop)
+        hit = np.flatnonzero(mask)
+        ids.append(hit + start)
+        depths.append(depth[hit])
+        found += len(hit)
+        start += block
+    ids_all = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+    depth_all = np.concatenate(depths) if depths else np.zeros(0, np.float32)
+    visible = found if start >= n else max(found, limit + 1)
+    ids_all, depth_all = ids_all[:limit], depth_all[:limit]
+    order = sort_keys_16(depth_all)
+    return DrawList(ids_all[order].astype(np.uint32), mvp.copy(), limit, visible, generation)

@@ -11,6 +11,7 @@ Rows (three float32 vec4 per slot, gathered in draw order for each frame's list)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -51,8 +52,9 @@ class SplatArrays:
         """True when the model has SH beyond degree 0."""
         return self.shN.shape[1] > 0
 
+    @cached_property
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Robust (1st..99th percentile) corners of the splat centres."""
+        """Robust (1st..99th percentile) corners of the splat centres (computed by `prepare`)."""
         if len(self) == 0:
             return np.zeros(3), np.ones(3)
         sample = self.means[:: max(1, len(self) // 200_000)]
@@ -79,14 +81,16 @@ def covariances(quats: np.ndarray, log_scales: np.ndarray) -> np.ndarray:
     rot = np.stack([
         1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
         2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=1).reshape(-1, 3, 3)
+        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=1)
+    rot = rot.reshape(-1, 3, 3)
     m = rot * np.exp(log_scales.astype(np.float64))[:, None, :]
     cov = np.einsum("nij,nkj->nik", m, m)
     return cov[:, [0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]].astype(np.float32)
 
 
 def prepare(splats: Splats, progress: ProgressFn | None = None) -> SplatArrays:
-    """Covariances, opacities and importance order of a model (seconds for millions: a worker's job)."""
+    """Covariances, opacities and importance order of a model (seconds for millions: run it in
+    a worker)."""
     progress = progress or (lambda f, m: None)
     order = importance_order(splats)
     n = len(order)
@@ -95,12 +99,14 @@ def prepare(splats: Splats, progress: ProgressFn | None = None) -> SplatArrays:
         idx = order[a:a + CHUNK]
         cov[a:a + len(idx)] = covariances(splats.quats[idx], splats.scales[idx])
         progress(min(1.0, (a + len(idx)) / max(n, 1)), "preparing splats for drawing")
-    return SplatArrays(
+    arrays = SplatArrays(
         xyz=np.ascontiguousarray(splats.means[order].T, np.float32), cov=cov,
         opacity=splats.alpha()[order].astype(np.float32),
         sh0=np.ascontiguousarray(splats.sh0[order], np.float32),
         shN=np.ascontiguousarray(splats.shN[order], np.float32), source=order,
         scale_max=np.exp(splats.scales[order].max(axis=1)).astype(np.float32))
+    arrays.bounds  # noqa: B018 - computed here, in the worker, not on the UI thread
+    return arrays
 
 
 def pack_colours(rgb: np.ndarray) -> np.ndarray:

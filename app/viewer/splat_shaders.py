@@ -4,8 +4,9 @@ Per splat (the 3DGS reference's EWA splatting, as gsplat's projection): the 3D c
 projected with the Jacobian of the clip matrix at the splat centre (its screen position clamped
 to 1.3 x the view, as gsplat clamps), plus the 0.3 px low-pass term; one triangle circumscribes
 the ellipse where opacity x Gaussian reaches 1/255 (3 vertices rather than a quad's 4: llvmpipe
-is vertex-bound); the fragment weight is min(0.99, opacity x exp(-d^T Sigma^-1 d / 2)), output
-premultiplied.
+is vertex-bound); the fragment weight is min(0.999, opacity x exp(-d^T Sigma^-1 d / 2)) as in
+gsplat's kernel, output premultiplied. (gsplat also stops a pixel before a splat would leave it
+less than 1e-4 transmittance; drawn back to front, those splats weigh under 1e-4 here.)
 """
 
 VERTEX = """
@@ -74,7 +75,7 @@ varying vec3 v_conic;
 void main() {
     vec2 d = v_offset;
     float power = -0.5 * (v_conic.x * d.x * d.x + v_conic.z * d.y * d.y) - v_conic.y * d.x * d.y;
-    float alpha = min(0.99, v_color.a * exp(power));
+    float alpha = min(0.999, v_color.a * exp(power));  // gsplat's kernel clamps at 0.999
     if (power > 0.0 || alpha < 1.0 / 255.0) discard;
     gl_FragColor = vec4(v_color.rgb * alpha, alpha);
 }

@@ -222,7 +222,7 @@ class SplatVisual(Visual):
     def _compute_bounds(self, axis: int, view) -> tuple[float, float] | None:
         if self.data is None or len(self.data.arrays) == 0:
             return None
-        lo, hi = self.data.arrays.bounds()
+        lo, hi = self.data.arrays.bounds
         return float(lo[axis]), float(hi[axis])
 
 
