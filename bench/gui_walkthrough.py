@@ -36,8 +36,12 @@ class Walk:
         out.mkdir(parents=True, exist_ok=True)
 
     def shot(self, widget, name: str) -> None:
+        """Save a screenshot (its own cost is probed apart: grabbing renders the whole window)."""
+        step, self.step = self.step, "(screenshots)"
         self.shots += 1
         widget.grab().save(str(self.out / f"{self.shots:02d}_{name}.png"))
+        self.wait(0.05)
+        self.step = step
 
     def wait(self, seconds: float) -> None:
         end = time.perf_counter() + seconds
@@ -94,15 +98,17 @@ def main() -> None:
     run_until(lambda: not win.busy, 1800)
     walk.shot(win, "stopped_after_sfm")
 
-    walk.step = "inspect images"
+    walk.step = "inspect: Flight tab"
     win.tabs.setCurrentWidget(win.flight)
     walk.wait(2)
     win.flight.select_row(min(3, len(win.flight.images.images) - 1))
     walk.wait(2)
     walk.shot(win, "flight_tab")
+    walk.step = "inspect: SfM charts"
     win.tabs.setCurrentWidget(win.sfm_charts)
     walk.wait(1)
     walk.shot(win, "sfm_charts")
+    walk.step = "inspect: 3D view"
     win.tabs.setCurrentWidget(win.viewer)
     walk.wait(3)
     walk.shot(win, "3d_view")
@@ -119,11 +125,15 @@ def main() -> None:
     walk.step = "close mid-run"
     answer("Keep running in the background")
     win.close()
-    walk.step = "reopen (attach)"
+    walk.step = "(a new window built)"
     again = MainWindow(with_viewer=viewer)
     again.show()
+    walk.wait(1)
+    walk.step = "reopen: open (replay)"
     again.open_project(root)
     again.tabs.setCurrentWidget(again.train_charts)
+    walk.wait(0.5)
+    walk.step = "reopen: following"
     walk.wait(3)
     walk.shot(again, "reopened_attached")
     run_until(lambda: not again.busy, 3600)

@@ -166,6 +166,8 @@ class ChildRun(QThread):
             sel.register(fd, selectors.EVENT_READ)
             while not self._detach.is_set():
                 if not sel.select(POLL_S):
+                    if proc.poll() is not None:
+                        break  # ended; a process it started may still hold the pipe open
                     continue
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:

@@ -15,28 +15,30 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QStackedWidget,
                                QWidget)
 
 from app.pipeline.errors import SpaceportError
-from app.pipeline.events import Event, Log, StageFailed, StageFinished
+from app.pipeline.events import Log
 from app.pipeline.project import Project
 from app.viewer.crop import CropBox
 
-from .cost_dialog import ask_cost_approval
+from .cloud_panel import CloudPanel
 from .dialogs import ask_close_during_run
 from .event_tail import EventTail
+from .export_dialog import ExportDialog
 from .gpus import GpuProbe, known_gpus
 from .hints import window_hint
 from .pool import BackgroundPool
 from .project_page import ProjectPage
 from .recent import RecentProjects
-from .run_controller import RunController, run_arguments
+from .results import ResultsView
+from .run_controller import RunController
 from .run_model import RunModel
-from .run_outcome import RunOutcome
 from .start_page import StartPage
 from .window_actions import WindowActions
+from .window_runs import WindowRuns
 
 REFRESH_MS = 100  # widgets redraw at most this often, however fast events arrive
 PANELS = ("tabs", "stage_list", "stage_detail", "project_label", "training_place", "flight",
@@ -74,13 +76,11 @@ class MainWindow(QMainWindow):
         self.holds_lock = False
         self.model = RunModel(self.stage_names)
         self.runs = RunController(self)
-        self.runs.events.connect(self._on_events)
-        self.runs.ended.connect(self._on_run_ended)
         self.tail: EventTail | None = None
         self.recent = RecentProjects()
         self.model_opener: Callable[[Path], None] | None = None
         self.error_box: QMessageBox | None = None
-        self._close_when_done = False
+        self.close_when_done = False
         self.crop_box = CropBox()  # one box: the 3D view's handles and the export dialog
         self.start_page = StartPage(self.pool)
         self.page = ProjectPage(self.pool, lambda name, out: self._stage_info[name].summary(out),
@@ -90,6 +90,8 @@ class MainWindow(QMainWindow):
             setattr(self, name, getattr(self.page, name))
         self._layout()
         self.actions = WindowActions(self)
+        self.run_control = WindowRuns(self)
+        self._results_and_cloud()
         self.start_page.new_requested.connect(self.actions.choose_flight)
         self.start_page.open_requested.connect(self.actions.choose_project)
         self.start_page.model_requested.connect(self.actions.choose_model)
@@ -132,6 +134,36 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
+    def _results_and_cloud(self) -> None:
+        """The Results and Cloud tabs and File > Export (issue 13), fed by the runs' events."""
+        self.results = ResultsView(self.pool)
+        self.cloud_panel = CloudPanel(self.pool, self.change_setting, self._start_cloud_run)
+        self.add_tab(self.results, "Results")
+        self.add_tab(self.cloud_panel, "Cloud")
+        for panel in (self.results, self.cloud_panel):
+            self.runs.events.connect(panel.take_events)
+            self.runs.ended.connect(lambda outcome, p=panel: p.take_events(outcome.events))
+        self.export_dialog: ExportDialog | None = None
+        self.export_action = QAction("Export splats…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.triggered.connect(lambda *_: self.export())
+        self.actions.menus["File"].insertAction(self.actions.close_project, self.export_action)
+
+    def _start_cloud_run(self, approved: bool) -> bool:
+        """The cloud panel's run: with its approval (`--yes`), or following a job already
+        going without asking anything (a run that would launch a new job then stops unapproved)."""
+        return self.run(approved=True) if approved else self.run_control.follow_cloud_job()
+
+    def export(self) -> ExportDialog | None:
+        """Open the export dialog on the project's trained splats (the work runs in the pool)."""
+        if self.project is None:
+            return None
+        if self.export_dialog is None or self.export_dialog.project is not self.project:
+            self.export_dialog = ExportDialog(self.project, self.pool, self.crop_box, parent=self)
+        self.export_dialog.show()
+        self.export_dialog.raise_()
+        return self.export_dialog
+
     def add_tab(self, widget: QWidget, title: str) -> int:
         """Add a project tab (the viewer's and the cloud panel's hook); returns its index."""
         return self.tabs.addTab(widget, title)
@@ -162,7 +194,7 @@ class MainWindow(QMainWindow):
         for dock in (self.pipeline_dock, self.log_dock):
             dock.hide()
         self.setWindowTitle("Spaceport")
-        self._status("no project open")
+        self.status("no project open")
         self._update_actions()
 
     def new_project(self, flight: Path, root: Path) -> bool:
@@ -196,7 +228,8 @@ class MainWindow(QMainWindow):
         self.model = RunModel(self.stage_names, root=project.root)
         self.page.bind(self.model, project)
         self.tail = EventTail(project.paths.events)
-        self.model.replay(self.tail.read_new())
+        replayed = self.tail.read_new()
+        self.model.replay(replayed)
         opened = self.runs.take(project, self.tail)
         self.holds_lock = opened.locked
         for event in opened.events:
@@ -205,19 +238,21 @@ class MainWindow(QMainWindow):
             self.show_error(opened.lock_error, modal=False)
             self.model.apply(Log(stage="app", text="read-only: following that process's log"))
         if opened.following_run:
-            self._status(f"following the run of process {self.runs.pid}; Cancel stops it")
+            self.status(f"following the run of process {self.runs.pid}; Cancel stops it")
         if opened.locked:
             self._runner_states()
         self.model.load_records(project.stages)
         self.page.load_scene(sparse=True)
+        self.results.load(project)
+        self.cloud_panel.open_project(project, self.model, replayed + list(opened.events))
         self.recent.add(project.root)
         self.pages.setCurrentWidget(self.tabs)
         for dock in (self.pipeline_dock, self.log_dock):
             dock.show()
-        self._project_changed()
+        self.project_changed()
         self.setWindowTitle(f"Spaceport - {project.root.name}")
         if not self.busy:
-            self._status(f"opened {project.root}")
+            self.status(f"opened {project.root}")
         self.flush()
         return True
 
@@ -243,17 +278,21 @@ class MainWindow(QMainWindow):
             self.model.load_records(self.project.stages)
         self.training_place.show_for(self.project, self.holds_lock and not self.busy)
 
-    def _project_changed(self) -> None:
+    def project_changed(self) -> None:
         """Redraw what depends on the project's files and settings."""
         running = self.runs.own or self.model.running
         note = "" if self.holds_lock else " (running)" if running else " (read-only)"
         self.page.show_project(self.project, self.holds_lock and not self.busy, note)
+        self.cloud_panel.set_state(editable=self.holds_lock and not self.busy)
         self._update_actions()
 
     def close_project(self) -> None:
         """Release the project's lock and forget it."""
         if self.project is not None and self.holds_lock:
             self.project.unlock()
+        if self.export_dialog is not None:
+            self.export_dialog.close()
+            self.export_dialog = None
         self.project, self.holds_lock = None, False
         self._update_actions()
 
@@ -282,7 +321,7 @@ class MainWindow(QMainWindow):
             self.model.apply(Log(stage="app", text=f"setting {dotted} = {text}"))
             ok = True
         # redraw after Qt has finished the edit: shows the stored (or restored) value
-        QTimer.singleShot(0, self._project_changed)
+        QTimer.singleShot(0, self.project_changed)
         return ok
 
     # -- running -------------------------------------------------------------------------------
@@ -291,98 +330,11 @@ class MainWindow(QMainWindow):
         """True while a run is going (started here or followed)."""
         return self.runs.busy
 
-    def run_to_chosen_stage(self) -> bool:
-        """Run until the stage chosen in Stop after."""
-        return self.run(until=self.actions.chosen_stage())
-
     def run(self, until: str | None = None, from_stage: str | None = None,
             approved: bool = False) -> bool:
-        """Run the pipeline (resuming what is not done) until `until`, or rerun from
-        `from_stage`; a run that will launch a cloud job first asks to approve its cost, unless
-        `approved` (the cloud panel asked already)."""
-        if self.project is None or not self.holds_lock or self.busy:
-            return False
-        if self.project.source is None:
-            return self.show_error(SpaceportError(f"Project {self.project.root} has no flight folder",
-                                                  hint="create it with New project from a flight"))
-        names = self.stage_names
-        if until == names[-1]:
-            until = None
-        if until and from_stage and names.index(until) < names.index(from_stage):
-            until = from_stage
-        placement = self.training_place.placement
-        if not approved and placement is not None and placement.cloud and \
-                self.model.will_run("train", until, from_stage):
-            ask_cost_approval(self, placement.estimate, lambda approved: self._start(
-                until, from_stage, approved) if approved else self._status(
-                "not started: the cloud cost was declined"))
-            return True
-        return self._start(until, from_stage, approved)
-
-    def _start(self, until: str | None, from_stage: str | None, approved: bool) -> bool:
-        if self.project is None or not self.holds_lock or self.busy:
-            return False
-        self.runs.start(self.project, run_arguments(until, from_stage, approved))
-        self.holds_lock = False
-        what = f"from {from_stage}" if from_stage else "all" if until is None else f"until {until}"
-        self._status(f"starting the run ({what})…")
-        self._project_changed()
-        return True
-
-    def cancel(self) -> None:
-        """Stop the run cleanly at its next checkpoint (a tracked cloud job is detached, never
-        stopped); it stays resumable."""
-        if self.busy:
-            self.runs.stop()
-            self._status("detaching from the cloud job…" if self._cloud_tracked() else
-                         "cancelling: the stage stops at its next checkpoint…")
-            self._update_actions()
-
-    def rerun_selected(self) -> bool:
-        """Rerun from the stage selected in the stage list (until Stop after)."""
-        stage = self.stage_list.selected_stage()
-        return self.run(until=self.actions.chosen_stage(), from_stage=stage) if stage else False
-
-    def _cloud_tracked(self) -> bool:
-        view = self.model.stages.get(self.model.running or "")
-        return bool(view and view.cloud_job)
-
-    def _on_events(self, events: list[Event]) -> None:
-        for event in events:
-            self.model.apply(event)
-            ended = isinstance(event, StageFailed) or (isinstance(event, StageFinished)
-                                                       and not event.skipped)
-            if ended and self.project is not None:
-                if event.stage in ("ingest", "sfm"):  # their reports are written either way
-                    self.flight.load(self.project, editable=False)
-                if isinstance(event, StageFinished):
-                    self.page.load_scene(sparse=event.stage == "sfm")
-        if self.model.running and not self.runs.stopping:
-            view = self.model.stages[self.model.running]
-            self._status(f"{view.name}: {view.message or 'running'}")
-
-    def _on_run_ended(self, outcome: RunOutcome) -> None:
-        if outcome.end.detached:
-            self._status(outcome.summary)
-            return
-        if outcome.project is not None and outcome.project.root == getattr(self.project, "root", None):
-            self.project, self.holds_lock = outcome.project, outcome.locked
-        for event in outcome.events:
-            self.model.apply(event)
-        if self.project is not None:
-            self.model.load_records(self.project.stages)
-        if outcome.lock_error is not None:
-            self.show_error(outcome.lock_error, modal=False)
-        if outcome.needs_output:
-            lines = outcome.end.stderr_tail
-            self.show_error(SpaceportError(outcome.summary[0].upper() + outcome.summary[1:],
-                                           hint="press Run to resume"),
-                            details="\n".join(lines) or "(the run printed nothing)")
-        self._status(outcome.summary)
-        self._project_changed()
-        self.flush()
-        if self._close_when_done:
-            self.close()
+        """Run the pipeline until `until` (None: all), or rerun from `from_stage`; `approved`:
+        the cloud cost was approved already (see WindowRuns.run)."""
+        return self.run_control.run(until, from_stage, approved)
 
     # -- view updates --------------------------------------------------------------------------
     def flush(self) -> None:
@@ -394,9 +346,12 @@ class MainWindow(QMainWindow):
         self.actions.update(can_run=self.project is not None and self.holds_lock and not self.busy,
                             busy=self.busy, can_stop=self.runs.can_stop,
                             selected=self.stage_list.selected_stage() is not None,
-                            cloud=self._cloud_tracked(), model_opener=self.model_opener is not None)
+                            cloud=self.run_control.cloud_tracked(),
+                            model_opener=self.model_opener is not None)
+        self.export_action.setEnabled(self.project is not None)
 
-    def _status(self, text: str) -> None:
+    def status(self, text: str) -> None:
+        """Say `text` in the status bar."""
         self.status_text.setText(text)
 
     def show_error(self, exc: SpaceportError, modal: bool = True, details: str = "") -> bool:
@@ -405,7 +360,7 @@ class MainWindow(QMainWindow):
         info = "\n".join(x for x in (f"file: {exc.path}" if exc.path and exc.path not in
                                       exc.message else "", f"fix: {hint}" if hint else "") if x)
         self.model.apply(Log(stage="app", level="error", text=f"{exc.message}\n{info}".strip()))
-        self._status(exc.message)
+        self.status(exc.message)
         if modal:
             self.error_box = QMessageBox(QMessageBox.Icon.Warning, "Spaceport", exc.message,
                                          parent=self)
@@ -434,17 +389,17 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Closing during a run asks: keep it running in the background, cancel it, or stay."""
-        if self.runs.own and not self._close_when_done:
-            choice = ask_close_during_run(self, self._cloud_tracked())
+        if self.runs.own and not self.close_when_done:
+            choice = ask_close_during_run(self, self.run_control.cloud_tracked())
             if choice == "stay":
                 event.ignore()
                 return
             if choice == "cancel":
-                self._close_when_done = True
-                self.cancel()
+                self.close_when_done = True
+                self.run_control.cancel()
                 event.ignore()
                 return
-        if self.runs.own and self._close_when_done and self.busy:
+        if self.runs.own and self.close_when_done and self.busy:
             event.ignore()  # still stopping: the window closes when the run has ended
             return
         self.shutdown(stop_run=False)

@@ -31,15 +31,16 @@ class WindowActions:
         self.open_model = self._action("Open model…", self.choose_model, "Ctrl+Shift+O")
         self.close_project = self._action("Close project", w.show_start_page, "Ctrl+W")
         self.quit = self._action("Quit", w.close, "Ctrl+Q")
-        self.run = self._action("Run", w.run_to_chosen_stage, "F5")
+        self.run = self._action("Run", lambda: w.run_control.run_to_chosen_stage(), "F5")
         self.run.setToolTip("Run the pipeline (resuming what is not done) until the stage "
                             "chosen in Stop after")
         self.run_all = self._action("Run all", w.run)
         self.run_until = {name: self._action(f"Run until {stage_title(name)}",
                                              lambda n=name: w.run(until=n))
                           for name in w.stage_names[:-1]}
-        self.rerun = self._action("Rerun from selected stage", w.rerun_selected, "Shift+F5")
-        self.cancel = self._action("Cancel", w.cancel, "Esc")
+        self.rerun = self._action("Rerun from selected stage",
+                                  lambda: w.run_control.rerun_selected(), "Shift+F5")
+        self.cancel = self._action("Cancel", lambda: w.run_control.cancel(), "Esc")
         self.stop_after = QComboBox()
         self.stop_after.setObjectName("stopAfter")
         for name in w.stage_names:

@@ -31,7 +31,10 @@ class SfmSettings:
     min_gps_fraction: float = 0.8  # auto: spatial matching needs GPS on this share of images
 
     # -- mapping ------------------------------------------------------------------------------
-    # auto: incremental below global_from_images images, global (GLOMAP) from there on
+    # auto: incremental below global_from_images images, global (GLOMAP) from there on.
+    # Measured (bench/sfm_mapping.py, same database, alternating): 75 images of 12 MP, global
+    # 1.39x faster (262 s vs 364 s, same registration and points, 0.54 vs 0.37 px); issue 12's
+    # real 75-image survey 79 s vs ~190 s; 60 small 800x600 images, incremental 2.4x faster
     mapper: Literal["auto", "incremental", "global"] = "auto"
     global_from_images: int = 60
     use_gps_prior: bool = True  # GPS positions as pose priors in bundle adjustment
