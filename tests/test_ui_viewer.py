@@ -279,19 +279,22 @@ def test_dragging_a_crop_handle_moves_that_face_and_hides_the_splats_outside(qtb
 
 @needs_display
 @pytest.mark.gui
-def test_export_cropped_hands_the_box_to_export(qtbot, tab, finished_project):
+def test_export_cropped_opens_the_export_dialog_with_the_same_box(qtbot, tab, finished_project):
     from app.pipeline.formats.model import read_model
 
     paths = ProjectPaths(finished_project)
     write_splats(paths.splats_ply, n=3000)
-    tab.crop.set((-10, -10, -5), (10, 10, 20), enabled=True)
-    out = paths.exports / "cropped.ply"
-    tab.export(out)
-    qtbot.waitUntil(lambda: "exported" in tab.crop_panel.export_text.text()
-                    or "failed" in tab.crop_panel.export_text.text(), timeout=60_000)
-    assert "exported" in tab.crop_panel.export_text.text(), tab.crop_panel.export_text.text()
-    means = read_model(out).means
+    tab.crop.set((-10, -10, -5), (10, 10, 20), enabled=False)
+    tab.crop_panel.export_button.click()
+    dialog = tab.window().export_dialog
+    assert dialog.isVisible() and dialog.crop is tab.crop and tab.crop.enabled
+    qtbot.waitUntil(lambda: dialog.info is not None, timeout=20_000)
+    dialog.format.setCurrentIndex(dialog.format.findData("ply"))
+    assert dialog.start()
+    qtbot.waitUntil(lambda: dialog.report is not None or dialog.task is None, timeout=60_000)
+    means = read_model(Path(dialog.report["output"])).means
     assert 0 < len(means) < 3000 and np.all(np.abs(means[:, :2]) <= 10)
+    dialog.close()
 
 
 @needs_display
