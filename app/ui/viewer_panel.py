@@ -435,12 +435,7 @@ class ViewerPanel(QWidget):
         fitted = fit_intrinsics(K, (w, h), (vw, vh))
         s = fitted[0, 0] / K[0, 0]
         x0, y0 = fitted[0, 2] - s * K[0, 2], fitted[1, 2] - s * K[1, 2]
-        sparse_on = self.scene.sparse.visible, self.scene.frusta.visible
-        self.scene.sparse.visible = self.scene.frusta.visible = False
-        try:
-            image = self.scene.canvas.render(bgcolor=(0, 0, 0, 1))
-        finally:
-            self.scene.sparse.visible, self.scene.frusta.visible = sparse_on
+        image = self.scene.canvas.render(bgcolor=(0, 0, 0, 1))  # (through a camera: splats only)
         scale = image.shape[1] / vw  # physical pixels per logical
         x0, y0 = int(round(x0 * scale)), int(round(y0 * scale))
         cw, ch = int(round(s * w * scale)), int(round(s * h * scale))

@@ -48,7 +48,7 @@ class PinholeCamera(BaseCamera):
 
     def mvp(self, viewport: tuple[int, int]) -> np.ndarray:
         """4x4 world -> clip matrix for a viewport (w, h) in pixels."""
-        near = max(1e-3, self.scene_size * 1e-4)
+        near = max(1e-3, self.scene_size * 1e-3)  # depth precision: points vs splats
         far = max(self.scene_size * 100.0, self.pose.distance * 10)
         return projection(self.K(viewport), viewport[0], viewport[1], near, far) @ self.pose.viewmat
 

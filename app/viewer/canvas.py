@@ -9,6 +9,7 @@ import numpy as np
 from vispy import app as vispy_app
 from vispy import scene
 from vispy.scene import visuals
+from vispy.visuals import LineVisual, MarkersVisual
 
 from .camera import PinholeCamera
 from .crop import CropBox, corners
@@ -50,12 +51,16 @@ class SceneView:
         self.view = self.canvas.central_widget.add_view(border_width=0, margin=0)
         self.camera = PinholeCamera()
         self.view.camera = self.camera
-        self.sparse = visuals.Markers(parent=self.view.scene)
-        self.frusta = visuals.Line(connect="segments", color=FRUSTUM_COLOR, width=1.5,
-                                   parent=self.view.scene)
+        # the points and frusta are drawn by the splat node, first into each of its targets with
+        # depth, so that splats hide what lies behind them and stay behind what lies in front
+        self.sparse = MarkersVisual()
+        self.frusta = LineVisual(connect="segments", color=FRUSTUM_COLOR, width=1.5)
+        for layer in (self.sparse, self.frusta):  # opaque, with depth; alpha kept premultiplied
+            layer.set_gl_state(blend=True, depth_test=True, depth_mask=True, blend_func=(
+                "src_alpha", "one_minus_src_alpha", "one", "one_minus_src_alpha"))
         self.splats = SplatNode(submit=submit, parent=self.view.scene)
-        self.splats.order = 1  # over the sparse cloud: blitted from its own target
-        self.camera.on_jump = self.splats.settle
+        self.splats.set_underlays([self.sparse, self.frusta])
+        self.camera.on_jump = self._jumped
         self.crop_lines = visuals.Line(connect="segments", color=CROP_COLOR, width=2,
                                        parent=self.view.scene)
         self.crop_handles = visuals.Markers(parent=self.view.scene)
@@ -68,8 +73,9 @@ class SceneView:
             overlay.order = 2
             overlay.set_gl_state("translucent", depth_test=False)
             overlay.visible = False
-        for layer in (self.sparse, self.frusta, self.splats):
+        for layer in (self.sparse, self.frusta):
             layer.visible = False
+        self.splats.show_splats = False
         self.sparse_data: SparseScene | None = None
         self.crop: CropBox | None = None
         self.measuring = False
@@ -94,9 +100,11 @@ class SceneView:
         self.sparse_data = sparse
         pts = sparse.points
         if len(pts.xyz):
-            self.sparse.set_data(pts.xyz, face_color=pts.rgba, edge_width=0, size=3.0)
+            self.sparse.set_data(pts.xyz, face_color=pts.rgba, edge_color=pts.rgba, edge_width=0,
+                                 size=3.0)
         if len(sparse.frusta):
             self.frusta.set_data(pos=sparse.frusta, color=FRUSTUM_COLOR)
+        self.splats.invalidate()  # the targets hold the old points
         self._set_bounds("sparse", pts.bounds() if len(pts.xyz) else None)
 
     def show_splats(self, data: DrawData | None) -> None:
@@ -286,10 +294,21 @@ class SceneView:
             self.fit()
 
     def _apply_visibility(self) -> None:
+        """Layers as switched, the splats' targets redrawn when what they hold changed. Looking
+        through a camera shows what it saw: the splats alone, when there are splats."""
         sparse_on = self._layers_on["sparse"] and "sparse" in self._bounds
+        self.splats.show_splats = self._layers_on["splats"] and "splats" in self._bounds
+        sparse_on = sparse_on and not (self.splats.show_splats and self.camera.intrinsics is not None)
+        shown = (self.sparse.visible, self.frusta.visible)
         self.sparse.visible = sparse_on and self.sparse_data is not None and \
             len(self.sparse_data.points.xyz) > 0
         self.frusta.visible = sparse_on and self.sparse_data is not None and \
             len(self.sparse_data.frusta) > 0
-        self.splats.visible = self._layers_on["splats"] and "splats" in self._bounds
+        if shown != (self.sparse.visible, self.frusta.visible):
+            self.splats.invalidate()
         self.canvas.update()
+
+    def _jumped(self) -> None:
+        """The camera jumped (fitted, reset, a camera taken): refine at once."""
+        self._apply_visibility()
+        self.splats.settle()

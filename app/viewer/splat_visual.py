@@ -24,8 +24,11 @@ from .sorting import NEAR
 from .splat_data import SplatArrays, pack_colours, rows
 from .splat_shaders import BLIT_FRAGMENT, BLIT_VERTEX, FRAGMENT, VERTEX
 
-BLEND = dict(blend=True, blend_func=("one", "one_minus_src_alpha"), depth_test=False,
-             cull_face=False)
+# back to front over what is in the target; depth-tested (not written) against the underlays
+BLEND = dict(blend=True, blend_func=("one", "one_minus_src_alpha"), depth_test=True,
+             depth_mask=False, depth_func="less", cull_face=False)
+BLIT = dict(blend=True, blend_func=("one", "one_minus_src_alpha"), depth_test=False,
+            cull_face=False)
 QUAD = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], np.float32)
 TRIANGLE = np.array([[0, 2], [-np.sqrt(3), -1], [np.sqrt(3), -1]], np.float32)  # around r = 1
 
@@ -72,9 +75,11 @@ class SplatVisual(Visual):
     def __init__(self, submit: Submit = synchronous, instancing: bool | None = None) -> None:
         super().__init__(vcode=VERTEX, fcode=FRAGMENT)
         self.scheduler = DrawScheduler(submit, self._request_redraw, step=self._start_chunks)
+        self._underlays: list = []
         self._drawn_on = None  # the canvas last drawn on (refinement chunks draw between frames)
         self.instancing = instancing
         self.highlight = False
+        self.show_splats = True  # False: only the underlays, straight onto the frame
         self.data: DrawData | None = None
         self._crop: tuple[np.ndarray, np.ndarray] | None = None
         self._buffers: list[gloo.VertexBuffer] = []
@@ -105,6 +110,10 @@ class SplatVisual(Visual):
         reach[:] = np.where(marked, -np.abs(reach), np.abs(reach))
         self.scheduler.rows_changed()
 
+    def invalidate(self) -> None:
+        """Draw the targets again (what is drawn into them besides the splats changed)."""
+        self.scheduler.invalidate()
+
     def settle(self) -> None:
         """The view jumped (fitted, reset, a camera taken, resized): refine it at once rather
         than after the pause that ends a drag."""
@@ -121,10 +130,13 @@ class SplatVisual(Visual):
 
     def draw(self) -> None:
         """One frame: the scheduler's plan into an offscreen target, then show one with a quad."""
-        if not self.visible or self.data is None or getattr(self, "picking", False):
+        if not self.visible or getattr(self, "picking", False):
             return  # (vispy's picking pass, at a press, must not resize the targets)
         if "frame" in self._timers:
             self._timers["frame"].stop()  # this frame is the one asked for
+        if self.data is None or not self.show_splats:
+            self._draw_underlays()  # straight onto the frame
+            return
         mvp = self._mvp()
         corners = self.transforms.get_transform("render", "framebuffer").map(
             np.array([[-1, -1, 0, 1], [1, 1, 0, 1]], float))
@@ -158,7 +170,7 @@ class SplatVisual(Visual):
 
     def _show(self, target: str) -> None:
         """Blend a target's image over the frame."""
-        gloo.set_state(**BLEND)
+        gloo.set_state(**BLIT)
         self._blit["u_image"] = self._targets[target].color_buffer
         self._blit.draw("triangle_strip")
 
@@ -194,6 +206,24 @@ class SplatVisual(Visual):
             self._timers["chunks"].stop()
             self.update()  # the whole model is drawn, or the view moved: a frame comes next
 
+    def set_underlays(self, visuals: list) -> None:
+        """Opaque visuals (views of the sparse points and the frusta) drawn into each target
+        before its splats, with depth: the splats, depth-tested against them, cover what lies
+        behind them and stay behind what lies in front (their transforms become this visual's:
+        they must sit in the same scene)."""
+        self._underlays = list(visuals)
+        for visual in self._underlays:
+            visual.transforms = self.transforms
+            visual._prepare_transforms(visual)  # its shaders read the new chains (as vispy's
+            # CompoundVisual does for its parts)
+        self.invalidate()
+
+    def _draw_underlays(self) -> None:
+        """The visible underlays, into the framebuffer bound (a target or the frame)."""
+        for visual in self._underlays:
+            if visual.visible:
+                visual.draw()
+
     def _draw_splats(self, plan, mvp: np.ndarray, viewport: tuple[int, int]) -> None:
         """Draw a plan's splats into its target (bound directly: the splats' shader takes its
         own clip matrix, so the canvas's transforms need no update); swap targets if it says so."""
@@ -208,7 +238,9 @@ class SplatVisual(Visual):
         try:
             gloo.set_viewport(0, 0, fbo.color_buffer.shape[1], fbo.color_buffer.shape[0])
             if plan.clear:
-                gloo.clear(color=(0.0, 0.0, 0.0, 0.0), depth=False)
+                gloo.set_depth_mask(True)  # (a clear leaves a write-protected depth alone)
+                gloo.clear(color=(0.0, 0.0, 0.0, 0.0), depth=True)
+                self._draw_underlays()
             if plan.count:
                 t0 = time.perf_counter()
                 program = self.shared_program
@@ -229,6 +261,7 @@ class SplatVisual(Visual):
         finally:
             fbo.deactivate()
             gloo.set_viewport(*restore)
+            gloo.set_depth_mask(True)  # as vispy expects it (its clears)
         if plan.swap:
             self._targets["display"], self._targets["refine"] = \
                 self._targets["refine"], self._targets["display"]
@@ -265,8 +298,9 @@ class SplatVisual(Visual):
         fbo = self._targets.get(name)
         if fbo is not None and fbo.color_buffer.shape == shape:
             return False
-        self._targets[name] = gloo.FrameBuffer(color=gloo.Texture2D(shape, format="rgba",
-                                                                     interpolation="linear"))
+        self._targets[name] = gloo.FrameBuffer(
+            color=gloo.Texture2D(shape, format="rgba", interpolation="linear"),
+            depth=gloo.RenderBuffer(shape[:2], format="depth"))
         return True
 
     def _request_redraw(self, delay: float) -> None:
