@@ -257,7 +257,7 @@ class SplatVisual(Visual):
                 self._program.draw("triangles")
                 gl.glFinish()  # the draw's real cost, for the budget
                 self.last_draw_s = time.perf_counter() - t0
-                self.scheduler.measured(plan.count, self.last_draw_s, plan.target)
+                self.scheduler.measured(plan.weight, self.last_draw_s, plan.target)
         finally:
             fbo.deactivate()
             gloo.set_viewport(*restore)
@@ -269,6 +269,7 @@ class SplatVisual(Visual):
     def _upload(self, rows: tuple[np.ndarray, ...]) -> None:
         """The splats' rows as attributes: per instance, or repeated for each vertex."""
         n = len(rows[0])
+        rows = tuple(np.ascontiguousarray(r) for r in rows)  # (a thinned list is strided)
         if not self.instancing:
             rows = tuple(np.repeat(r, 3, axis=0) for r in rows)
         if not self._buffers:
