@@ -421,6 +421,25 @@ def test_a_left_drag_on_the_canvas_orbits_and_the_press_keeps_the_refined_image(
 
 @needs_display
 @pytest.mark.gui
+def test_moves_between_two_frames_update_the_view_once_at_the_next_frame(qtbot, tab):
+    from types import SimpleNamespace
+
+    from vispy.util.keys import Key
+
+    camera, updates = tab.scene.camera, []
+    update = camera._update_transform
+    camera._update_transform = lambda *a: (updates.append(1), update(*a))
+    for _ in range(3):  # as auto-repeat or mouse moves arrive faster than frames
+        camera.viewbox_key_event(SimpleNamespace(type="key_press", key=Key("W"), handled=False))
+    assert not updates  # nothing of vispy's is touched per move
+    qtbot.waitUntil(lambda: len(updates) > 0, timeout=10_000)  # the frame they asked for
+    assert len(updates) == 1
+    mvp = camera.mvp(camera.viewport)  # the latest pose is drawn (vispy maps in float32)
+    np.testing.assert_allclose(tab.scene.splats._mvp(), mvp, atol=1e-5 * np.abs(mvp).max())
+
+
+@needs_display
+@pytest.mark.gui
 def test_refinement_chunks_are_drawn_between_frames(qtbot, tab):
     scene, paints, chunks = tab.scene, [], []
     scheduler = scene.splats.scheduler

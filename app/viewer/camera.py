@@ -37,6 +37,7 @@ class PinholeCamera(BaseCamera):
         self._home: np.ndarray | None = None  # the points the home view shows
         self._home_pose: Pose | None = None  # the home view last taken, for this viewport
         self._matrix = MatrixTransform()
+        self._stale = False  # the pose moved since vispy's transforms were last set
 
     # -- state ------------------------------------------------------------------------------------
     def K(self, viewport: tuple[int, int]) -> np.ndarray:
@@ -91,7 +92,22 @@ class PinholeCamera(BaseCamera):
         self.on_jump()
 
     # -- vispy ------------------------------------------------------------------------------------
+    def moved(self) -> None:
+        """The pose changed by input: vispy's transforms follow once, at the next frame (updating
+        them costs ~3 ms on the UI thread, and mouse moves come 2-4 times a frame while orbiting)."""
+        if self._viewbox is None or self._viewbox.canvas is None:
+            self.view_changed()
+            return
+        self._viewbox.canvas.events.draw.connect(self._catch_up, position="first")  # once (dedup)
+        self._stale = True
+        self._viewbox.update()
+
+    def _catch_up(self, event=None) -> None:
+        if self._stale:
+            self.view_changed()
+
     def _update_transform(self, event=None) -> None:
+        self._stale = False
         if self._viewbox is None:
             return
         w, h = self.viewport
@@ -117,7 +133,7 @@ class PinholeCamera(BaseCamera):
             event.handled = True  # the view takes the drag: vispy then sends it the moves
         elif event.type == "mouse_wheel":
             self.pose.zoom(0.85 ** event.delta[1])
-            self.view_changed()
+            self.moved()
             event.handled = True
         elif event.type == "mouse_move" and event.press_event is not None:
             last = event.last_event.pos if event.last_event is not None else event.pos
@@ -129,7 +145,7 @@ class PinholeCamera(BaseCamera):
             else:
                 per_px = self.pose.distance / self.K(self.viewport)[1, 1]
                 self.pose.pan(-dx * per_px, -dy * per_px)
-            self.view_changed()
+            self.moved()
             event.handled = True
 
     def viewbox_key_event(self, event) -> None:
@@ -142,7 +158,7 @@ class PinholeCamera(BaseCamera):
             forward, right, up = FLY_KEYS[name]
             step = FLY_STEP * max(self.pose.distance, 1e-3 * self.scene_size)
             self.pose.fly(forward * step, right * step, up * step)
-            self.view_changed()
+            self.moved()
             event.handled = True
         elif name == "R":
             self.reset()
