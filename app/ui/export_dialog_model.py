@@ -1,10 +1,11 @@
 """What the export dialog knows without a widget: formats, destinations, the size estimate.
 
 The export itself is `spaceport export` in a child process (the pipeline's `export_project`);
-this module only turns the dialog's fields into its arguments and estimates the file's size before it is written: from the layout
-of the fixed-layout formats (PLY, .splat, compressed PLY), as an upper bound for .spz (the
-layout before gzip), and for SOG from this project's own scene.sog when it has one (measured
-bytes per splat), else as the raw texel bound before lossless WebP.
+this module only turns the dialog's fields into its arguments and estimates the file's size
+before it is written: from the layout of the fixed-layout formats (PLY, .splat, compressed PLY),
+as an upper bound for .spz (the layout before gzip), and for SOG from this project's own
+scene.sog when it has one (measured bytes per splat), else as the raw texel bound before
+lossless WebP.
 """
 
 from __future__ import annotations
