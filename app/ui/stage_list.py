@@ -6,10 +6,10 @@ import html
 import time
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem,
-                               QWidget)
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QTextLayout, QTextOption
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QStyledItemDelegate,
+                               QStyleOptionViewItem, QTreeWidget, QTreeWidgetItem, QWidget)
 
 from .hints import window_hint
 from .run_model import RunModel, StageView
@@ -38,6 +38,47 @@ def format_seconds(seconds: float | None) -> str:
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
+class WrappedDetail(QStyledItemDelegate):
+    """Makes a row as tall as its Detail text wrapped to the column's width: QTreeView paints
+    wrapped text when word wrap is on but sizes every row for one line, which cut it off."""
+
+    PADDING = 6  # the cell's margins, pixels
+
+    def __init__(self, view: "StageList") -> None:
+        super().__init__(view)
+        self.view = view
+
+    def sizeHint(self, option: QStyleOptionViewItem,  # noqa: N802 - Qt override
+                 index: QModelIndex | QPersistentModelIndex) -> QSize:
+        """One line for the short columns; the wrapped text's height for Detail."""
+        hint = super().sizeHint(option, index)
+        if index.column() != DETAIL:
+            return hint
+        width = max(40, self.view.columnWidth(DETAIL) - self.PADDING)
+        lines = wrapped_lines(str(index.data() or ""), option.font, width)
+        height = lines * QFontMetrics(option.font).lineSpacing() + self.PADDING
+        return QSize(width, max(hint.height(), height))
+
+
+def wrapped_lines(text: str, font: QFont, width: int) -> int:
+    """How many lines `text` takes at `width` pixels, wrapped as item views paint it (at word
+    boundaries, or anywhere in a word longer than the line, such as a path)."""
+    layout = QTextLayout(text.replace("\n", "\u2028"), font)  # a line break, as views paint it
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    layout.setTextOption(option)
+    layout.beginLayout()
+    lines = 0
+    while True:
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(width)
+        lines += 1
+    layout.endLayout()
+    return max(1, lines)
+
+
 class StageList(QTreeWidget):
     """Stages in pipeline order; the selected one is where "Rerun from" starts."""
 
@@ -51,11 +92,15 @@ class StageList(QTreeWidget):
         self.setRootIsDecorated(False)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setWordWrap(True)  # the detail wraps instead of being cut off
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.setUniformRowHeights(False)
+        self.setItemDelegate(WrappedDetail(self))
         header = self.header()
         header.setStretchLastSection(True)
         for col in (STAGE, STATE, TIME):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        # a narrower or wider Detail column rewraps its text: rows get their heights again
+        header.sectionResized.connect(lambda col, *_: col == DETAIL and self._relayout())
 
     def refresh(self, model: RunModel) -> None:
         """Show the model's stages (rows are reused so the selection survives)."""
@@ -67,8 +112,14 @@ class StageList(QTreeWidget):
                 item.setData(STAGE, NAME, name)
                 self.addTopLevelItem(item)
         now = time.time()
+        details = [self.topLevelItem(i).text(DETAIL) for i in range(self.topLevelItemCount())]
         for i, view in enumerate(model.stages.values()):
             self._fill(self.topLevelItem(i), view, now)
+        if details != [self.topLevelItem(i).text(DETAIL) for i in range(self.topLevelItemCount())]:
+            self._relayout()  # a row's wrapped detail may need more (or fewer) lines
+
+    def _relayout(self) -> None:
+        self.scheduleDelayedItemsLayout()
 
     def _fill(self, item: QTreeWidgetItem, view: StageView, now: float) -> None:
         state = view.state
