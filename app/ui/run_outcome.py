@@ -68,6 +68,8 @@ class RunOutcome:
 
 def how_it_ended(end: RunEnd) -> str:
     """e.g. 'was killed (SIGKILL: ...)', 'exited with code 3'."""
+    if end.forced:
+        return "was ended by Force stop"
     sig = end.signal
     if sig:
         return SIGNAL_WORDS.get(sig, f"was ended by {sig}")
