@@ -93,6 +93,19 @@ def test_new_project_refuses_a_folder_without_images_in_the_dialog(qtbot, window
     assert window.project is None
 
 
+def test_new_project_refuses_a_project_folder_and_offers_to_open_it(qtbot, window, flight,
+                                                                  tmp_path):
+    existing = Project.open(tmp_path / "earlier", source=flight)
+    dialog = window.actions.choose_flight(existing.root)
+    qtbot.waitUntil(lambda: dialog.check is not None, timeout=WAIT_MS)
+    assert not dialog.create.isEnabled()
+    assert "is a Spaceport project folder, not a flight folder" in dialog.status.text()
+    assert dialog.open_instead.isVisible()
+    dialog.open_instead.click()
+    assert window.project.root == existing.root
+    assert not (tmp_path / "earlier-project").exists()
+
+
 def test_new_project_checks_the_flight_proposes_a_folder_and_creates_the_project(
         qtbot, window, sample_flight):
     dialog = window.actions.choose_flight()

@@ -83,6 +83,7 @@ class WindowActions:
         """Open the New project dialog (on `flight` when given); creates the project on Create."""
         dialog = NewProjectDialog(self.window.pool, flight, parent=self.window)
         dialog.accepted.connect(lambda: self.window.new_project(*dialog.chosen()))
+        dialog.open_project.connect(self.window.open_project)
         dialog.open()
         return dialog
 
