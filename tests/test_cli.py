@@ -65,6 +65,16 @@ def test_unknown_setting_is_a_usage_error(tmp_path, capsys):
     assert "Unknown setting" in capsys.readouterr().err
 
 
+def test_a_mistyped_setting_is_refused_before_the_project_folder_is_made(tmp_path, capsys):
+    make_flight(tmp_path / "flight", n=4)
+    args = ["process", str(tmp_path / "flight"), "-o", str(tmp_path / "p")]
+    assert main([*args, "--set", "train.max_step=300"]) == 2
+    assert "did you mean train.max_steps?" in capsys.readouterr().err
+    assert main([*args, "--set", "train.max_steps=many"]) == 2
+    assert "expects a whole number, got 'many'" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
+
+
 def test_status_shows_each_stage_result_as_process_printed_it(tmp_path, capsys):
     make_flight(tmp_path / "flight", n=4)
     assert main(["process", str(tmp_path / "flight"), "-o", str(tmp_path / "p"), "--until", "ingest"]) == 0
