@@ -193,7 +193,7 @@ def test_a_bad_setting_value_is_refused_and_the_old_value_shown_again(qtbot, win
                                                                       tmp_path):
     window.new_project(flight, tmp_path / "proj")
     setting_item(window, "ingest.min_images").setText(1, "many")
-    assert "expects int" in window.error_box.text()
+    assert "expects a whole number" in window.error_box.text()
     qtbot.waitUntil(lambda: setting_item(window, "ingest.min_images").text(1) == "3")
     assert window.project.settings.ingest.min_images == 3
 
