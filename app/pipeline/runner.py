@@ -126,12 +126,14 @@ class Runner:
         free = shutil.disk_usage(self.project.root).free
         if sum(need.values()) <= free:
             return True
-        parts = ", ".join(f"{name} {n / GB:.1f} GB" for name, n in need.items() if n)
+        parts = ", ".join(f"{name} {_size(n)}" for name, n in need.items() if n)
+        biggest = max(need, key=need.__getitem__)
+        lower = " or lower the Gaussian budget (train.max_gaussians)" if biggest == "train" else ""
         error = InputError(f"Not enough free disk space in {self.project.root}: this run needs about "
-                           f"{sum(need.values()) / GB:.1f} GB ({parts}), {free / GB:.1f} GB are free",
-                           hint="free some space there, or lower the Gaussian budget "
-                                "(train.max_gaussians)", action="free_disk")
-        self._fail(max(need, key=need.__getitem__), "failed", error.message, error.hint, error.action)
+                           f"{_size(sum(need.values()))} ({parts}), {_size(free)} are free",
+                           hint=f"free some space there,{lower} or choose a project folder on a "
+                                "disk with more room", action="free_disk")
+        self._fail(biggest, "failed", error.message, error.hint, error.action)
         return False
 
     def _run_one(self, stage: Stage) -> bool:
@@ -177,3 +179,10 @@ class Runner:
         self.project.save()
         self.emit(StageFailed(stage=name, reason=reason, hint=hint, cancelled=state == "cancelled",
                               action=action))
+
+
+def _size(n: float) -> str:
+    """'1.4 GB', '350 MB', '12 kB'."""
+    if n >= GB:
+        return f"{n / GB:.1f} GB"
+    return f"{n / 1024 ** 2:.0f} MB" if n >= 1024 ** 2 else f"{n / 1024:.0f} kB"
