@@ -116,7 +116,7 @@ def test_a_cancelled_or_broken_stage_says_what_to_do_next_without_naming_a_front
 
 
 ENGINE = ("runner.py", "project.py", "stage.py", "hardware.py", "export.py", "project_export.py",
-          "cloud/*.py", "compress/*.py", "train/stage.py")
+          "settings.py", "cloud/*.py", "compress/*.py", "train/*.py", "formats/*.py")
 
 
 def _hints(path: Path) -> list[str]:
