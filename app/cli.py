@@ -261,6 +261,10 @@ def _status(args: argparse.Namespace) -> int:
         print(json.dumps({s.name: vars(project.record(s.name)) for s in stages}, indent=2))
         return EXIT_OK
     print(f"project {project.root}\nsource  {project.source}")
+    holder = project.lock_holder()
+    if holder:
+        print(f"open in process {holder.get('pid')} on {holder.get('host')} (a run or a window): "
+              "the states below are as it last saved them")
     for line in _stage_lines(project, stages):
         print(line)
     return EXIT_OK

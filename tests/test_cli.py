@@ -28,6 +28,8 @@ def test_a_project_open_in_another_process_is_refused_with_exit_2(tmp_path, caps
         assert main(["process", "-o", str(tmp_path / "p"), "--until", "ingest"]) == 2
         err = capsys.readouterr().err
         assert "open in another process" in err and f"pid {holder.pid}" in err
+        assert main(["status", str(tmp_path / "p")]) == 0  # status still reads it, and says who has it
+        assert f"open in process {holder.pid} on " in capsys.readouterr().out
     finally:
         holder.kill()
         holder.wait()
