@@ -180,7 +180,10 @@ def _demo(args: argparse.Namespace) -> int:
     if not (flight / "ground_truth.json").exists():
         print(f"generating the sample flight in {flight} ...", file=sys.stderr)
         generate_flight(flight, n_images=args.images, seed=args.seed)
-    return run_pipeline(flight, args.dir / "project", args, until=args.until)
+    code = run_pipeline(flight, args.dir / "project", args, until=args.until)
+    if not args.json:
+        print(f"\nsee it in the window: spaceport gui {args.dir / 'project'}", file=sys.stderr)
+    return code
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -84,3 +84,8 @@ def test_status_shows_each_stage_result_as_process_printed_it(tmp_path, capsys):
     assert main(["status", str(tmp_path / "p")]) == 0
     shown = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ingest ")]
     assert shown == summary and "done" in shown[0] and len(shown[0].split()) > 2  # the result, not just "done"
+
+
+def test_the_demo_ends_by_saying_how_to_see_its_project_in_the_window(tmp_path, capsys):
+    assert main(["demo", "--dir", str(tmp_path / "demo"), "--images", "4", "--until", "ingest"]) == 0
+    assert f"spaceport gui {tmp_path / 'demo' / 'project'}" in capsys.readouterr().err
