@@ -188,4 +188,7 @@ def test_a_run_that_cannot_start_says_why(
     finally:
         holder.unlock()
     assert "open in another process" in win.error_box.detailedText()
+    assert win.error_box.text().startswith(f"Project {root} is open in another process")
+    assert "close the other Spaceport window" in win.error_box.informativeText()
+    assert win.status_text.text().startswith("the run did not start: Project ")
     assert states(win)["ingest"] == "pending"

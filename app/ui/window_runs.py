@@ -153,10 +153,12 @@ class WindowRuns:
             w.model.load_records(w.project.stages)
         if outcome.lock_error is not None:
             w.show_error(outcome.lock_error, modal=False)
-        if outcome.needs_output and not outcome.end.forced:  # Force stop: the operator knows
+        details = "\n".join(outcome.end.stderr_tail) or "(it printed nothing)"
+        if outcome.refusal is not None:  # refused before any stage: its reason and fix
+            w.show_error(outcome.refusal, details=details)
+        elif outcome.needs_output and not outcome.end.forced:  # Force stop: the operator knows
             w.show_error(SpaceportError(outcome.summary[0].upper() + outcome.summary[1:],
-                                        hint="press Run to resume"),
-                         details="\n".join(outcome.end.stderr_tail) or "(it printed nothing)")
+                                        hint="press Run to resume"), details=details)
         w.status(outcome.summary)
         w.project_changed()
         w.flush()
