@@ -53,6 +53,21 @@ def test_hints_name_what_to_press_in_the_window():
         "press Run to resume from where it stopped; fly with more overlap"
     assert window_hint("", "relax_setting:sfm.max_gps_residual_m") == \
         "change sfm.max_gps_residual_m in the Settings tab"
+    # a hint that already says where the stage resumes from is not said twice
+    assert window_hint("the stage resumes from where it stopped", "resume") == \
+        "press Run: the stage resumes from where it stopped"
+
+
+def test_a_cancelled_stage_is_logged_once_with_what_comes_next_not_a_fix():
+    from app.pipeline.events import StageFailed, StageStarted
+    from app.ui.run_model import RunModel
+
+    model = RunModel(["train"])
+    model.apply(StageStarted(stage="train"))
+    model.apply(StageFailed(stage="train", reason="cancelled by the user", cancelled=True,
+                            hint="the stage resumes from where it stopped", action="resume"))
+    assert model.new_lines(0)[-1].text == \
+        "cancelled by the user (next: press Run: the stage resumes from where it stopped)"
 
 
 def test_why_the_cli_refused_to_start_is_read_from_its_error_block():

@@ -11,7 +11,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QTextLayout, QTex
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QStyledItemDelegate,
                                QStyleOptionViewItem, QTreeWidget, QTreeWidgetItem, QWidget)
 
-from .hints import window_hint
+from .hints import hint_label, window_hint
 from .run_model import RunModel, StageView
 
 STATE_COLORS = {"pending": "#8a8f98", "running": "#3b82f6", "done": "#22a35a",
@@ -130,7 +130,8 @@ class StageList(QTreeWidget):
         item.setText(TIME, format_seconds(view.elapsed(now)))
         item.setText(DETAIL, self._detail(view))
         hint = window_hint(view.hint, view.action)
-        tip = (view.reason or self._detail(view)) + (f"\nfix: {hint}" if hint else "")
+        tip = (view.reason or self._detail(view)) + (f"\n{hint_label(view.state)}: {hint}"
+                                                      if hint else "")
         for col in range(self.columnCount()):
             item.setToolTip(col, tip)
 
@@ -158,7 +159,7 @@ class StageList(QTreeWidget):
             text += f"<br>{html.escape(said)}"
         hint = window_hint(view.hint, view.action)
         if hint:
-            text += f"<br><i>fix: {html.escape(hint)}</i>"
+            text += f"<br><i>{hint_label(view.state)}: {html.escape(hint)}</i>"
         return text
 
     def selected_stage(self) -> str | None:
