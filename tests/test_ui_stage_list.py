@@ -71,3 +71,17 @@ def test_a_detail_that_changes_length_while_running_resizes_its_row(qtbot):
     model.apply(StageFailed(stage="ingest", reason=LONG_REASON))
     lst.refresh(model)
     qtbot.waitUntil(lambda: row_height(lst, 0) >= text_height(lst, LONG_REASON), timeout=5000)
+
+
+def test_with_nothing_running_or_failed_the_list_says_what_to_press_next(qtbot):
+    lst = StageList()
+    qtbot.addWidget(lst)
+    model = RunModel(["ingest", "sfm", "train"])
+    assert lst.detail(model).startswith("<b>Ready.</b> Press Run to process the flight")
+    for stage in ("ingest", "sfm"):
+        model.apply(StageStarted(stage=stage))
+        model.apply(StageFinished(stage=stage, outputs={}))
+    assert lst.detail(model) == "<b>Next: Training.</b> Press Run to go on."
+    model.apply(StageStarted(stage="train"))
+    model.apply(StageFinished(stage="train", outputs={}))
+    assert lst.detail(model) == "All stages are done."

@@ -152,7 +152,7 @@ class StageList(QTreeWidget):
         view = model.stages.get(name) if name else (model.stages.get(model.running or "") or next(
             (v for v in views if v.state in ("failed", "cancelled", "stale")), None))
         if view is None:
-            return ""
+            return self._next_step(views)
         text = f"<b>{html.escape(stage_title(view.name))}</b>: {html.escape(view.state)}"
         said = self._detail(view)
         if said:
@@ -161,6 +161,19 @@ class StageList(QTreeWidget):
         if hint:
             text += f"<br><i>{hint_label(view.state)}: {html.escape(hint)}</i>"
         return text
+
+    @staticmethod
+    def _next_step(views: list[StageView]) -> str:
+        """What to do when nothing is running or needs attention (a newcomer's first look)."""
+        todo = next((v for v in views if v.state != "done"), None)
+        if not views:
+            return ""
+        if todo is None:
+            return "All stages are done."
+        if todo is views[0]:
+            return ("<b>Ready.</b> Press Run to process the flight; Stop after: SfM stops there "
+                    "so that you can inspect the images and the reconstruction before training.")
+        return f"<b>Next: {html.escape(stage_title(todo.name))}.</b> Press Run to go on."
 
     def selected_stage(self) -> str | None:
         """Name of the selected stage, if any."""

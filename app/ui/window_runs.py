@@ -25,6 +25,7 @@ class WindowRuns:
     def __init__(self, window: "MainWindow") -> None:
         self.window = window
         self._force_said = False  # the status bar said that Force stop is offered
+        self.until: str | None = None  # the last stage of the run this window started
         window.runs.events.connect(self.on_events)
         window.runs.ended.connect(self.on_ended)
 
@@ -68,6 +69,7 @@ class WindowRuns:
         if w.project is None or not w.holds_lock or w.busy:
             return False
         w.runs.start(w.project, run_arguments(until, from_stage, approved))
+        self.until = until
         w.holds_lock = False
         what = f"from {from_stage}" if from_stage else "all" if until is None else f"until {until}"
         w.status(f"starting the run ({what})…")
@@ -138,6 +140,19 @@ class WindowRuns:
             view = w.model.stages[w.model.running]
             w.status(f"{view.name}: {view.message or 'running'}")
 
+    def _stopped_as_asked(self, outcome: RunOutcome) -> str:
+        """After a run that ended where Stop after said, with stages left: say so, and put Stop
+        after back to everything so that Run goes on from there ('' otherwise)."""
+        w, until, self.until = self.window, self.until, None
+        if not until or outcome.summary != "finished" or w.project is None:
+            return ""
+        later = w.stage_names[w.stage_names.index(until) + 1:]
+        if all(w.project.record(name).state == "done" for name in later):
+            return ""
+        w.actions.stop_after.setCurrentIndex(w.actions.stop_after.count() - 1)
+        return (f"stopped after {stage_title(until)} as asked: inspect the result, then press "
+                "Run to go on (Stop after is back to everything)")
+
     def on_ended(self, outcome: RunOutcome) -> None:
         """The run's process ended (or was left running): the project as it left it."""
         w = self.window
@@ -159,7 +174,7 @@ class WindowRuns:
         elif outcome.needs_output and not outcome.end.forced:  # Force stop: the operator knows
             w.show_error(SpaceportError(outcome.summary[0].upper() + outcome.summary[1:],
                                         hint="press Run to resume"), details=details)
-        w.status(outcome.summary)
+        w.status(self._stopped_as_asked(outcome) or outcome.summary)
         w.project_changed()
         w.flush()
         if w.close_when_done:
