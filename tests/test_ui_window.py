@@ -138,7 +138,7 @@ def test_the_sample_flight_button_renders_the_flight_and_opens_its_project(
     qtbot.mouseClick(window.start_page.sample_button, Qt.MouseButton.LeftButton)
     assert not window.start_page.sample_button.isEnabled()  # rendering in the pool
     qtbot.waitUntil(lambda: window.project is not None, timeout=WAIT_MS)
-    assert window.project.root == tmp_path / "sample" / "project"
+    assert window.project.root == tmp_path / "sample" / "sample-project"
     assert len(list((tmp_path / "sample" / "flight").glob("*.JPG"))) == 6
     assert window.pages.currentWidget() is window.tabs and window.holds_lock
 
