@@ -193,3 +193,20 @@ def test_sharpness_is_shown_against_the_flight_s_median_and_exposure_in_percent(
     assert facts[2]["flags"] == "blurred"
     assert facts[0]["exposure"] == "33% mean level"
     assert facts[2]["exposure"] == "33% mean level, 12% clipped bright"
+
+
+def test_the_flight_summary_states_the_gps_quality_and_the_georeference_accuracy():
+    from app.ui.flight_panel import gps_summary
+
+    report = {"gps_quality": {"horizontal": {"verdict": "noisy", "scatter_m": 4.26},
+                              "altitude": {"verdict": "unreliable", "drift_m_per_min": 2.07},
+                              "vertical_source": "model"}}
+    assert gps_summary(report, None) == ("GPS horizontal noisy (scatter 4.3 m), altitude "
+                                         "unreliable (drift 2.1 m/min), heights from the model "
+                                         "(GPS altitude unreliable)")
+    geo = {"georeferenced": True, "accuracy": {"position_m": 13.2, "scale": 0.015,
+                                               "heading_deg": 0.62}}
+    assert gps_summary(report, geo).endswith(
+        "; georeferenced to +-13 m, scale +-1.5 %, heading +-0.62 deg (1 sigma)")
+    assert gps_summary(None, {"georeferenced": False}) == \
+        "not georeferenced: distances are in the model's units"

@@ -44,6 +44,41 @@ def report_summary(report: dict[str, Any] | None) -> str:
     return ", ".join(p for p in parts if p)
 
 
+VERTICAL_SOURCES = {"relative_altitude": "DJI RelativeAltitude", "gps": "the GPS altitude",
+                    "model": "the model (GPS altitude unreliable)"}
+
+
+def gps_summary(report: dict[str, Any] | None, geo: dict[str, Any] | None) -> str:
+    """GPS quality as ingest assessed it and, after SfM, the georeference's stated accuracy,
+    e.g. 'GPS horizontal good (scatter 0.2 m), altitude noisy (drift 2.1 m/min), heights from
+    DJI RelativeAltitude; georeferenced to +-0.3 m, scale +-1.1 %, heading +-0.6 deg (1 sigma)'."""
+    quality = (report or {}).get("gps_quality") or {}
+    parts = []
+    horizontal, altitude = quality.get("horizontal") or {}, quality.get("altitude") or {}
+    if horizontal.get("verdict"):
+        scatter = horizontal.get("scatter_m")
+        parts.append(f"GPS horizontal {horizontal['verdict']}"
+                     + (f" (scatter {scatter:.1f} m)" if isinstance(scatter, float) else ""))
+    if altitude.get("verdict"):
+        drift = altitude.get("drift_m_per_min")
+        parts.append(f"altitude {altitude['verdict']}"
+                     + (f" (drift {drift:.1f} m/min)" if isinstance(drift, float) else ""))
+    if quality.get("vertical_source") in VERTICAL_SOURCES:
+        parts.append(f"heights from {VERTICAL_SOURCES[quality['vertical_source']]}")
+    said = ", ".join(parts)
+    accuracy = (geo or {}).get("accuracy") or {}
+    if (geo or {}).get("georeferenced") and isinstance(accuracy.get("position_m"), float):
+        figures = [f"+-{accuracy['position_m']:.2g} m"]
+        if isinstance(accuracy.get("scale"), float):
+            figures.append(f"scale +-{accuracy['scale'] * 100:.2g} %")
+        if isinstance(accuracy.get("heading_deg"), float):
+            figures.append(f"heading +-{accuracy['heading_deg']:.2g} deg")
+        said += ("; " if said else "") + f"georeferenced to {', '.join(figures)} (1 sigma)"
+    elif geo is not None and not geo.get("georeferenced"):
+        said += ("; " if said else "") + "not georeferenced: distances are in the model's units"
+    return said
+
+
 def state_counts(flight: FlightImages) -> str:
     """e.g. '16 registered · 2 not registered', each count in its state's colour (rich text)."""
     counts = Counter(im.state for im in flight.images)
@@ -137,9 +172,10 @@ class FlightPanel(QWidget):
         self.map.show_images(images)
         total = len(images.images)
         counts = state_counts(images)
-        said = report_summary(images.report)
-        self.summary.setText(f"<b>{total} images</b>: {counts}" + (f"<br>{html.escape(said)}"
-                                                                     if said else ""))
+        lines = [line for line in (report_summary(images.report),
+                                   gps_summary(images.report, images.geo)) if line]
+        self.summary.setText(f"<b>{total} images</b>: {counts}"
+                             + "".join(f"<br>{html.escape(line)}" for line in lines))
         for file in selected:
             row = images.index(file)
             if row is not None:

@@ -56,6 +56,7 @@ class FlightImages:
     images: list[ImageStatus] = field(default_factory=list)
     east_north: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # per image; NaN: no GPS
     report: dict[str, Any] | None = None
+    geo: dict[str, Any] | None = None  # sfm/geo.json: the georeference and its accuracy
 
     def index(self, file: str) -> int | None:
         """Row of an image by file name."""
@@ -84,7 +85,7 @@ def load_flight_images(paths: ProjectPaths, source: Path | None,
         typical = float(np.median(sharp)) if sharp else None
         images = [_status(e, set(exclude), (stats.get("images") or {}).get(e["file"]),
                           quality.get(e["file"]), typical) for e in flight.get("images") or []]
-    return FlightImages(source, images, _east_north(images), report)
+    return FlightImages(source, images, _east_north(images), report, read_json(paths.geo_json))
 
 
 def _listed(source: Path | None, exclude: list[str],
