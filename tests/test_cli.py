@@ -89,3 +89,18 @@ def test_status_shows_each_stage_result_as_process_printed_it(tmp_path, capsys):
 def test_the_demo_ends_by_saying_how_to_see_its_project_in_the_window(tmp_path, capsys):
     assert main(["demo", "--dir", str(tmp_path / "demo"), "--images", "4", "--until", "ingest"]) == 0
     assert f"spaceport gui {tmp_path / 'demo' / 'project'}" in capsys.readouterr().err
+
+
+def test_stage_summaries_round_their_figures_for_people():
+    from app.pipeline.compress.stage import CompressStage
+    from app.pipeline.train.stage import TrainStage
+
+    train = TrainStage().summary({"psnr": 25.1873, "initial_psnr": 11.62812, "num_gaussians": 9989,
+                                  "steps": 1000, "device": "cpu", "splats": "train/splats.ply"})
+    assert train == ("9989 Gaussians, held-out PSNR 25.19 dB (untrained 11.6), 1000 steps on "
+                     "cpu -> train/splats.ply")
+    compress = CompressStage().summary({"scene": "compress/scene.sog", "bytes": 190_000,
+                                        "ratio_to_ply": 13.0912, "position_error_mm": 2.07812,
+                                        "render_psnr_db": 45.56912})
+    assert compress == ("compress/scene.sog 0.2 MB, 13.1x smaller, position error 2.1 mm, "
+                        "render PSNR 45.6 dB vs uncompressed")
