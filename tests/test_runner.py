@@ -65,6 +65,17 @@ def test_changed_setting_marks_that_stage_and_downstream_stale(tmp_path):
     assert [s.runs for s in stages] == [1, 2, 2]
 
 
+def test_a_stage_downstream_of_a_failed_rerun_stays_stale_whoever_looks(tmp_path):
+    project, stages, events = make(tmp_path)
+    Runner(project, stages, events.append).run()
+    project.settings.sfm.backend = "opensfm"  # sfm (and train after it) must be made again
+    stages[1].fail = True
+    assert not Runner(project, stages, events.append).run()
+    assert Runner(project, stages, events.append).refresh_states() == {
+        "ingest": "done", "sfm": "failed", "train": "stale"}  # e.g. `status` after `process`
+    assert Project.open(project.root).record("train").reason == "an upstream stage changed"
+
+
 def test_until_and_explicit_rerun_from(tmp_path):
     project, stages, events = make(tmp_path)
     runner = Runner(project, stages, events.append)

@@ -61,11 +61,14 @@ class Runner:
         return self._answers[estimate.key]
 
     def refresh_states(self) -> dict[str, str]:
-        """Mark done stages whose inputs changed, and everything downstream of them, stale."""
+        """Mark done stages whose inputs changed, and everything downstream of them, stale; so
+        is a done stage whose upstream is no longer done (failed or cancelled on its way to
+        a new result), whichever command looks."""
         stale: set[str] = set()
         for stage in self.stages:
             rec = self.project.record(stage.name)
-            upstream_stale = any(u in stale for u in stage.upstream)
+            upstream_stale = any(u in stale or self.project.record(u).state != "done"
+                                 for u in stage.upstream)
             if rec.state in ("done", "stale") and (upstream_stale or rec.fingerprint != self.fingerprint(stage)):
                 rec.state = "stale"
                 rec.reason = ("an upstream stage changed" if upstream_stale
