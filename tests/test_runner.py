@@ -59,6 +59,7 @@ def test_changed_setting_marks_that_stage_and_downstream_stale(tmp_path):
     project.settings.sfm.backend = "opensfm"
     states = Runner(project, stages, events.append).refresh_states()
     assert states == {"ingest": "done", "sfm": "stale", "train": "stale"}
+    assert project.record("sfm").reason == "sfm.backend pycolmap -> opensfm"
     reloaded = Project.open(project.root)
     assert reloaded.record("train").state == "stale"
     Runner(project, stages, events.append).run()

@@ -37,6 +37,7 @@ class StageRecord:
     started: float | None = None
     finished: float | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    basis: dict[str, Any] = field(default_factory=dict)  # what `fingerprint` hashed (runner.py)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "StageRecord":
