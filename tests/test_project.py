@@ -124,6 +124,13 @@ def test_failed_atomic_write_keeps_the_old_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]  # no temp file left behind
 
 
+def test_atomic_writes_give_files_the_usual_permissions_not_mkstemp_s_private_ones(tmp_path):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")  # what any program writing the file directly would leave
+    atomic.write_text(tmp_path / "scene.sog", "x")
+    assert (tmp_path / "scene.sog").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+
+
 def test_kill_9_during_writes_leaves_a_loadable_project(tmp_path, flight):
     root = tmp_path / "p"
     Project.open(root, source=flight)
