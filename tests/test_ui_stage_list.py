@@ -11,6 +11,7 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFontMetrics
 
 from app.pipeline.events import StageFailed, StageFinished, StageStarted
+from app.ui.resources import resource
 from app.ui.run_model import RunModel
 from app.ui.stage_list import DETAIL, StageList
 
@@ -22,6 +23,7 @@ SHORT = "18/18 images usable"
 def sidebar_list(qtbot, width: int = 380) -> tuple[StageList, RunModel]:
     """A stage list as wide as the window's sidebar, showing a failed ingest and a done SfM."""
     lst = StageList(describe=lambda name, outputs: SHORT)
+    lst.setStyleSheet(resource("style.qss").read_text(encoding="utf-8"))  # the app's padding
     qtbot.addWidget(lst)
     lst.resize(width, 400)
     lst.show()
@@ -34,8 +36,9 @@ def sidebar_list(qtbot, width: int = 380) -> tuple[StageList, RunModel]:
 
 
 def text_height(lst: StageList, text: str) -> int:
-    """Height of `text` wrapped at word boundaries into the Detail column (pixels)."""
-    width = lst.columnWidth(DETAIL) - 6
+    """Height of `text` wrapped at word boundaries a little narrower than the Detail column
+    (its margins), in pixels."""
+    width = lst.columnWidth(DETAIL) - 12
     flags = int(Qt.TextFlag.TextWordWrap)
     return QFontMetrics(lst.font()).boundingRect(QRect(0, 0, width, 10_000), flags, text).height()
 
@@ -85,3 +88,11 @@ def test_with_nothing_running_or_failed_the_list_says_what_to_press_next(qtbot):
     model.apply(StageStarted(stage="train"))
     model.apply(StageFinished(stage="train", outputs={}))
     assert lst.detail(model) == "All stages are done."
+
+
+def test_a_longer_time_narrows_the_detail_column_and_its_rows_grow_to_fit(qtbot):
+    lst, model = sidebar_list(qtbot)
+    qtbot.waitUntil(lambda: row_height(lst, 0) >= text_height(lst, LONG_REASON), timeout=5000)
+    model.stages["sfm"].started, model.stages["sfm"].finished = 0.0, 3 * 3600.0 + 65
+    lst.refresh(model)  # "3 h 01 min": the Time column widens, Detail narrows
+    qtbot.waitUntil(lambda: row_height(lst, 0) >= text_height(lst, LONG_REASON), timeout=5000)

@@ -6,9 +6,9 @@ import html
 import time
 from typing import Any, Callable
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QTextLayout, QTextOption
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QStyledItemDelegate,
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QStyle, QStyledItemDelegate,
                                QStyleOptionViewItem, QTreeWidget, QTreeWidgetItem, QWidget)
 
 from .hints import hint_label, window_hint
@@ -42,8 +42,6 @@ class WrappedDetail(QStyledItemDelegate):
     """Makes a row as tall as its Detail text wrapped to the column's width: QTreeView paints
     wrapped text when word wrap is on but sizes every row for one line, which cut it off."""
 
-    PADDING = 6  # the cell's margins, pixels
-
     def __init__(self, view: "StageList") -> None:
         super().__init__(view)
         self.view = view
@@ -54,10 +52,17 @@ class WrappedDetail(QStyledItemDelegate):
         hint = super().sizeHint(option, index)
         if index.column() != DETAIL:
             return hint
-        width = max(40, self.view.columnWidth(DETAIL) - self.PADDING)
-        lines = wrapped_lines(str(index.data() or ""), option.font, width)
-        height = lines * QFontMetrics(option.font).lineSpacing() + self.PADDING
-        return QSize(width, max(hint.height(), height))
+        cell = QStyleOptionViewItem(option)
+        self.initStyleOption(cell, index)
+        cell.rect = QRect(0, 0, self.view.columnWidth(DETAIL), hint.height())
+        style = self.view.style()  # the text's own rectangle in the cell, as painting uses it
+        width = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, cell, self.view).width()
+        lines = wrapped_lines(str(index.data() or ""), cell.font, max(20, width))
+        cell.text = "x"  # one line, with the style's padding
+        one = style.sizeFromContents(QStyle.ContentsType.CT_ItemViewItem, cell, QSize(),
+                                     self.view).height()
+        line = QFontMetrics(cell.font).lineSpacing()
+        return QSize(hint.width(), max(hint.height(), one + (lines - 1) * line))
 
 
 def wrapped_lines(text: str, font: QFont, width: int) -> int:
@@ -99,8 +104,9 @@ class StageList(QTreeWidget):
         header.setStretchLastSection(True)
         for col in (STAGE, STATE, TIME):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        # a narrower or wider Detail column rewraps its text: rows get their heights again
-        header.sectionResized.connect(lambda col, *_: col == DETAIL and self._relayout())
+        # a column that grows or shrinks (a longer time, a resized sidebar) changes the Detail
+        # column's width, which rewraps its text: rows get their heights again
+        header.sectionResized.connect(lambda *_: self._relayout())
 
     def refresh(self, model: RunModel) -> None:
         """Show the model's stages (rows are reused so the selection survives)."""
