@@ -204,9 +204,9 @@ def test_the_flight_summary_states_the_gps_quality_and_the_georeference_accuracy
     assert gps_summary(report, None) == ("GPS horizontal noisy (scatter 4.3 m), altitude "
                                          "unreliable (drift 2.1 m/min), heights from the model "
                                          "(GPS altitude unreliable)")
-    geo = {"georeferenced": True, "accuracy": {"position_m": 13.2, "scale": 0.015,
-                                               "heading_deg": 0.62}}
-    assert gps_summary(report, geo).endswith(
-        "; georeferenced to +-13 m, scale +-1.5 %, heading +-0.62 deg (1 sigma)")
+    geo = {"georeferenced": True, "accuracy": {"position_m": 6.6, "vertical_m": float("nan"),
+                                               "scale": 0.0075, "heading_deg": 0.31}}
+    assert gps_summary(report, geo).endswith(  # as the SfM stage's warning says it: 2 sigma
+        "; georeferenced to position +-13.2 m, scale +-1.5 %, heading +-0.6 deg (95 %)")
     assert gps_summary(None, {"georeferenced": False}) == \
         "not georeferenced: distances are in the model's units"

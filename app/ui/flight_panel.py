@@ -8,6 +8,7 @@ the thumbnails (thumbnails.py) and the larger photo of the details.
 from __future__ import annotations
 
 import html
+import math
 from collections import Counter
 from typing import Any
 
@@ -51,7 +52,8 @@ VERTICAL_SOURCES = {"relative_altitude": "DJI RelativeAltitude", "gps": "the GPS
 def gps_summary(report: dict[str, Any] | None, geo: dict[str, Any] | None) -> str:
     """GPS quality as ingest assessed it and, after SfM, the georeference's stated accuracy,
     e.g. 'GPS horizontal good (scatter 0.2 m), altitude noisy (drift 2.1 m/min), heights from
-    DJI RelativeAltitude; georeferenced to +-0.3 m, scale +-1.1 %, heading +-0.6 deg (1 sigma)'."""
+    DJI RelativeAltitude; georeferenced to position +-0.3 m, height +-0.1 m, scale +-1.1 %,
+    heading +-0.6 deg (95 %)'."""
     quality = (report or {}).get("gps_quality") or {}
     parts = []
     horizontal, altitude = quality.get("horizontal") or {}, quality.get("altitude") or {}
@@ -68,12 +70,13 @@ def gps_summary(report: dict[str, Any] | None, geo: dict[str, Any] | None) -> st
     said = ", ".join(parts)
     accuracy = (geo or {}).get("accuracy") or {}
     if (geo or {}).get("georeferenced") and isinstance(accuracy.get("position_m"), float):
-        figures = [f"+-{accuracy['position_m']:.2g} m"]
-        if isinstance(accuracy.get("scale"), float):
-            figures.append(f"scale +-{accuracy['scale'] * 100:.2g} %")
-        if isinstance(accuracy.get("heading_deg"), float):
-            figures.append(f"heading +-{accuracy['heading_deg']:.2g} deg")
-        said += ("; " if said else "") + f"georeferenced to {', '.join(figures)} (1 sigma)"
+        # 2 sigma, worded as the SfM stage's warning words it (95 %)
+        figures = [f"{name} +-{2 * accuracy[key] * scale:.{digits}f}{unit}"
+                   for name, key, scale, digits, unit in (
+                       ("position", "position_m", 1, 1, " m"), ("height", "vertical_m", 1, 1, " m"),
+                       ("scale", "scale", 100, 1, " %"), ("heading", "heading_deg", 1, 1, " deg"))
+                   if isinstance(accuracy.get(key), float) and math.isfinite(accuracy[key])]
+        said += ("; " if said else "") + f"georeferenced to {', '.join(figures)} (95 %)"
     elif geo is not None and not geo.get("georeferenced"):
         said += ("; " if said else "") + "not georeferenced: distances are in the model's units"
     return said
