@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
 from .cli_cloud import approve_on_terminal, cloud_command
+from .cli_stop import stop_on_signals
 from .console import ConsolePrinter, JsonLinesPrinter, action_words
 from .sample_flight_args import add_gps_error_arguments, gps_errors_from_args
 from .pipeline.errors import Cancelled, SpaceportError
@@ -200,15 +200,13 @@ def _export(args: argparse.Namespace) -> int:
                             filter_floaters=args.filter_floaters,
                             compress=project.settings.compress)
     cancel = CancelToken()
-    previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
     try:
-        report = export_project(project, args.format, args.output, options,
-                                emit=ConsolePrinter(), cancel=cancel, fetch_splats=fetch_cloud_splats)
+        with stop_on_signals(cancel, "the export"):
+            report = export_project(project, args.format, args.output, options, emit=ConsolePrinter(),
+                                    cancel=cancel, fetch_splats=fetch_cloud_splats)
     except (Cancelled, KeyboardInterrupt):
         print("export cancelled; the destination was left as it was", file=sys.stderr)
         return EXIT_CANCELLED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -311,14 +309,13 @@ def run_pipeline(flight: Path | None, output: Path, args: argparse.Namespace,
         bus = EventBus(log, printer, *extra_sinks)
         runner = Runner(project, default_stages(), emit=bus, cancel=cancel,
                         approve_cost=approve_on_terminal(getattr(args, "yes", False)))
-        previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
         try:
-            ok = runner.run(until=until, from_stage=from_stage)
+            with stop_on_signals(cancel):
+                ok = runner.run(until=until, from_stage=from_stage)
         except KeyboardInterrupt:
             cancel.cancel()
             ok = False
         finally:
-            signal.signal(signal.SIGTERM, previous)
             log.close()
         if not args.json:
             _print_summary(project, runner)

@@ -64,6 +64,11 @@ class WindowRuns:
         return bool(stage) and self.run(until=self.window.actions.chosen_stage(),
                                         from_stage=stage)
 
+    def follow_cloud_job(self) -> bool:
+        """Run on without asking (the cloud panel's reattach on reopen): a cloud job still
+        going is followed again; a run that would launch a new one stops unapproved."""
+        return self._start(None, None, approved=False)
+
     def _start(self, until: str | None, from_stage: str | None, approved: bool) -> bool:
         w = self.window
         if w.project is None or not w.holds_lock or w.busy:
