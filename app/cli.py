@@ -15,6 +15,7 @@ from .sample_flight_args import add_gps_error_arguments, gps_errors_from_args
 from .pipeline.errors import Cancelled, SpaceportError
 from .pipeline.events import EventBus, JsonlSink, StageFailed, StageFinished
 from .pipeline.project import Project
+from .pipeline.settings import Settings
 from .pipeline.stage import CancelToken
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
@@ -182,7 +183,10 @@ def _demo(args: argparse.Namespace) -> int:
     if not (flight / "ground_truth.json").exists():
         print(f"generating the sample flight in {flight} ...", file=sys.stderr)
         generate_flight(flight, n_images=args.images, seed=args.seed)
-    return run_pipeline(flight, args.dir / "project", args, until=args.until)
+    code = run_pipeline(flight, args.dir / "project", args, until=args.until)
+    if not args.json:
+        print(f"\nsee it in the window: spaceport gui {args.dir / 'project'}", file=sys.stderr)
+    return code
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -271,6 +275,10 @@ def _status(args: argparse.Namespace) -> int:
         print(json.dumps({s.name: vars(project.record(s.name)) for s in stages}, indent=2))
         return EXIT_OK
     print(f"project {project.root}\nsource  {project.source}")
+    holder = project.lock_holder()
+    if holder:
+        print(f"open in process {holder.get('pid')} on {holder.get('host')} (a run or a window): "
+              "the states below are as it last saved them")
     for line in _stage_lines(project, stages):
         print(line)
     return EXIT_OK
@@ -297,15 +305,15 @@ def run_pipeline(flight: Path | None, output: Path, args: argparse.Namespace,
     if flight is not None and not flight.is_dir():
         raise SpaceportError(f"Flight folder {flight} does not exist or is not a folder",
                              hint="pass the folder that holds the drone images", path=flight)
+    overrides = [_setting(item) for item in args.set]
+    for key, value in overrides:  # a mistyped setting is refused before any folder is made
+        Settings().set(key, value)
     project = Project.open(output, source=flight)
     if project.source is None:
         raise SpaceportError(f"Project {output} has no flight folder yet",
                              hint="pass the flight folder: spaceport process FLIGHT_DIR -o PROJECT")
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SpaceportError(f"--set expects SECTION.KEY=VALUE, got {item!r}")
-        project.settings.set(key.strip(), value.strip())
+    for key, value in overrides:
+        project.settings.set(key, value)
     printer = JsonLinesPrinter() if args.json else ConsolePrinter(verbose=args.verbose)
     cancel = CancelToken()
     with project:
@@ -327,6 +335,15 @@ def run_pipeline(flight: Path | None, output: Path, args: argparse.Namespace,
     if cancel.cancelled:
         return EXIT_CANCELLED
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def _setting(item: str) -> tuple[str, str]:
+    """('section.key', 'value') from a --set argument."""
+    key, sep, value = item.partition("=")
+    if not sep:
+        raise SpaceportError(f"--set expects SECTION.KEY=VALUE, got {item!r}",
+                             hint="e.g. --set train.max_steps=3000")
+    return key.strip(), value.strip()
 
 
 def _quiet_native_logs(verbose: bool) -> None:

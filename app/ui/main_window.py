@@ -341,11 +341,13 @@ class MainWindow(QMainWindow):
     def flush(self) -> None:
         """Redraw the widgets whose model topics changed since the last flush."""
         self.page.flush()
+        self.run_control.say_if_stuck()
         self._update_actions()
 
     def _update_actions(self) -> None:
         self.actions.update(can_run=self.project is not None and self.holds_lock and not self.busy,
                             busy=self.busy, can_stop=self.runs.can_stop,
+                            can_force=self.runs.can_force,
                             selected=self.stage_list.selected_stage() is not None,
                             cloud=self.run_control.cloud_tracked(),
                             model_opener=self.model_opener is not None)
