@@ -78,6 +78,7 @@ class ProjectPaths:
         self.logs = self.root / "logs"
         self.events = self.logs / "events.jsonl"
         self.run_stderr = self.logs / "run-stderr.log"  # a window's child run: native logs, crashes
+        self.export_stderr = self.logs / "export-stderr.log"  # a window's export child
 
     def stage_dir(self, stage: str) -> Path:
         """The folder a stage writes into."""

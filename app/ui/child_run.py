@@ -1,11 +1,13 @@
-"""Where a pipeline run happens for the window: in a child process, never in the window's own.
+"""Where pipeline work happens for the window: in a child process, never in the window's own.
 
 pycolmap and torch hold the interpreter for seconds at a time, which froze a window that ran them
-in a thread of its own (ARCHITECTURE.md). `ChildRun` starts `spaceport process -o PROJECT --json`
-(the same Runner as the command line) and a QThread reads its JSON event lines from stdout and
-forwards them in batches as a signal. `AttachedRun` follows a run that another window started
-(logs/events.jsonl and the lock's pid). Both end with a `RunEnd`; both stop the run with SIGTERM,
-which the CLI turns into its cancel token (a cloud stage detaches instead of stopping the job).
+in a thread of its own (ARCHITECTURE.md). `ChildProcess` starts a `spaceport ... --json`
+subcommand and a QThread reads its JSON event lines from stdout and forwards them in batches as a
+signal: `ChildRun` is a pipeline run (`spaceport process -o PROJECT --json`, the same Runner as
+the command line), the export dialog starts `spaceport export ... --json` the same way.
+`AttachedRun` follows a run that another window started (logs/events.jsonl and the lock's pid).
+All end with a `RunEnd`; all stop with SIGTERM, which the CLI turns into its cancel token (a
+cloud stage detaches instead of stopping the job; an export leaves its destination as it was).
 """
 
 from __future__ import annotations
@@ -89,17 +91,18 @@ def parse_lines(lines: list[bytes]) -> list[Event]:
     return events
 
 
-class ChildRun(QThread):
-    """Starts `spaceport process` on a project and forwards its events; `ended` comes once."""
+class ChildProcess(QThread):
+    """Starts `command` (JSON event lines on stdout, stderr to `stderr_path`) and forwards its
+    events; `ended` comes once."""
 
     events = Signal(object)  # list[Event], on the UI thread
     ended = Signal(object)  # RunEnd
     stoppable = True
 
-    def __init__(self, project: Project, args: list[str], parent: QObject | None = None) -> None:
+    def __init__(self, command: list[str], stderr_path: Path,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.command = spaceport_command("process", "-o", str(project.root), "--json", *args)
-        self.stderr_path = project.paths.run_stderr
+        self.command, self.stderr_path = command, stderr_path
         self.proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._pending_signal: int | None = None
@@ -112,7 +115,7 @@ class ChildRun(QThread):
         return self.proc.pid if self.proc is not None else None
 
     def stop(self) -> None:
-        """Ask the run to stop cleanly (SIGTERM: the stage checkpoints; a cloud stage detaches)."""
+        """Ask the child to stop cleanly (SIGTERM: a stage checkpoints; a cloud stage detaches)."""
         self._signal(signal.SIGTERM)
 
     def kill(self) -> None:
@@ -190,6 +193,14 @@ class ChildRun(QThread):
                     self.events.emit(events)
         if pending and not self._detach.is_set():
             self.events.emit(parse_lines([pending]))
+
+
+class ChildRun(ChildProcess):
+    """`spaceport process` on a project (the window's pipeline run)."""
+
+    def __init__(self, project: Project, args: list[str], parent: QObject | None = None) -> None:
+        super().__init__(spaceport_command("process", "-o", str(project.root), "--json", *args),
+                         project.paths.run_stderr, parent)
 
 
 class AttachedRun(QObject):

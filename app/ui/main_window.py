@@ -155,7 +155,8 @@ class MainWindow(QMainWindow):
         return self.run(approved=True) if approved else self.run_control.follow_cloud_job()
 
     def export(self) -> ExportDialog | None:
-        """Open the export dialog on the project's trained splats (the work runs in the pool)."""
+        """Open the export dialog on the project's trained splats (the export runs as a child
+        process; it reads finished outputs, so it works while a run holds the project)."""
         if self.project is None:
             return None
         if self.export_dialog is None or self.export_dialog.project is not self.project:
@@ -291,7 +292,7 @@ class MainWindow(QMainWindow):
         if self.project is not None and self.holds_lock:
             self.project.unlock()
         if self.export_dialog is not None:
-            self.export_dialog.close()
+            self.export_dialog.dispose()  # cancels a running export
             self.export_dialog = None
         self.project, self.holds_lock = None, False
         self._update_actions()
@@ -417,6 +418,8 @@ class MainWindow(QMainWindow):
             self.runs.detach()
         self._timer.stop()
         self.gpu_probe.stop()
+        for dialog in self.findChildren(ExportDialog):  # cancelled exports still ending
+            dialog.wait_ended(10)
         self.pool.cancel_all()
         self.pool.wait_idle(10_000)
         self.close_project()

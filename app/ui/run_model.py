@@ -171,8 +171,11 @@ class RunModel:
             return ("preview",)
         if isinstance(event, CloudJobStatus):
             detail = " / ".join(x for x in (event.status, event.secondary_status, event.message) if x)
-            if view and view.state == "running":
-                view.cloud_job = event.job_name
+            # the running stage tracks it (training follows its chained compression job too,
+            # whose events name the compress stage)
+            running = self.stages.get(self.running or "") if states else None
+            if running is not None:
+                running.cloud_job = event.job_name
             self._line(event, "info", f"cloud job {event.job_name}: {detail}")
             return ("log",)
         if isinstance(event, (StageFinished, StageFailed)) and self.running == event.stage:

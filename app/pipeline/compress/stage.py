@@ -43,7 +43,8 @@ class CompressStage(Stage):
         else:
             ply = trained_splats(project, ctx.emit, ctx.cancel, "compress", self.fetch_splats)
             report = compress_ply(ply, ctx.out_dir, ctx.settings, ctx.emit, ctx.cancel,
-                                  read_georef(paths.geo_json), project_render_check(project))
+                                  read_georef(paths.geo_json),
+                                  project_render_check(project, ctx.cancel))
         out = Path(report["output"])
 
         def rel(p: Path) -> str:
