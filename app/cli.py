@@ -13,11 +13,13 @@ from .cli_stop import stop_on_signals
 from .console import ConsolePrinter, JsonLinesPrinter, action_words
 from .sample_flight_args import add_gps_error_arguments, gps_errors_from_args
 from .pipeline.errors import Cancelled, SpaceportError
-from .pipeline.events import EventBus, JsonlSink
+from .pipeline.events import EventBus, JsonlSink, StageFailed, StageFinished
 from .pipeline.project import Project
+from .pipeline.settings import Settings
 from .pipeline.stage import CancelToken
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+EXPORT_CANCELLED = "export cancelled; the destination was left as it was"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep splats inside this box (metres, splat frame)")
     p.add_argument("--filter-floaters", action="store_true",
                    help="drop invisible splats and isolated outliers")
-    p.add_argument("--json", action="store_true", help="print the quality report as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print events as JSON lines; the last is StageFinished with the quality "
+                        "report as its outputs, or StageFailed")
     p.set_defaults(func=_export)
 
     from .cli_render import add_parser as add_render_parser
@@ -179,46 +183,59 @@ def _demo(args: argparse.Namespace) -> int:
     if not (flight / "ground_truth.json").exists():
         print(f"generating the sample flight in {flight} ...", file=sys.stderr)
         generate_flight(flight, n_images=args.images, seed=args.seed)
-    return run_pipeline(flight, args.dir / "project", args, until=args.until)
+    code = run_pipeline(flight, args.dir / "project", args, until=args.until)
+    if not args.json:
+        print(f"\nsee it in the window: spaceport gui {args.dir / 'project'}", file=sys.stderr)
+    return code
 
 
 def _export(args: argparse.Namespace) -> int:
-    import json
-
+    """Export the project's trained splats. A read of finished outputs: it takes no lock, so it
+    works while a window or a run holds the project. With --json every event is a JSON line on
+    stdout and the last one says how it ended: StageFinished (its outputs are the quality
+    report) or StageFailed (cancelled or the error)."""
     from .pipeline.compress.filters import parse_box
     from .pipeline.export import ExportOptions
     from .pipeline.project_export import export_project
     from .pipeline.stages import fetch_cloud_splats
 
-    project = Project.open(args.project, create=False)
-    options = ExportOptions(sh_degree=args.sh_degree,
-                            crop=parse_box(args.crop) if args.crop else None,
-                            filter_floaters=args.filter_floaters,
-                            compress=project.settings.compress)
+    emit = JsonLinesPrinter() if args.json else ConsolePrinter()
     cancel = CancelToken()
     try:
+        project = Project.open(args.project, create=False)
+        options = ExportOptions(sh_degree=args.sh_degree,
+                                crop=parse_box(args.crop) if args.crop else None,
+                                filter_floaters=args.filter_floaters,
+                                compress=project.settings.compress)
         with stop_on_signals(cancel, "the export"):
-            report = export_project(project, args.format, args.output, options, emit=ConsolePrinter(),
+            report = export_project(project, args.format, args.output, options, emit=emit,
                                     cancel=cancel, fetch_splats=fetch_cloud_splats)
     except (Cancelled, KeyboardInterrupt):
-        print("export cancelled; the destination was left as it was", file=sys.stderr)
+        if args.json:
+            emit(StageFailed(stage="export", reason=EXPORT_CANCELLED, cancelled=True))
+        else:
+            print(EXPORT_CANCELLED, file=sys.stderr)
         return EXIT_CANCELLED
+    except SpaceportError as exc:  # main() prints it on stderr too
+        if args.json:
+            emit(StageFailed(stage="export", reason=exc.message, hint=exc.hint, action=exc.action))
+        raise
     if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        err = report["errors"]
-        print(f"{report['output']}: {report['splats']['written']} splats, {report['bytes']} bytes "
-              f"({report['ratio_to_ply']}x smaller than the PLY); position error mean "
-              f"{err['position_mm']['mean']:.2f} mm, rotation {err['rotation_deg']['mean']:.2f} deg")
-        render = report.get("render") or {}
-        if "psnr_vs_uncompressed_db" in render:
-            photos = render["psnr_vs_photos_db"]
-            print(f"render PSNR {render['psnr_vs_uncompressed_db']['mean']:.2f} dB against the "
-                  f"uncompressed splats on {render['views']} held-out view(s) at "
-                  f"{render['resolution']}; against the photos {photos['uncompressed']:.2f} -> "
-                  f"{photos['compressed']:.2f} dB")
-        elif render:
-            print(f"render PSNR not measured: {render['skipped']}")
+        emit(StageFinished(stage="export", outputs=report))
+        return EXIT_OK
+    err = report["errors"]
+    print(f"{report['output']}: {report['splats']['written']} splats, {report['bytes']} bytes "
+          f"({report['ratio_to_ply']}x smaller than the PLY); position error mean "
+          f"{err['position_mm']['mean']:.2f} mm, rotation {err['rotation_deg']['mean']:.2f} deg")
+    render = report.get("render") or {}
+    if "psnr_vs_uncompressed_db" in render:
+        photos = render["psnr_vs_photos_db"]
+        print(f"render PSNR {render['psnr_vs_uncompressed_db']['mean']:.2f} dB against the "
+              f"uncompressed splats on {render['views']} held-out view(s) at "
+              f"{render['resolution']}; against the photos {photos['uncompressed']:.2f} -> "
+              f"{photos['compressed']:.2f} dB")
+    elif render:
+        print(f"render PSNR not measured: {render['skipped']}")
     return EXIT_OK
 
 
@@ -258,6 +275,10 @@ def _status(args: argparse.Namespace) -> int:
         print(json.dumps({s.name: vars(project.record(s.name)) for s in stages}, indent=2))
         return EXIT_OK
     print(f"project {project.root}\nsource  {project.source}")
+    holder = project.lock_holder()
+    if holder:
+        print(f"open in process {holder.get('pid')} on {holder.get('host')} (a run or a window): "
+              "the states below are as it last saved them")
     for line in _stage_lines(project, stages):
         print(line)
     return EXIT_OK
@@ -284,15 +305,15 @@ def run_pipeline(flight: Path | None, output: Path, args: argparse.Namespace,
     if flight is not None and not flight.is_dir():
         raise SpaceportError(f"Flight folder {flight} does not exist or is not a folder",
                              hint="pass the folder that holds the drone images", path=flight)
+    overrides = [_setting(item) for item in args.set]
+    for key, value in overrides:  # a mistyped setting is refused before any folder is made
+        Settings().set(key, value)
     project = Project.open(output, source=flight)
     if project.source is None:
         raise SpaceportError(f"Project {output} has no flight folder yet",
                              hint="pass the flight folder: spaceport process FLIGHT_DIR -o PROJECT")
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SpaceportError(f"--set expects SECTION.KEY=VALUE, got {item!r}")
-        project.settings.set(key.strip(), value.strip())
+    for key, value in overrides:
+        project.settings.set(key, value)
     printer = JsonLinesPrinter() if args.json else ConsolePrinter(verbose=args.verbose)
     cancel = CancelToken()
     with project:
@@ -314,6 +335,15 @@ def run_pipeline(flight: Path | None, output: Path, args: argparse.Namespace,
     if cancel.cancelled:
         return EXIT_CANCELLED
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def _setting(item: str) -> tuple[str, str]:
+    """('section.key', 'value') from a --set argument."""
+    key, sep, value = item.partition("=")
+    if not sep:
+        raise SpaceportError(f"--set expects SECTION.KEY=VALUE, got {item!r}",
+                             hint="e.g. --set train.max_steps=3000")
+    return key.strip(), value.strip()
 
 
 def _quiet_native_logs(verbose: bool) -> None:

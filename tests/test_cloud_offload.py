@@ -331,3 +331,28 @@ def test_without_a_summary_the_gaussian_count_and_device_are_unknown_not_invente
     placement = next(e.text for e in events if isinstance(e, Log) and e.text.startswith("compression runs"))
     assert "here" in placement and "unknown" in placement
     assert project.paths.splats_ply.read_bytes() == ply  # compressed here: the PLY came home
+
+
+@pytest.mark.parametrize("kind", ["train", "compress"])
+def test_preflight_follows_a_running_job_of_either_kind_without_asking(aws, handoff_project,
+                                                                       kind):
+    from app.pipeline.cloud.offload import CloudRun
+    from app.pipeline.cloud.records import JobRecord
+
+    project = handoff_project
+    book = JobBook.load(project.paths.cloud_jobs)
+    book.add(JobRecord(kind="train", name="spaceport-train-k-a1", key="k", status="Completed"))
+    if kind == "compress":  # a chained compression of that training, still going
+        book.add(JobRecord(kind="compress", name="spaceport-compress-c-a1", key="c",
+                           status="InProgress"))
+    else:
+        book.update(book.jobs[0], status="InProgress")
+    events: list[Event] = []
+
+    def asked(estimate) -> bool:
+        raise AssertionError("following a job costs nothing new: nothing to approve")
+
+    CloudRun(project, events.append, approve_cost=asked).preflight()
+    name = "spaceport-compress-c-a1" if kind == "compress" else "spaceport-train-k-a1"
+    assert f"SageMaker {kind} job {name} is still running: following it" in [
+        e.text for e in events if isinstance(e, Log)][-1]

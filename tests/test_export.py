@@ -114,14 +114,40 @@ def test_cancel_leaves_no_destination(project):
     assert not out.exists()
 
 
-def test_cli_export_prints_the_report_and_fails_cleanly_on_bad_input(project, capsys):
+def test_a_cancel_while_the_export_is_checked_leaves_the_destination_as_it_was(project):
+    from app.pipeline.export import export_splats
+
+    out = project.paths.exports / "scene.spz"
+    atomic.write_bytes(out, b"the previous export")
+    atomic.write_json(sidecar(out, "quality"), {"bytes": 19})
+    token = CancelToken()
+
+    def render_check(reference, decoded):  # the new file is written and read back by now
+        token.cancel()
+        return {"views": 0}
+
+    with pytest.raises(Cancelled):
+        export_splats(project.paths.splats_ply, "spz", out, cancel=token, render_check=render_check)
+    assert out.read_bytes() == b"the previous export"
+    assert json.loads(sidecar(out, "quality").read_text()) == {"bytes": 19}
+    assert sorted(p.name for p in out.parent.iterdir()) == ["scene.spz", "scene.spz.quality.json"]
+
+
+def test_cli_export_prints_json_lines_and_fails_cleanly_on_bad_input(project, capsys):
     out = project.paths.exports / "c.spz"
     assert main(["export", str(project.root), "--format", "spz", "-o", str(out),
                  "--sh-degree", "2", "--crop=200,-300,-50,400,0,50", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["sh_degree"] == 2
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {line["type"] for line in lines[:-1]} == {"Progress", "Log"}
+    assert [line["fraction"] for line in lines if line["type"] == "Progress"][-1] == 1.0
+    assert lines[-1]["type"] == "StageFinished" and lines[-1]["stage"] == "export"
+    assert lines[-1]["outputs"]["sh_degree"] == 2 and lines[-1]["outputs"]["output"] == str(out)
     assert main(["export", str(project.root), "--format", "spz", "-o", str(out),
-                 "--crop", "1,2,3"]) != 0
-    assert "--crop expects" in capsys.readouterr().err
+                 "--crop", "1,2,3", "--json"]) != 0
+    captured = capsys.readouterr()
+    assert "--crop expects" in captured.err
+    failed = json.loads(captured.out.splitlines()[-1])
+    assert failed["type"] == "StageFailed" and "--crop expects" in failed["reason"]
 
 
 def test_compress_stage_writes_scene_sog_through_the_runner(project):

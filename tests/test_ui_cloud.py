@@ -226,6 +226,61 @@ def test_closing_the_window_mid_job_detaches_and_reopening_follows_the_job_again
     assert len(aws.backend().training_jobs) == 1  # followed, never launched again
 
 
+def play_chained(aws: MotoAws, release: threading.Event) -> str:
+    """SageMaker's side of a training with its compression chained in the cloud: the training
+    completes, the compression job is held InProgress until `release`, then completes with a
+    SOG and its report (as the compression container writes them)."""
+    name = aws.wait_for_job("spaceport-train-")
+    aws.set_state(name, "InProgress", "Training")
+    aws.put_logs(name, metrics((10, 20)))
+    aws.complete(name, {"splats.ply": ply_bytes()},
+                 {"summary.json": b'{"splats": "splats.ply", "num_gaussians": 50}'})
+    cname = aws.wait_for_job("spaceport-compress-")
+    aws.set_state(cname, "InProgress", "Training")
+    aws.put_logs(cname, ["compressing 50 splats"])
+    release.wait(WAIT_MS / 1000)
+    report = {"format": "sog", "output": "scene.sog", "bytes": 16, "ratio_to_ply": 300.0,
+              "splats": {"in_file": 50, "written": 50, "removed": {}},
+              "errors": {"position_mm": {"mean": 1.0}}}
+    aws.complete(cname, {"scene.sog": b"SOG bundle bytes",
+                         "compress_report.json": json.dumps(report).encode()})
+    return cname
+
+
+def test_reopening_during_a_chained_compression_job_follows_it_without_asking(
+        qtbot, make_window, project, aws, release):
+    cloud_settings(project, compress_where="cloud")
+    mark_current(project, "ingest", "sfm")
+    project.unlock()
+    window = make_window(project.root)
+    script = aws.in_background(lambda: play_chained(aws, release))
+    press(approval_box(qtbot, window.cloud_panel), "Approve and start")
+    qtbot.waitUntil(lambda: window.cloud_panel.view.name.startswith("spaceport-compress-")
+                    and "InProgress" in window.cloud_panel.job_label.text(), timeout=WAIT_MS)
+    compress_job, root = window.cloud_panel.view.name, window.project.root
+    answer_next_question("Stop following (the job runs on)")
+    window.close()  # mid-compression: the training job is done, its compression is not
+    qtbot.waitUntil(lambda: not window.busy and not window.isVisible(), timeout=WAIT_MS)
+    assert aws.job(compress_job).training_job_status == "InProgress" and aws.stop_calls == []
+
+    again = make_window(root)
+    cloud = again.cloud_panel
+    qtbot.waitUntil(lambda: again.busy, timeout=WAIT_MS)  # following again, nothing asked
+    assert cloud.cost_box is None and f"{compress_job} is still running" in cloud.status.text()
+    qtbot.waitUntil(lambda: f"compress job {compress_job} is still running: following it"
+                    in again.log_panel.toPlainText(), timeout=WAIT_MS)
+    qtbot.waitUntil(again.run_control.cloud_tracked, timeout=WAIT_MS)  # Cancel detaches
+    assert again.model.stages["train"].cloud_job == compress_job
+    release.set()
+    qtbot.waitUntil(lambda: not again.busy, timeout=WAIT_MS)
+    assert script.join(5) is None and not script.errors
+    log = again.log_panel.toPlainText()
+    assert again.model.stages["train"].state == "done", log
+    assert again.model.stages["compress"].state == "done", log
+    assert project.paths.scene_sog.read_bytes() == b"SOG bundle bytes"
+    assert len(aws.backend().training_jobs) == 2 and aws.stop_calls == []  # nothing new launched
+
+
 def test_check_lists_every_failed_setting_with_its_fix(qtbot, window, aws):
     panel = window.cloud_panel
     settings = window.project.settings.cloud

@@ -1,6 +1,7 @@
-"""The export dialog and the Results tab over a real project: every format written through the
-pipeline's export in the pool (read back by splat-transform where node has it), the crop box
-shared with the window, the estimate, the quality report, the held-out pair."""
+"""The export dialog and the Results tab over a real project: every format written by a
+`spaceport export` child process (read back by splat-transform where node has it), Cancel
+leaving the destination as it was, the crop box shared with the window, the estimate, the
+quality report, the held-out pair."""
 
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ def export_with(qtbot, dialog: ExportDialog, fmt: str) -> dict:
     dialog.format.setCurrentIndex(dialog.format.findData(fmt))
     assert dialog.start()
     assert not dialog.export_button.isEnabled() and dialog.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: dialog.report is not None or dialog.task is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=WAIT_MS)
     assert dialog.report is not None, dialog.status.text()
     return dialog.report
 
@@ -170,10 +171,29 @@ def test_a_bad_destination_is_reported_in_the_dialog_and_nothing_is_written(qtbo
     dialog = open_dialog(qtbot, project, pool)
     dialog.destination.setText(str(project.paths.exports / "scene.txt"))
     assert dialog.start()
-    qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=WAIT_MS)
     assert "does not end in .sog" in dialog.status.text() and dialog.report is None
     assert not any(project.paths.exports.glob("*"))
     assert dialog.export_button.isEnabled()
+
+
+def test_cancel_stops_the_export_process_and_leaves_the_destination_as_it_was(qtbot, project,
+                                                                              pool):
+    out = project.paths.exports / "scene.sog"
+    atomic.write_bytes(out, b"the previous export")
+    dialog = open_dialog(qtbot, project, pool)
+    assert dialog.start()
+    qtbot.waitUntil(lambda: "rendering held-out views" in dialog.status.text(), timeout=WAIT_MS)
+    pid = dialog.child.pid
+    dialog.cancel_button.click()  # the new file is written beside it, not yet in its place
+    assert "cancelling" in dialog.status.text() and not dialog.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=WAIT_MS)
+    assert dialog.status.text() == "export cancelled; the destination was left as it was"
+    assert out.read_bytes() == b"the previous export" and dialog.report is None
+    assert sorted(p.name for p in project.paths.exports.iterdir()) == ["scene.sog"]
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # ended and reaped
+    assert dialog.export_button.isEnabled() and dialog.progress.value() == 0
 
 
 def test_without_trained_splats_export_cannot_start_and_says_why(qtbot, tmp_path, pool):

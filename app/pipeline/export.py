@@ -4,18 +4,23 @@ Format-level: a PLY in, a file out; it knows neither the project nor the cloud (
 exports a project's trained splats through it).
 
 Every export: read the 3DGS PLY (bounded memory, NaN/inf dropped), select (SH degree, crop box,
-floater filter), centre when the format is most precise near the origin, write atomically,
-decode the written file again and report per-attribute errors and sizes beside it
-(`<file>.quality.json`), with the ENU georeference and the centring offset (`<file>.georef.json`).
+floater filter), centre when the format is most precise near the origin, write beside the
+destination, decode the written file again (and render it), and only then replace the
+destination, with the per-attribute errors and sizes beside it (`<file>.quality.json`) and the
+ENU georeference and the centring offset (`<file>.georef.json`): a cancel or an error before the
+end leaves the destination as it was.
 """
 
 from __future__ import annotations
 
+import glob
 import json
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -105,6 +110,37 @@ def _write(fmt: str, splats: Splats, out: Path, settings: CompressSettings, prog
     return [out], order
 
 
+@contextmanager
+def _staged(out: Path, fmt: str) -> Iterator[Path]:
+    """Where the export is written and checked before it replaces `out`: an error or a cancel
+    until then leaves `out` as it was. An unbundled SOG (several files in a folder, meta.json
+    last) is written in place."""
+    if fmt == "sog" and out.suffix.lower() != ".sog":
+        yield out
+        return
+    for old in out.parent.glob(f".{glob.escape(out.name)}.export-*"):  # a killed export's
+        pid = old.name[len(out.name) + len(".export-") + 1:].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            old.unlink(missing_ok=True)
+    staged = out.with_name(f".{out.name}.export-{os.getpid()}{SUFFIXES[fmt]}")  # same suffix
+    try:
+        yield staged
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    os.replace(staged, out)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 READERS = {"sog": read_sog, "ply": read_ply, "splat": splat.read_splat, "spz": spz.read_spz,
            "compressed-ply": compressed_ply.read_compressed_ply}
 
@@ -141,16 +177,25 @@ def export_splats(ply: Path, fmt: str, out: Path, options: ExportOptions | None 
                         splats.opacities, splats.sh0, splats.shN)
     t_read = time.perf_counter()
     progress(0.2, f"writing {fmt}")
-    files, order = _write(fmt, splats, out, options.compress,
-                          lambda f, m: progress(0.2 + 0.7 * f, m), cancel)
-    t_write = time.perf_counter()
-    progress(0.9, "reading the export back")
-    decoded = READERS[fmt](out)
-    step = max(1, len(decoded) // ERROR_SAMPLE)  # bounds the memory and time of the check
-    rows = np.arange(0, len(decoded), step)
-    reference = splats.subset(rows if order is None else order[rows])
-    errors = roundtrip_errors(reference.with_sh_degree(decoded.sh_degree), decoded.subset(rows))
-    size, source_size = output_bytes(files), ply.stat().st_size
+    with _staged(out, fmt) as target:
+        files, order = _write(fmt, splats, target, options.compress,
+                              lambda f, m: progress(0.2 + 0.7 * f, m), cancel)
+        t_write = time.perf_counter()
+        progress(0.9, "reading the export back")
+        decoded = READERS[fmt](target)
+        step = max(1, len(decoded) // ERROR_SAMPLE)  # bounds the memory and time of the check
+        rows = np.arange(0, len(decoded), step)
+        reference = splats.subset(rows if order is None else order[rows])
+        errors = roundtrip_errors(reference.with_sh_degree(decoded.sh_degree), decoded.subset(rows))
+        size, source_size = output_bytes(files), ply.stat().st_size
+        t_verify = time.perf_counter()
+        render = None
+        if render_check is not None:
+            check()
+            progress(0.95, "rendering held-out views before and after")
+            render = render_check(loaded.splats, _moved(decoded, offset))
+        check()  # the last moment a cancel leaves the destination as it was
+    files = [out if f == target else f for f in files]
     report = {
         "format": fmt, "output": str(out), "files": [str(f) for f in files], "bytes": size,
         "source_ply": str(ply), "source_bytes": source_size,
@@ -159,13 +204,11 @@ def export_splats(ply: Path, fmt: str, out: Path, options: ExportOptions | None 
                    "removed": removed},
         "sh_degree": decoded.sh_degree, "centre_offset_m": offset.tolist(),
         "seconds": {"read_and_select": round(t_read - t0, 3), "write": round(t_write - t_read, 3),
-                    "verify": round(time.perf_counter() - t_write, 3)},
+                    "verify": round(t_verify - t_write, 3)},
         "errors": errors, "errors_of_every_nth_splat": step,
     }
-    if render_check is not None:
-        check()
-        progress(0.95, "rendering held-out views before and after")
-        report["render"] = render_check(loaded.splats, _moved(decoded, offset))
+    if render is not None:
+        report["render"] = render
     atomic.write_json(sidecar(out, "georef"), _georef(georef, offset))
     atomic.write_json(sidecar(out, "quality"), report)
     progress(1.0, f"{fmt}: {size / 1e6:.2f} MB, {report['ratio_to_ply']}x smaller than the PLY")

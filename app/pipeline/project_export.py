@@ -32,8 +32,9 @@ def trained_splats(project: Project, emit: Callable[[Event], None], cancel: Canc
     return fetch_splats(project, emit, cancel)
 
 
-def project_render_check(project: Project) -> RenderCheck:
-    """The render check of a project's export: its held-out views when it has the SfM hand-off."""
+def project_render_check(project: Project, cancel: CancelToken | None = None) -> RenderCheck:
+    """The render check of a project's export: its held-out views when it has the SfM hand-off
+    (`cancel` stops it between views)."""
     settings, train = project.settings.compress, project.settings.train
     model, images = project.paths.sfm_model, project.paths.sfm_images
 
@@ -46,7 +47,7 @@ def project_render_check(project: Project) -> RenderCheck:
         if not all((model / f).is_file() for f in HANDOFF_FILES) or not images.is_dir():
             return skipped(f"no SfM hand-off in {model.parent} (the held-out views come from it)")
         return render_psnr(model, images, train.eval_every_n_image, reference, decoded, settings,
-                           train.max_side)
+                           train.max_side, cancel)
     return check
 
 
@@ -59,7 +60,8 @@ def export_project(project: Project, fmt: str, out: Path, options: ExportOptions
         options = ExportOptions(compress=project.settings.compress)
     ply = trained_splats(project, emit, cancel, "export", fetch_splats)
     report = export_splats(ply, fmt, Path(out), options, progress_emitter(emit, "export"), cancel,
-                           read_georef(project.paths.geo_json), project_render_check(project))
+                           read_georef(project.paths.geo_json),
+                           project_render_check(project, cancel))
     emit(Log(stage="export", text=f"exported {report['splats']['written']} splats to {out} "
                                   f"({report['bytes']} bytes, {report['ratio_to_ply']}x smaller)"))
     return report

@@ -1,11 +1,13 @@
-"""Where a pipeline run happens for the window: in a child process, never in the window's own.
+"""Where pipeline work happens for the window: in a child process, never in the window's own.
 
 pycolmap and torch hold the interpreter for seconds at a time, which froze a window that ran them
-in a thread of its own (ARCHITECTURE.md). `ChildRun` starts `spaceport process -o PROJECT --json`
-(the same Runner as the command line) and a QThread reads its JSON event lines from stdout and
-forwards them in batches as a signal. `AttachedRun` follows a run that another window started
-(logs/events.jsonl and the lock's pid). Both end with a `RunEnd`; both stop the run with SIGTERM,
-which the CLI turns into its cancel token (a cloud stage detaches instead of stopping the job).
+in a thread of its own (ARCHITECTURE.md). `ChildProcess` starts a `spaceport ... --json`
+subcommand and a QThread reads its JSON event lines from stdout and forwards them in batches as a
+signal: `ChildRun` is a pipeline run (`spaceport process -o PROJECT --json`, the same Runner as
+the command line), the export dialog starts `spaceport export ... --json` the same way.
+`AttachedRun` follows a run that another window started (logs/events.jsonl and the lock's pid).
+All end with a `RunEnd`; all stop with SIGTERM, which the CLI turns into its cancel token (a
+cloud stage detaches instead of stopping the job; an export leaves its destination as it was).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class RunEnd:
     detached: bool = False  # the window stopped following; the process runs on
     error: str = ""  # the process could not be started
     stderr_tail: list[str] = field(default_factory=list)
+    forced: bool = False  # the operator ended it with Force stop (SIGKILL)
 
     @property
     def signal(self) -> str | None:
@@ -88,20 +91,22 @@ def parse_lines(lines: list[bytes]) -> list[Event]:
     return events
 
 
-class ChildRun(QThread):
-    """Starts `spaceport process` on a project and forwards its events; `ended` comes once."""
+class ChildProcess(QThread):
+    """Starts `command` (JSON event lines on stdout, stderr to `stderr_path`) and forwards its
+    events; `ended` comes once."""
 
     events = Signal(object)  # list[Event], on the UI thread
     ended = Signal(object)  # RunEnd
     stoppable = True
 
-    def __init__(self, project: Project, args: list[str], parent: QObject | None = None) -> None:
+    def __init__(self, command: list[str], stderr_path: Path,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.command = spaceport_command("process", "-o", str(project.root), "--json", *args)
-        self.stderr_path = project.paths.run_stderr
+        self.command, self.stderr_path = command, stderr_path
         self.proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._pending_signal: int | None = None
+        self._forced = False
         self._detach = threading.Event()
 
     @property
@@ -110,12 +115,21 @@ class ChildRun(QThread):
         return self.proc.pid if self.proc is not None else None
 
     def stop(self) -> None:
-        """Ask the run to stop cleanly (SIGTERM: the stage checkpoints; a cloud stage detaches)."""
+        """Ask the child to stop cleanly (SIGTERM: a stage checkpoints; a cloud stage detaches)."""
         self._signal(signal.SIGTERM)
 
     def kill(self) -> None:
-        """Force the child to end now (SIGKILL); the stage stays resumable from its checkpoint."""
-        self._signal(signal.SIGKILL)
+        """Force the child and whatever it started to end now (SIGKILL to its process group);
+        the stage stays resumable from its last checkpoint."""
+        with self._lock:
+            self._forced = True
+            if self.proc is None:
+                self._pending_signal = signal.SIGKILL
+            elif self.proc.poll() is None:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: its own group
+                except ProcessLookupError:
+                    pass
 
     def detach(self) -> None:
         """Stop following the run and leave it running (its events still reach events.jsonl);
@@ -144,7 +158,8 @@ class ChildRun(QThread):
             return  # the controller reported the detached end itself
         returncode = proc.wait()
         proc.stdout.close()
-        self.ended.emit(RunEnd(returncode=returncode, stderr_tail=last_lines(self.stderr_path)))
+        self.ended.emit(RunEnd(returncode=returncode, stderr_tail=last_lines(self.stderr_path),
+                               forced=self._forced))
 
     def _start(self) -> subprocess.Popen:
         self.stderr_path.parent.mkdir(parents=True, exist_ok=True)
@@ -180,6 +195,14 @@ class ChildRun(QThread):
             self.events.emit(parse_lines([pending]))
 
 
+class ChildRun(ChildProcess):
+    """`spaceport process` on a project (the window's pipeline run)."""
+
+    def __init__(self, project: Project, args: list[str], parent: QObject | None = None) -> None:
+        super().__init__(spaceport_command("process", "-o", str(project.root), "--json", *args),
+                         project.paths.run_stderr, parent)
+
+
 class AttachedRun(QObject):
     """Follows a run that another process (a window's child, the CLI) holds the project for."""
 
@@ -190,6 +213,7 @@ class AttachedRun(QObject):
                  interval_ms: int = 200, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.project, self.tail, self.pid, self.stoppable = project, tail, pid, stoppable
+        self._forced = False
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._poll)
@@ -200,8 +224,16 @@ class AttachedRun(QObject):
 
     def stop(self) -> None:
         """Ask the run's process to stop cleanly (SIGTERM)."""
+        self._send(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """Force the run's process to end now (SIGKILL)."""
+        self._forced = True
+        self._send(signal.SIGKILL)
+
+    def _send(self, sig: int) -> None:
         try:
-            os.kill(self.pid, signal.SIGTERM)
+            os.kill(self.pid, sig)
         except ProcessLookupError:
             pass
 
@@ -219,4 +251,6 @@ class AttachedRun(QObject):
         late = self.tail.read_new()  # what it wrote between the read and its exit
         if late:
             self.events.emit(late)
-        self.ended.emit(RunEnd(stderr_tail=last_lines(self.project.paths.run_stderr)))
+        self.ended.emit(RunEnd(stderr_tail=last_lines(self.project.paths.run_stderr),
+                               returncode=-signal.SIGKILL if self._forced else None,
+                               forced=self._forced))

@@ -1,38 +1,40 @@
 """The Export dialog: format, SH degree, crop box, floater filter, destination and estimated size;
-the pipeline's `export_project` runs in the background pool and the dialog ends on its quality
-report with Show in folder. The crop box fields are bound to the window's shared `CropBox`, so
-the 3D view's handles and these numbers move together.
+the export runs as a `spaceport export --json` child process (its render check imports torch and
+renders, which would hold the window's interpreter), supervised as the window's runs are
+(child_run.py), and the dialog ends on its quality report with Show in folder. Header reads,
+estimates and the crop fit run in the background pool. The crop box fields are bound to the
+window's shared `CropBox`, so the 3D view's handles and these numbers move together.
 """
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog,
-                               QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout,
+                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
+                               QPushButton, QVBoxLayout, QWidget)
 
+from app.cli import EXPORT_CANCELLED
 from app.pipeline.errors import SpaceportError
-from app.pipeline.events import Event, Progress
-from app.pipeline.cancel import CancelToken
+from app.pipeline.events import Event, Progress, StageFailed, StageFinished
 from app.pipeline.export import sidecar
 from app.pipeline.project import Project
-from app.pipeline.project_export import export_project
-from app.pipeline.stages import fetch_cloud_splats
 from app.viewer.crop import CropBox, export_crop
 
+from .child_run import ChildProcess, RunEnd, spaceport_command
+from .crop_fields import CropFields
 from .export_dialog_model import (LABELS, ExportRequest, PlyInfo, default_destination,
                                   count_inside, estimate_size, ply_info, sog_bytes_per_splat,
                                   splat_bounds)
-from .pool import BackgroundPool, Task
+from .hints import window_hint
+from .pool import BackgroundPool
 from .results import QualityReportView
 from .results_model import stage_outputs
-
-Export = Callable[..., dict[str, Any]]
-AXES = "xyz"
+from .run_outcome import how_it_ended
 
 
 def reveal_in_folder(path: Path) -> None:
@@ -41,81 +43,22 @@ def reveal_in_folder(path: Path) -> None:
     QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
 
-class CropFields(QGroupBox):
-    """Six numeric fields and an on/off check bound both ways to a `CropBox`."""
-
-    def __init__(self, box: CropBox, parent: QWidget | None = None) -> None:
-        super().__init__("Crop box (metres; x east, y north, z up)", parent)
-        self.box = box
-        self.enabled = QCheckBox("Keep only the splats inside this box")
-        self.spins: dict[str, QDoubleSpinBox] = {}
-        grid = QGridLayout(self)
-        grid.addWidget(self.enabled, 0, 0, 1, 4)
-        for col, axis in enumerate(AXES):
-            grid.addWidget(QLabel(axis), 1, col + 1)
-        for row, end in enumerate(("min", "max"), start=2):
-            grid.addWidget(QLabel(end), row, 0)
-            for col, axis in enumerate(AXES):
-                spin = QDoubleSpinBox()
-                spin.setRange(-1e6, 1e6)
-                spin.setDecimals(2)
-                spin.setSingleStep(1.0)
-                spin.setKeyboardTracking(False)  # one change per edit, not per keystroke
-                spin.setObjectName(f"crop_{end}_{axis}")
-                spin.valueChanged.connect(self._edited)
-                grid.addWidget(spin, row, col + 1)
-                self.spins[f"{end}_{axis}"] = spin
-        self.fit_button = QPushButton("Fit to the splats")
-        self.fit_button.setToolTip("the box holding 99.5 % of the splat centres on every axis")
-        grid.addWidget(self.fit_button, 4, 1, 1, 3)
-        self.error = QLabel()
-        self.error.setObjectName("cropError")
-        grid.addWidget(self.error, 5, 0, 1, 4)
-        self.enabled.toggled.connect(lambda on: self.box.set(enabled=on))
-        self._unsubscribe = box.subscribe(lambda _: self.show_box())
-        self.show_box()
-
-    def show_box(self) -> None:
-        """Show the model's corners and state (without echoing the change back)."""
-        values = [*self.box.minimum, *self.box.maximum]
-        for spin, value in zip(self.spins.values(), values):
-            spin.blockSignals(True)
-            spin.setValue(value)
-            spin.blockSignals(False)
-        self.enabled.blockSignals(True)
-        self.enabled.setChecked(self.box.enabled)
-        self.enabled.blockSignals(False)
-
-    def _edited(self) -> None:
-        lo = [self.spins[f"min_{a}"].value() for a in AXES]
-        hi = [self.spins[f"max_{a}"].value() for a in AXES]
-        try:
-            self.box.set(lo, hi)
-        except ValueError as exc:
-            self.error.setText(f"not applied: {exc}")
-            return
-        self.error.setText("")
-
-    def detach(self) -> None:
-        """Stop following the model (the dialog is going away)."""
-        self._unsubscribe()
-
-
 class ExportDialog(QDialog):
-    """Export the project's trained splats; `export` and `reveal` are the pipeline's and the
-    desktop's (tests pass their own `reveal`)."""
+    """Export the project's trained splats in a `spaceport export` child process; `reveal` is
+    the desktop's (tests pass their own)."""
 
     def __init__(self, project: Project, pool: BackgroundPool, crop: CropBox,
-                 parent: QWidget | None = None, export: Export = export_project,
+                 parent: QWidget | None = None,
                  reveal: Callable[[Path], None] = reveal_in_folder) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Export - {project.root.name}")
         self.project, self.pool, self.crop = project, pool, crop
-        self._export, self._reveal = export, reveal
+        self._reveal = reveal
         self.info: PlyInfo | None = None
-        self.task: Task | None = None
-        self.token: CancelToken | None = None
+        self.child: ChildProcess | None = None
+        self.cancelling = self.disposed = False
         self.report: dict[str, Any] | None = None
+        self.failure: StageFailed | None = None
         self.sog_rate = sog_bytes_per_splat(sidecar(project.paths.scene_sog, "quality"))
         self._build()
         unsubscribe = crop.subscribe(lambda _: self.update_estimate())
@@ -208,7 +151,7 @@ class ExportDialog(QDialog):
     def _validate_destination(self) -> bool:
         text = self.destination.text().strip()
         ok = bool(text)
-        self.export_button.setEnabled(ok and self.task is None and self.info is not None)
+        self.export_button.setEnabled(ok and not self.busy and self.info is not None)
         return ok
 
     def browse(self) -> None:
@@ -278,40 +221,64 @@ class ExportDialog(QDialog):
                          failed=self._failed)
 
     # -- the export ----------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """True while an export's process runs (until it has ended, also after Cancel)."""
+        return self.child is not None
+
     def start(self) -> bool:
-        """Run the export in the pool; False (and why, in the status line) when it cannot start."""
-        if self.task is not None or self.info is None or not self._validate_destination():
+        """Start `spaceport export` in a child process; False (and why, in the status line) when
+        it cannot start."""
+        if self.busy or self.info is None or not self._validate_destination():
             return False
         request = self.request()
-        options = request.options(self.project.settings.compress)
-        token = CancelToken()
-
-        def job(task: Task) -> dict[str, Any]:
-            def emit(event: Event) -> None:
-                if isinstance(event, Progress):
-                    task.progress(event.fraction, event.message)
-
-            request.out.parent.mkdir(parents=True, exist_ok=True)
-            return self._export(self.project, request.fmt, request.out, options, emit=emit,
-                                cancel=token, fetch_splats=fetch_cloud_splats)
-
-        self.token, self.report = token, None
+        child = ChildProcess(spaceport_command(*request.arguments(self.project.root)),
+                             self.project.paths.export_stderr, parent=self)
+        child.events.connect(self._events)
+        child.ended.connect(self._ended)
+        self.child, self.report, self.failure, self.cancelling = child, None, None, False
         self.report_box.setVisible(False)
         self.show_button.setEnabled(False)
         self.progress.setValue(0)
         self.status.setText(f"exporting {request.fmt} to {request.out}…")
-        self.task = self.pool.submit(job, key="export", done=self._done, failed=self._failed,
-                                     progress=self._progress)
         self._busy(True)
+        child.start()
         return True
 
-    def _progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(1000 * fraction))
-        self.status.setText(message)
+    def _events(self, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, Progress) and not self.cancelling:
+                self.progress.setValue(int(1000 * event.fraction))
+                self.status.setText(event.message)
+            elif isinstance(event, StageFinished) and event.stage == "export":
+                self.report = event.outputs
+            elif isinstance(event, StageFailed) and event.stage == "export":
+                self.failure = event
+
+    def _ended(self, end: RunEnd) -> None:
+        child, self.child = self.child, None
+        if child is not None:
+            child.wait()  # `ended` is the thread's last act
+            child.deleteLater()
+        if self.disposed:
+            self.deleteLater()
+            return
+        self._busy(False)
+        if self.report is not None:
+            self._done(self.report)
+        elif self.cancelling or (self.failure is not None and self.failure.cancelled):
+            self.progress.setValue(0)
+            self.status.setText(EXPORT_CANCELLED)
+        elif self.failure is not None:
+            hint = window_hint(self.failure.hint, self.failure.action)
+            self._error(self.failure.reason + (f"\nfix: {hint}" if hint else ""))
+        elif end.error:
+            self._error(f"the export could not start: {end.error}")
+        else:  # a crash: killed, or an error before its first event
+            self._error("\n".join([f"the export process {how_it_ended(end)}:",
+                                   *end.stderr_tail[-5:]]))
 
     def _done(self, report: dict[str, Any]) -> None:
-        self.task, self.report = None, report
-        self._busy(False)
         self.progress.setValue(1000)
         self.status.setText(f"exported to {report['output']}")
         self.report_view.show_report(report)
@@ -320,26 +287,46 @@ class ExportDialog(QDialog):
         self.resize(self.width(), max(self.height(), self.sizeHint().height()))
 
     def _failed(self, exc: BaseException) -> None:
-        if self.task is not None and self.task.done:
-            self.task = None
-        self._busy(self.task is not None)
-        text = exc.render() if isinstance(exc, SpaceportError) else f"{type(exc).__name__}: {exc}"
-        self.status.setText(f"<span style='color:#f87171'>{text}</span>".replace("\n", "<br>"))
+        """A background read (header, estimate, fit) failed."""
+        self._error(exc.render() if isinstance(exc, SpaceportError) else
+                    f"{type(exc).__name__}: {exc}")
+
+    def _error(self, text: str) -> None:
+        self.status.setText(f"<span style='color:#f87171'>{html.escape(text)}</span>"
+                            .replace("\n", "<br>"))
 
     def cancel(self) -> None:
-        """Stop a running export (the destination keeps what it held: writes are atomic)."""
-        if self.task is None:
+        """Stop a running export (SIGTERM: the child's clean stop leaves the destination as it
+        was); the dialog says so once the process has ended."""
+        if self.child is None or self.cancelling:
             return
-        self.task.cancel()
-        if self.token is not None:
-            self.token.cancel()
-        self.task = None
-        self._busy(False)
-        self.progress.setValue(0)
-        self.status.setText("export cancelled; the destination was left as it was")
+        self.cancelling = True
+        self.child.stop()
+        self.cancel_button.setEnabled(False)
+        self.status.setText("cancelling the export…")
+
+    def dispose(self) -> None:
+        """Close, cancelling a running export; the dialog is deleted once its process ended."""
+        self.disposed = True
+        self.close()
+        if not self.busy:
+            self.deleteLater()
+
+    def wait_ended(self, timeout_s: float) -> bool:
+        """Block until the export's process has ended (the window's shutdown); SIGKILL after
+        `timeout_s`. False when it had to be killed."""
+        child = self.child
+        if child is None:
+            return True
+        self.cancel()
+        if child.wait(int(timeout_s * 1000)):
+            return True
+        child.kill()
+        child.wait()
+        return False
 
     def _busy(self, busy: bool) -> None:
-        self.cancel_button.setEnabled(busy)
+        self.cancel_button.setEnabled(busy and not self.cancelling)
         for widget in (self.format, self.sh_degree, self.destination, self.crop_fields,
                        self.floaters):
             widget.setEnabled(not busy and (widget is not self.sh_degree or self.fmt != "splat"))

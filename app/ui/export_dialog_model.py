@@ -1,10 +1,11 @@
 """What the export dialog knows without a widget: formats, destinations, the size estimate.
 
-The export itself is the pipeline's `export_project`; this module only turns the dialog's
-fields into its arguments and estimates the file's size before it is written: from the layout
-of the fixed-layout formats (PLY, .splat, compressed PLY), as an upper bound for .spz (the
-layout before gzip), and for SOG from this project's own scene.sog when it has one (measured
-bytes per splat), else as the raw texel bound before lossless WebP.
+The export itself is `spaceport export` in a child process (the pipeline's `export_project`);
+this module only turns the dialog's fields into its arguments and estimates the file's size
+before it is written: from the layout of the fixed-layout formats (PLY, .splat, compressed PLY),
+as an upper bound for .spz (the layout before gzip), and for SOG from this project's own
+scene.sog when it has one (measured bytes per splat), else as the raw texel bound before
+lossless WebP.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from app.pipeline.compress.settings import CompressSettings
 from app.pipeline.compress.sog_codec import PALETTE_ROW
 from app.pipeline.compress.textures import texture_size
 from app.pipeline.errors import InputError
-from app.pipeline.export import FORMATS, SUFFIXES, ExportOptions
+from app.pipeline.export import FORMATS, SUFFIXES
 from app.pipeline.formats.compressed_ply import CHUNK_PROPS, CHUNK_SIZE
 from app.pipeline.formats.ply import read_header
 
@@ -166,7 +167,7 @@ def default_destination(exports: Path, fmt: str, current: Path | None = None) ->
 
 @dataclass(frozen=True)
 class ExportRequest:
-    """The dialog's fields, as export_project takes them."""
+    """The dialog's fields."""
 
     fmt: str
     out: Path
@@ -174,7 +175,13 @@ class ExportRequest:
     crop: tuple[float, ...] | None
     filter_floaters: bool
 
-    def options(self, compress: CompressSettings) -> ExportOptions:
-        """The pipeline's ExportOptions (compression knobs from the project's settings)."""
-        return ExportOptions(sh_degree=self.sh_degree, crop=self.crop,
-                             filter_floaters=self.filter_floaters, compress=compress)
+    def arguments(self, project: Path) -> list[str]:
+        """The `spaceport export` arguments of this request on `project`, events as JSON lines
+        (the compression knobs are the project's settings, read by the command)."""
+        args = ["export", str(project), "--format", self.fmt, "-o", str(self.out),
+                "--sh-degree", str(self.sh_degree), "--json"]
+        if self.crop is not None:  # "=": a negative first corner is not an option
+            args.append("--crop=" + ",".join(repr(float(v)) for v in self.crop))
+        if self.filter_floaters:
+            args.append("--filter-floaters")
+        return args

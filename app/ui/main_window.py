@@ -156,7 +156,8 @@ class MainWindow(QMainWindow):
         return self.run(approved=True) if approved else self.run_control.follow_cloud_job()
 
     def export(self) -> ExportDialog | None:
-        """Open the export dialog on the project's trained splats (the work runs in the pool)."""
+        """Open the export dialog on the project's trained splats (the export runs as a child
+        process; it reads finished outputs, so it works while a run holds the project)."""
         if self.project is None:
             return None
         if self.export_dialog is None or self.export_dialog.project is not self.project:
@@ -292,7 +293,7 @@ class MainWindow(QMainWindow):
         if self.project is not None and self.holds_lock:
             self.project.unlock()
         if self.export_dialog is not None:
-            self.export_dialog.close()
+            self.export_dialog.dispose()  # cancels a running export
             self.export_dialog = None
         self.project, self.holds_lock = None, False
         self._update_actions()
@@ -341,11 +342,13 @@ class MainWindow(QMainWindow):
     def flush(self) -> None:
         """Redraw the widgets whose model topics changed since the last flush."""
         self.page.flush()
+        self.run_control.say_if_stuck()
         self._update_actions()
 
     def _update_actions(self) -> None:
         self.actions.update(can_run=self.project is not None and self.holds_lock and not self.busy,
                             busy=self.busy, can_stop=self.runs.can_stop,
+                            can_force=self.runs.can_force,
                             selected=self.stage_list.selected_stage() is not None,
                             cloud=self.run_control.cloud_tracked(),
                             model_opener=self.model_opener is not None)
@@ -416,6 +419,8 @@ class MainWindow(QMainWindow):
             self.runs.detach()
         self._timer.stop()
         self.gpu_probe.stop()
+        for dialog in self.findChildren(ExportDialog):  # cancelled exports still ending
+            dialog.wait_ended(10)
         self.pool.cancel_all()
         self.pool.wait_idle(10_000)
         self.close_project()

@@ -16,7 +16,7 @@ from app.pipeline.events import (CloudJobStatus, Event, Log, PreviewSnapshot, Pr
                                  StageFailed, StageFinished, StageStarted, TrainMetrics)
 from app.pipeline.project import StageRecord
 
-from .hints import window_hint
+from .hints import hint_label, window_hint
 
 TOPICS = ("stages", "progress", "sfm", "train", "log", "preview")
 LOG_LIMIT = 5000  # lines kept for the log panel; older ones stay in logs/events.jsonl
@@ -171,8 +171,11 @@ class RunModel:
             return ("preview",)
         if isinstance(event, CloudJobStatus):
             detail = " / ".join(x for x in (event.status, event.secondary_status, event.message) if x)
-            if view and view.state == "running":
-                view.cloud_job = event.job_name
+            # the running stage tracks it (training follows its chained compression job too,
+            # whose events name the compress stage)
+            running = self.stages.get(self.running or "") if states else None
+            if running is not None:
+                running.cloud_job = event.job_name
             self._line(event, "info", f"cloud job {event.job_name}: {detail}")
             return ("log",)
         if isinstance(event, (StageFinished, StageFailed)) and self.running == event.stage:
@@ -189,10 +192,11 @@ class RunModel:
                 view.reason, view.hint = event.reason, event.hint
                 view.action = event.action
                 view.finished, view.cloud_job = event.t, ""
-            text = ("cancelled: " if event.cancelled else "failed: ") + event.reason
+            state = "cancelled" if event.cancelled else "failed"
+            text = event.reason if event.reason.startswith(state) else f"{state}: {event.reason}"
             fix = window_hint(event.hint, event.action)
             self._line(event, "warning" if event.cancelled else "error",
-                       text + (f" (fix: {fix})" if fix else ""))
+                       text + (f" ({hint_label(state)}: {fix})" if fix else ""))
             return "stages", "progress", "log"
         return ()
 

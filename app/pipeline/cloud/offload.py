@@ -70,9 +70,10 @@ class CloudRun:
         self._log(self.session.endpoint_note(), "warning")
         ident = preflight(self.session, self._image_kinds())
         self._log(f"AWS account {ident.account} as {ident.arn}")
-        following = [job.name for job in self.book.jobs if job.kind == "train" and job.active]
-        if following:  # reattaching costs nothing new; a new launch still asks (see train)
-            self._log(f"the SageMaker job {following[-1]} is still running: following it")
+        following = [job for job in self.book.jobs if job.active]  # training or the chained
+        if following:  # compression: reattaching costs nothing new; a new launch still asks
+            job = following[-1]
+            self._log(f"the SageMaker {job.kind} job {job.name} is still running: following it")
         else:
             self._approved()
 

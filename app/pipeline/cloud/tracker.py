@@ -32,7 +32,8 @@ class JobTracker:
         self.emit, self.cancel, self.stage = emit, cancel, stage
         self.tailer = LogTailer(session.client("logs"), job.name, job.log_tokens)
         self.describe_calls = 0
-        self.last_metrics: TrainMetrics | None = None
+        self.reported = False  # the first status is reported even unchanged: a run that
+        self.last_metrics: TrainMetrics | None = None  # follows a job again says which one
 
     def run(self) -> dict[str, Any]:
         """Block (on the stage's worker thread) until the job ends; its final description.
@@ -91,7 +92,8 @@ class JobTracker:
                          failure_reason=desc.get("FailureReason", ""),
                          artifact_s3=artifact or self.job.artifact_s3,
                          log_tokens=dict(self.tailer.tokens))
-        if changed:
+        if changed or not self.reported:
+            self.reported = True
             self.emit(CloudJobStatus(stage=self.stage, job_name=self.job.name, status=status,
                                      secondary_status=secondary, message=jobs.status_message(desc)))
         return desc

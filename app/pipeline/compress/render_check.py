@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..cancel import CancelToken
 from ..errors import InputError
 from ..formats.splats import Splats
 from .settings import CompressSettings
@@ -25,8 +26,10 @@ def skipped(reason: str) -> dict[str, Any]:
 
 
 def render_psnr(model_dir, images_dir, every_n: int, reference: Splats, decoded: Splats,
-                settings: CompressSettings, gpu_max_side: int) -> dict[str, Any]:
-    """PSNR of `decoded` renders against `reference` renders (and of both against the photos)."""
+                settings: CompressSettings, gpu_max_side: int,
+                cancel: CancelToken | None = None) -> dict[str, Any]:
+    """PSNR of `decoded` renders against `reference` renders (and of both against the photos);
+    `cancel` is checked before each view (Cancelled)."""
     from ..train.data import load_scene
     from ..train.loss import psnr
     from ..render.rasterize import rasterizer_for
@@ -51,6 +54,8 @@ def render_psnr(model_dir, images_dir, every_n: int, reference: Splats, decoded:
     before, after = splat_params(reference, device), splat_params(decoded, device)
     rows: list[tuple[float, float, float]] = []
     for view in views:
+        if cancel is not None:
+            cancel.check()
         if rows and time.perf_counter() - t0 > settings.render_budget_s:
             break  # at least one view; more while the time budget lasts
         ref, photo = render_view(before, view, rasterize, reference.sh_degree, device)
