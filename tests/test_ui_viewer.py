@@ -291,7 +291,8 @@ def test_export_cropped_opens_the_export_dialog_with_the_same_box(qtbot, tab, fi
     qtbot.waitUntil(lambda: dialog.info is not None, timeout=20_000)
     dialog.format.setCurrentIndex(dialog.format.findData("ply"))
     assert dialog.start()
-    qtbot.waitUntil(lambda: dialog.report is not None or dialog.task is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=60_000)
+    assert dialog.report is not None, dialog.status.text()
     means = read_model(Path(dialog.report["output"])).means
     assert 0 < len(means) < 3000 and np.all(np.abs(means[:, :2]) <= 10)
     dialog.close()
