@@ -180,17 +180,10 @@ class SplatVisual(Visual):
 
     def _start_chunks(self) -> None:
         """Draw refinement chunks from a repeating timer until the last (or the view moves)."""
-        from vispy import app
-
-        timer = self._timers.get("chunks")
+        timer = self._timer("chunks", lambda event: self._next_chunk(), interval=0.0)
         if timer is None:
-            try:
-                timer = app.Timer(interval=0.0, connect=lambda event: self._next_chunk())
-            except Exception:  # noqa: BLE001 - a backend without timers (EGL): draw when asked
-                self.update()
-                return
-            self._timers["chunks"] = timer
-        if not timer.running:
+            self.update()
+        elif not timer.running:
             timer.start()
 
     def _next_chunk(self) -> None:
@@ -307,23 +300,31 @@ class SplatVisual(Visual):
     def _request_redraw(self, delay: float) -> None:
         """A frame in `delay` seconds (or sooner, if one is asked for sooner), from a timer: an
         update asked for while drawing is lost. Any frame drawn meanwhile answers it."""
-        from vispy import app
-
         due = time.perf_counter() + max(delay, 0.0)
         timer = self._timers.get("frame")
         if timer is not None and timer.running and self._frame_due <= due:
             return
+        timer = self._timer("frame", lambda event: self.update(), iterations=1)
         if timer is None:
-            try:
-                timer = app.Timer(iterations=1, connect=lambda event: self.update())
-            except Exception:  # noqa: BLE001 - a backend without timers (EGL): draw when asked
-                self.update()
-                return
-            self._timers["frame"] = timer
+            self.update()
+            return
         timer.stop()
         timer.interval = max(delay, 0.0)
         timer.start(iterations=1)
         self._frame_due = due
+
+    def _timer(self, name: str, connect, **kwargs):
+        """This visual's vispy timer `name`, made at first use; None on a backend without timers
+        (EGL offscreen), where the caller draws when asked instead."""
+        timer = self._timers.get(name)
+        if timer is None:
+            from vispy import app
+
+            try:
+                timer = self._timers[name] = app.Timer(connect=connect, **kwargs)
+            except Exception:  # noqa: BLE001 - a backend without timers
+                return None
+        return timer
 
     def _compute_bounds(self, axis: int, view) -> tuple[float, float] | None:
         if self.data is None or len(self.data.arrays) == 0:
