@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,23 @@ BRIGHTON = SHARED / "data" / "brighton_beach" / "images"
 def needs_brighton() -> pytest.MarkDecorator:
     """Skip unless the real DJI flight in ../shared/data is present."""
     return pytest.mark.skipif(not BRIGHTON.is_dir(), reason="../shared/data/brighton_beach absent")
+
+
+@pytest.fixture(scope="session")
+def qapp():
+    """pytest-qt's application, made as the product makes it (app.ui.app.create_application)."""
+    from app.ui.app import create_application
+
+    return create_application(["pytest-qt-qapp"])
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_between_tests():
+    """Once the application collects only on its UI-thread timer, collect after each test too,
+    so no later test's worker thread inherits a previous window's garbage."""
+    yield
+    if not gc.isenabled():
+        gc.collect()
 
 
 @pytest.fixture(scope="session")

@@ -76,3 +76,34 @@ def test_cancel_all_drops_results_and_wait_idle_returns(qtbot):
     assert pool.wait_idle(5000)
     qtbot.waitUntil(lambda: not pool.busy(), timeout=5000)
     assert results == []
+
+
+def test_cycles_holding_qt_objects_are_collected_on_the_ui_thread_only(qtbot):
+    import gc
+    import threading
+    import weakref
+
+    from PySide6.QtCore import QObject
+
+    from app.ui.app import create_application
+
+    create_application()
+    assert not gc.isenabled()  # no collection in whichever thread happens to allocate
+    collected_in: list[str] = []
+
+    class Cyclic(QObject):
+        def __del__(self) -> None:
+            collected_in.append(threading.current_thread().name)
+
+    obj = Cyclic()
+    obj.me = obj  # a reference cycle: only the collector frees it
+    alive = weakref.ref(obj)
+    del obj
+    kept: list[list[int]] = []
+    worker = threading.Thread(target=lambda: kept.extend([i] for i in range(20_000)),
+                              name="worker")
+    worker.start()
+    worker.join()  # allocations that would have triggered a collection in the worker
+    assert alive() is not None
+    qtbot.waitUntil(lambda: alive() is None, timeout=5000)  # the UI thread's timer collects
+    assert collected_in == [threading.main_thread().name]

@@ -78,3 +78,14 @@ def _json_default(obj: Any) -> Any:
     if hasattr(obj, "item"):
         return obj.item()
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this machine (a lock's holder, a staged file's writer)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by someone else
+    return True

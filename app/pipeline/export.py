@@ -120,7 +120,7 @@ def _staged(out: Path, fmt: str) -> Iterator[Path]:
         return
     for old in out.parent.glob(f".{glob.escape(out.name)}.export-*"):  # a killed export's
         pid = old.name[len(out.name) + len(".export-") + 1:].split(".")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not atomic.pid_alive(int(pid)):
             old.unlink(missing_ok=True)
     staged = out.with_name(f".{out.name}.export-{os.getpid()}{SUFFIXES[fmt]}")  # same suffix
     try:
@@ -129,16 +129,6 @@ def _staged(out: Path, fmt: str) -> Iterator[Path]:
         staged.unlink(missing_ok=True)
         raise
     os.replace(staged, out)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 READERS = {"sog": read_sog, "ply": read_ply, "splat": splat.read_splat, "spz": spz.read_spz,

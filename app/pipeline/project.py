@@ -138,15 +138,7 @@ class ProjectLock:
         if holder.get("host") != socket.gethostname():
             return True  # another machine (shared drive): assume it is alive
         pid = holder.get("pid")
-        if not isinstance(pid, int):
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return isinstance(pid, int) and atomic.pid_alive(pid)
 
 
 class Project:

@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
+from pyqtgraph.util.garbage_collector import GarbageCollector
 
 from .resources import resource
 
@@ -28,6 +29,12 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     style = resource("style.qss")
     if style:
         app.setStyleSheet(style.read_text(encoding="utf-8"))
+    if getattr(app, "spaceport_gc", None) is None:
+        # Python's collector runs in whichever thread allocates: a pool thread that collects a
+        # dead widget's cycle destroys a QObject off the UI thread and can deadlock against it
+        # (seen: a pool thread's ~QObject waiting for the GIL, the UI thread for its mutex), so
+        # cycles are collected on the UI thread only, by a timer
+        app.spaceport_gc = GarbageCollector(interval=1.0)
     return app
 
 
