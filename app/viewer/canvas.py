@@ -34,6 +34,19 @@ def box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
                      for i in range(8)], np.float32)
 
 
+class _OneViewCanvas(scene.SceneCanvas):
+    """A SceneCanvas whose mouse presses and wheel steps go straight to its one view: vispy finds
+    their target by a picking render of the whole scene (100-300 ms on llvmpipe at a session's
+    first press, picking shaders compiled). Here only the view takes mouse events: clicks on
+    frusta, handles and the model are found on the CPU."""
+
+    view = None  # the view box events go to (set once it exists)
+
+    def visual_at(self, pos):
+        """The view, without rendering (vispy's picking render if there is none yet)."""
+        return self.view if self.view is not None else super().visual_at(pos)
+
+
 class SceneView:
     """A SceneCanvas with the splat visual; `native` is the Qt widget to embed.
 
@@ -46,9 +59,10 @@ class SceneView:
                  submit: Submit = synchronous) -> None:
         vispy_app.use_app("pyside6")
         # no autoswap: Qt composes a QOpenGLWidget itself; vispy's extra swap cost 3-6 ms a frame
-        self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, size=size, parent=parent,
-                                        show=False, autoswap=False)
-        self.view = self.canvas.central_widget.add_view(border_width=0, margin=0)
+        self.canvas = _OneViewCanvas(keys=None, bgcolor=BACKGROUND, size=size, parent=parent,
+                                     show=False, autoswap=False)
+        self.view = self.canvas.view = self.canvas.central_widget.add_view(border_width=0,
+                                                                           margin=0)
         self.camera = PinholeCamera()
         self.view.camera = self.camera
         # the points and frusta are drawn by the splat node, first into each of its targets with
