@@ -206,12 +206,13 @@ def drag(app, canvas, seconds: float = 1.5, hz: float = 60.0, step_px: float = 3
             camera.pose.orbit(-step_px * 0.005, 0.0)
             camera.view_changed()
 
+    probe = Probe()  # from the press: vispy's handling of it is part of the drag
     post(QEvent.Type.MouseButtonPress, left, left)
     spin(app, 0.05)
     mover = QTimer()
     mover.setInterval(int(1000 / hz))
     mover.timeout.connect(move)
-    loop, probe = QEventLoop(), Probe()
+    loop = QEventLoop()
     mover.start()
     QTimer.singleShot(int(seconds * 1000), loop.quit)
     loop.exec()
