@@ -6,11 +6,15 @@ run, so load from other processes affects both alike; `uptime` load is recorded 
 
   render   full-model frame (every visible splat, sorted) at 100k and 1M splats, overview and a
            drone-height view; markers frame of the same splats
-  moving   frame time while the camera orbits (the budgeted preview), in the Qt window's canvas
+  moving   frames while the operator drags to orbit (mouse moves at 60 Hz through the event loop;
+           the budgeted preview) in the Qt window's canvas, with the 10 ms probe
   sort     1M: cull + 16-bit keys + stable sort, its row gather, float32 argsort
   load     1M PLY and SOG: ours (read, prepare, rows) beside `splat-transform -q FILE null`
   ui       10 ms timer probe: largest gap while a 1M model loads and while a snapshot replaces it,
-           against main's path (its whole UI-thread stall) and an idle probe
+           against main's path (its whole UI-thread stall), an idle probe and the floor of any
+           moving view (an empty canvas redrawn at 60 Hz)
+  depth    the splats composed with 50k sparse points and 30 frusta (drawn first, with depth,
+           into the target) against the splats alone, with and without the depth test
   sh       view-dependent colour: per-view CPU evaluation (1M, SH3) against SH3 in the vertex
            shader (extra draw time per frame, 100k)
 
@@ -150,10 +154,11 @@ class Probe:
         self.gaps, self.last = [], time.perf_counter()
 
     def summary(self) -> dict:
-        """Largest and 99th-percentile gap in ms."""
+        """Largest, 99th- and 95th-percentile gap in ms."""
         g = np.array(self.gaps or [0.0]) * 1000
         return {"max_gap_ms": round(float(g.max()), 1),
-                "p99_gap_ms": round(float(np.percentile(g, 99)), 1), "ticks": len(self.gaps)}
+                "p99_gap_ms": round(float(np.percentile(g, 99)), 1),
+                "p95_gap_ms": round(float(np.percentile(g, 95)), 1), "ticks": len(self.gaps)}
 
 
 def spin(app, seconds: float = 0.0, until=None, timeout: float = 300.0) -> float:
@@ -168,26 +173,90 @@ def spin(app, seconds: float = 0.0, until=None, timeout: float = 300.0) -> float
         time.sleep(0.002)
 
 
-def orbit(app, scene, steps: int = 40) -> dict:
-    """Orbit the camera a step every 30 ms; paint times and the probe while it moves."""
+MOVES = "mouse"  # how drag() moves the view: "mouse" events, or "camera" steps (main's code
+# before the drag fix never orbited by mouse: the same steps compare it)
+
+
+def drag(app, canvas, seconds: float = 1.5, hz: float = 60.0, step_px: float = 3.0) -> dict:
+    """Orbit as an operator does: a left drag, its mouse moves posted at `hz` to the canvas widget
+    and handled by the real event loop (or, with MOVES "camera", the camera turned as far at the
+    same rate); paint times and the 10 ms probe while it moves."""
+    from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer
+    from PySide6.QtGui import QMouseEvent
+
     paints, start = [], [0.0]
-    first = scene.canvas.events.draw.connect(lambda e: start.__setitem__(0, time.perf_counter()),
-                                             position="first")
-    last = scene.canvas.events.draw.connect(
-        lambda e: paints.append(time.perf_counter() - start[0]), position="last")
-    probe = Probe()
-    for _ in range(steps):
-        scene.camera.pose.orbit(0.01, 0.0)
-        scene.camera.view_changed()
-        spin(app, 0.03)
+    first = canvas.events.draw.connect(lambda e: start.__setitem__(0, time.perf_counter()),
+                                       position="first")
+    last = canvas.events.draw.connect(lambda e: paints.append(time.perf_counter() - start[0]),
+                                      position="last")
+    pos = [canvas.size[0] / 2, canvas.size[1] / 2]
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+
+    def post(kind, button, buttons) -> None:
+        point = QPointF(*pos)
+        app.postEvent(canvas.native, QMouseEvent(kind, point, point, button, buttons,
+                                                 Qt.KeyboardModifier.NoModifier))
+
+    def move() -> None:
+        pos[0] += step_px
+        if MOVES == "mouse":
+            post(QEvent.Type.MouseMove, none, left)
+        else:
+            camera = canvas.central_widget.children[0].camera
+            camera.pose.orbit(-step_px * 0.005, 0.0)
+            camera.view_changed()
+
+    probe = Probe()  # from the press: vispy's handling of it is part of the drag
+    post(QEvent.Type.MouseButtonPress, left, left)
+    spin(app, 0.05)
+    mover = QTimer()
+    mover.setInterval(int(1000 / hz))
+    mover.timeout.connect(move)
+    loop = QEventLoop()
+    mover.start()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+    mover.stop()
+    post(QEvent.Type.MouseButtonRelease, left, none)
     out = probe.summary()
-    scene.canvas.events.draw.disconnect(first)
-    scene.canvas.events.draw.disconnect(last)
-    p = np.array(paints) * 1000
-    out.update({"paints": len(paints), "paint_median_ms": round(float(np.median(p)), 1),
+    canvas.events.draw.disconnect(first)
+    canvas.events.draw.disconnect(last)
+    p = np.array(paints or [0.0]) * 1000
+    out.update({"paints": len(paints), "fps": round(len(paints) / seconds, 1),
+                "paint_median_ms": round(float(np.median(p)), 1),
                 "paint_p90_ms": round(float(np.percentile(p, 90)), 1),
                 "paint_max_ms": round(float(p.max()), 1), "load": load_average()})
     return out
+
+
+def empty_canvas_floor(app, seconds: float = 1.5) -> dict:
+    """The floor of any moving view here: a canvas with nothing in it, beside a side panel as in
+    the 3D tab, redrawn at 60 Hz (Qt's composition of the window and vispy's frame, no drawing)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+    from vispy import scene as vscene
+
+    holder = QWidget()
+    canvas = vscene.SceneCanvas(size=SIZE, parent=holder, show=False, bgcolor="black",
+                                autoswap=False)
+    layout = QHBoxLayout(holder)
+    layout.addWidget(canvas.native)
+    layout.addWidget(QLabel("side panel"))
+    holder.resize(SIZE[0] + 340, SIZE[1] + 80)
+    holder.show()
+    spin(app, 0.5)
+    paints = []
+    canvas.events.draw.connect(lambda e: paints.append(1))
+    timer = QTimer()
+    timer.setInterval(16)
+    timer.timeout.connect(canvas.update)
+    loop, probe = QEventLoop(), Probe()
+    timer.start()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+    timer.stop()
+    holder.close()
+    return {**probe.summary(), "fps": round(len(paints) / seconds, 1), "load": load_average()}
 
 
 def qt_rows(ply: Path, snapshot: Path) -> dict:
@@ -206,6 +275,8 @@ def qt_rows(ply: Path, snapshot: Path) -> dict:
     idle = Probe()
     spin(app, 2.0)
     out["idle_probe"] = idle.summary()
+    out["empty_canvas_60hz"] = empty_canvas_floor(app)
+    print("ui empty canvas", out["empty_canvas_60hz"], flush=True)
     panel = ViewerPanel(pool=BackgroundPool())
     panel.resize(SIZE[0] + 340, SIZE[1] + 80)
     panel.show()
@@ -227,7 +298,7 @@ def qt_rows(ply: Path, snapshot: Path) -> dict:
         panel.scene.camera.pose = Pose.looking_at(np.array(eye), np.array(target))
         panel.scene.camera.view_changed()
         spin(app, until=lambda: splats.complete)
-        out[f"moving_{view}"] = {**orbit(app, panel.scene), "budget": splats.budget}
+        out[f"moving_{view}"] = {**drag(app, panel.scene.canvas), "budget": splats.budget}
         print("moving", view, out[f"moving_{view}"], flush=True)
         spin(app, until=lambda: splats.complete)
     probe.reset()
@@ -257,16 +328,60 @@ def qt_rows(ply: Path, snapshot: Path) -> dict:
     canvas.render()
     out["main_markers_ui_stall_ms"] = round(1000 * (time.perf_counter() - t), 1)
 
-    class Holder:  # what orbit() needs of a scene view
-        pass
-
-    view = Holder()
-    view.canvas, view.camera = canvas, box.camera
     for name, (eye, target) in VIEWS.items():
         box.camera.pose = Pose.looking_at(np.array(eye), np.array(target))
-        out[f"markers_moving_{name}"] = orbit(app, view)
+        box.camera.view_changed()
+        out[f"markers_moving_{name}"] = drag(app, canvas)
         print("markers moving", name, out[f"markers_moving_{name}"], flush=True)
     holder.close()
+    return out
+
+
+# -- depth: splats composed with the sparse points and frusta ------------------------------------
+def depth_rows(data: DrawData, n_points: int = 50_000, n_cameras: int = 30) -> dict:
+    """Full-model frame of the splats alone without depth (the previous composition), with the
+    depth test, and composed with `n_points` sparse points and `n_cameras` frusta drawn first
+    into the target with depth; and the points and frusta alone."""
+    from vispy.visuals import LineVisual, MarkersVisual
+
+    from app.viewer import splat_visual
+    from app.viewer.splat_visual import SplatNode
+
+    rng = np.random.default_rng(3)
+    means = data.arrays.means
+    points = means[rng.choice(len(means), n_points)] + rng.normal(0, 0.3, (n_points, 3))
+    apex = np.c_[rng.uniform(-90, 90, (n_cameras, 2)), np.full(n_cameras, 60.0)]
+    corners = np.array([[-4, -3, -6], [4, -3, -6], [4, 3, -6], [-4, 3, -6]], float)
+    segments = np.concatenate([np.concatenate([[a, a + c] for c in corners] +
+                                              [[a + corners[i], a + corners[(i + 1) % 4]]
+                                               for i in range(4)]) for a in apex])
+    canvas, box, camera = canvas_with_camera("overview")
+    node = SplatNode(parent=box.scene)
+    node.scheduler.draw_everything = True
+    node.set_data(data)
+    out = {"splats": len(data.arrays), "points": n_points, "cameras": n_cameras}
+    blend = splat_visual.BLEND
+    splat_visual.BLEND = dict(blend, depth_test=False)
+    out["splats_no_depth_test_ms"] = median_ms(canvas.render, 7)
+    splat_visual.BLEND = blend
+    out["splats_depth_tested_ms"] = median_ms(canvas.render, 7)
+    markers, lines = MarkersVisual(), LineVisual(connect="segments", width=1.5)
+    markers.set_data(points.astype(np.float32), face_color=(0.8, 0.7, 0.5, 1), edge_width=0,
+                     size=3.0)
+    lines.set_data(pos=segments.astype(np.float32), color=(1.0, 0.78, 0.25, 0.9))
+    for layer in (markers, lines):
+        layer.set_gl_state(blend=True, depth_test=True, depth_mask=True)
+    node.set_underlays([markers, lines])
+    out["composed_ms"] = median_ms(canvas.render, 7)
+    node.show_splats = False
+    out["points_and_frusta_alone_ms"] = median_ms(canvas.render, 7)
+    canvas.close()
+    out["composition_extra_ms"] = round(out["composed_ms"] - out["splats_no_depth_test_ms"] -
+                                        out["points_and_frusta_alone_ms"], 1)
+    out["composed_vs_splats_no_depth"] = round(out["composed_ms"] /
+                                               out["splats_no_depth_test_ms"], 2)
+    out["load"] = load_average()
+    print("depth", out, flush=True)
     return out
 
 
@@ -416,10 +531,15 @@ def main() -> int:
     parser.add_argument("--sh", type=int, default=3, help="SH degree of the synthetic models")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/viewer.json")
     parser.add_argument("--skip", default="", help="comma-separated sections to leave out")
+    parser.add_argument("--moves", choices=("mouse", "camera"), default="mouse",
+                        help="orbit by posted mouse drags, or by turning the camera directly")
     args = parser.parse_args()
+    global MOVES
+    MOVES = args.moves
     skip = set(filter(None, args.skip.split(",")))
     counts = [int(v) for v in args.splats.split(",")]
     result: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "size": SIZE, "sh_degree": args.sh,
+                    "moves": args.moves,
                     "load_at_start": load_average(), "gpu": "none lent to this session"}
     work = Path(tempfile.mkdtemp(prefix="bench-viewer-"))
     try:
@@ -430,6 +550,9 @@ def main() -> int:
                                 for row in render_rows(DrawData.build(prepare(splats)),
                                                        markers_data(splats), n)]
         data = DrawData.build(prepare(big))
+        if "depth" not in skip:
+            small = min(models, key=lambda n: n)
+            result["depth"] = depth_rows(DrawData.build(prepare(models[small])))
         if "sort" not in skip:
             result["sort"] = sort_rows(data.arrays, data)
             print("sort", result["sort"], flush=True)

@@ -102,6 +102,49 @@ def _save_screenshots(win, folder: Path, qtbot) -> None:
         win.grab().save(str(folder / f"{name}.png"))
 
 
+def in_view(scene, points: np.ndarray) -> bool:
+    """True when every point projects inside the canvas."""
+    w, h = scene.camera.viewport
+    px = scene.project(points)
+    return bool(np.all((px >= 0) & (px <= [w, h])))
+
+
+@needs_display
+@pytest.mark.gui
+def test_a_project_opened_behind_another_tab_is_fitted_and_refined_when_the_tab_shows(
+        qtbot, finished_project):
+    from app.ui.main_window import MainWindow
+    from app.viewer.canvas import box_corners
+
+    win = MainWindow(with_viewer=True)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.tabs.currentWidget() is not win.viewer  # the window opens on another tab
+    win.open_project(finished_project)
+    viewer, scene = win.viewer, win.viewer.scene
+    qtbot.waitUntil(lambda: viewer.arrays is not None and scene.sparse_data is not None,
+                    timeout=20_000)
+    win.tabs.setCurrentWidget(win.viewer)
+    qtbot.waitUntil(lambda: "6,000 of 6,000 splats drawn" in viewer.status.text(), timeout=20_000)
+    native = scene.native.size()
+    assert scene.camera.viewport == (native.width(), native.height())
+    model = box_corners(*viewer.arrays.bounds)
+    assert in_view(scene, model) and in_view(scene, scene.sparse_data.centers)
+    w, h = scene.camera.viewport
+    spread = np.ptp(scene.project(np.r_[model, scene.sparse_data.centers]), axis=0)
+    assert spread[0] > 0.8 * w or spread[1] > 0.8 * h  # it fills the view, not a corner of it
+    scene.camera.pose.orbit(0.5, 0.2)
+    scene.camera.view_changed()
+    win.resize(1100, 800)  # moved away from home: a resize keeps the view
+    qtbot.waitUntil(lambda: scene.camera.viewport[0] < w, timeout=5_000)
+    assert not in_view(scene, scene.sparse_data.centers) or not scene.camera.at_home
+    scene.fit()  # Reset view: fitted to the new size
+    assert in_view(scene, model) and in_view(scene, scene.sparse_data.centers)
+    win.close()
+
+
 @pytest.fixture
 def tab(qtbot, finished_project):
     """The 3D tab of a window showing the finished project, its splats drawn in full."""
@@ -236,19 +279,23 @@ def test_dragging_a_crop_handle_moves_that_face_and_hides_the_splats_outside(qtb
 
 @needs_display
 @pytest.mark.gui
-def test_export_cropped_hands_the_box_to_export(qtbot, tab, finished_project):
+def test_export_cropped_opens_the_export_dialog_with_the_same_box(qtbot, tab, finished_project):
     from app.pipeline.formats.model import read_model
 
     paths = ProjectPaths(finished_project)
     write_splats(paths.splats_ply, n=3000)
-    tab.crop.set((-10, -10, -5), (10, 10, 20), enabled=True)
-    out = paths.exports / "cropped.ply"
-    tab.export(out)
-    qtbot.waitUntil(lambda: "exported" in tab.crop_panel.export_text.text()
-                    or "failed" in tab.crop_panel.export_text.text(), timeout=60_000)
-    assert "exported" in tab.crop_panel.export_text.text(), tab.crop_panel.export_text.text()
-    means = read_model(out).means
+    tab.crop.set((-10, -10, -5), (10, 10, 20), enabled=False)
+    tab.crop_panel.export_button.click()
+    dialog = tab.window().export_dialog
+    assert dialog.isVisible() and dialog.crop is tab.crop and tab.crop.enabled
+    qtbot.waitUntil(lambda: dialog.info is not None, timeout=20_000)
+    dialog.format.setCurrentIndex(dialog.format.findData("ply"))
+    assert dialog.start()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=60_000)
+    assert dialog.report is not None, dialog.status.text()
+    means = read_model(Path(dialog.report["output"])).means
     assert 0 < len(means) < 3000 and np.all(np.abs(means[:, :2]) <= 10)
+    dialog.close()
 
 
 @needs_display
@@ -340,3 +387,74 @@ def test_measuring_between_two_cameras_gives_their_distance(qtbot, tab):
     assert len(tab.measure.points) == 2
     assert np.linalg.norm(tab.measure.points[1] - tab.measure.points[0]) == pytest.approx(60.0,
                                                                                          abs=1e-3)
+
+
+def _mouse(native, kind: str, x: float, y: float) -> None:
+    """Send a left-button mouse event to the canvas widget, as the window system would."""
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    kind, button, buttons = {"press": (QEvent.Type.MouseButtonPress, left, left),
+                             "move": (QEvent.Type.MouseMove, none, left),
+                             "release": (QEvent.Type.MouseButtonRelease, left, none)}[kind]
+    QApplication.sendEvent(native, QMouseEvent(kind, QPointF(x, y), QPointF(x, y), button, buttons,
+                                               Qt.KeyboardModifier.NoModifier))
+
+
+@needs_display
+@pytest.mark.gui
+def test_a_left_drag_on_the_canvas_orbits_and_the_press_keeps_the_refined_image(qtbot, tab):
+    scene = tab.scene
+    targets = {name: fbo.color_buffer.shape for name, fbo in scene.splats._targets.items()}
+    eye = scene.camera.pose.eye.copy()
+    picked, render_picking = [], scene.canvas._render_picking
+    scene.canvas._render_picking = lambda *a: (picked.append(1), render_picking(*a))[1]
+    _mouse(scene.native, "press", 300, 300)
+    assert scene.splats.scheduler.complete  # vispy's picking pass at a press left it alone
+    assert {n: f.color_buffer.shape for n, f in scene.splats._targets.items()} == targets
+    for x in (310, 330, 350):
+        qtbot.wait(15)  # vispy drops moves closer than 10 ms
+        _mouse(scene.native, "move", x, 300)
+    _mouse(scene.native, "release", 350, 300)
+    moved = scene.camera.pose.eye - eye
+    assert np.linalg.norm(moved) > 1.0 and abs(moved[2]) < 1e-6  # turned about the vertical
+    assert not picked  # no picking render of the scene to find who takes the press (stalls)
+
+
+@needs_display
+@pytest.mark.gui
+def test_moves_between_two_frames_update_the_view_once_at_the_next_frame(qtbot, tab):
+    from types import SimpleNamespace
+
+    from vispy.util.keys import Key
+
+    camera, updates = tab.scene.camera, []
+    update = camera._update_transform
+    camera._update_transform = lambda *a: (updates.append(1), update(*a))
+    for _ in range(3):  # as auto-repeat or mouse moves arrive faster than frames
+        camera.viewbox_key_event(SimpleNamespace(type="key_press", key=Key("W"), handled=False))
+    assert not updates  # nothing of vispy's is touched per move
+    qtbot.waitUntil(lambda: len(updates) > 0, timeout=10_000)  # the frame they asked for
+    assert len(updates) == 1
+    mvp = camera.mvp(camera.viewport)  # the latest pose is drawn (vispy maps in float32)
+    np.testing.assert_allclose(tab.scene.splats._mvp(), mvp, atol=1e-5 * np.abs(mvp).max())
+
+
+@needs_display
+@pytest.mark.gui
+def test_refinement_chunks_are_drawn_between_frames(qtbot, tab):
+    scene, paints, chunks = tab.scene, [], []
+    scheduler = scene.splats.scheduler
+    scheduler.frame_budget_s = scheduler.refine_budget_s = 1e-9  # the smallest: many chunks
+    draw_splats = scene.splats._draw_splats
+    scene.splats._draw_splats = lambda plan, *a: (chunks.append(plan.target), draw_splats(plan, *a))
+    scene.canvas.events.draw.connect(lambda event: paints.append(1))
+    scene.camera.pose.orbit(0.3, 0.0)
+    scene.camera.view_changed()
+    qtbot.waitUntil(lambda: len(paints) > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: scheduler.complete and "6,000 of 6" in tab.status.text(),
+                    timeout=30_000)
+    refine = chunks.count("refine")
+    assert refine >= 10 and len(paints) < refine / 2  # a frame is not drawn for each chunk

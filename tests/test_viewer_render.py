@@ -96,3 +96,40 @@ def test_two_translucent_splats_composite_as_the_formula():
     pixel = render(model, *camera([0, 0, 5], [0, 0, 0], principal=CENTRE))[60, 80]
     expected = near_alpha * near_rgb + (1 - near_alpha) * far_alpha * far_rgb
     np.testing.assert_allclose(pixel, expected, atol=2.5 / 255)
+
+
+def test_opaque_points_and_splats_hide_what_lies_behind_them():
+    """The sparse points are drawn with depth before the splats, which are depth-tested at their
+    front: a point above an opaque splatted surface shows, one below it or on it does not."""
+    from vispy import scene
+    from vispy.visuals import MarkersVisual
+
+    from app.viewer.camera import PinholeCamera
+    from app.viewer.splat_data import prepare
+    from app.viewer.splat_visual import DrawData, SplatNode
+
+    canvas = scene.SceneCanvas(size=SIZE, show=False, bgcolor="black")
+    view = canvas.central_widget.add_view(border_width=0, margin=0)
+    view.camera = PinholeCamera()
+    view.camera.scene_size = 10.0
+    xy = np.stack(np.meshgrid(np.linspace(-3, 3, 31), np.linspace(-3, 3, 31)), -1).reshape(-1, 2)
+    n = len(xy)
+    wall = splats(np.c_[xy, np.zeros(n)], np.log([[0.15, 0.15, 0.02]] * n), [5.0] * n,
+                  [[0, 0, 1]] * n)  # an opaque blue surface at z = 0
+    node = SplatNode(parent=view.scene)
+    node.scheduler.draw_everything = True
+    node.set_data(DrawData.build(prepare(wall)))
+    points = np.array([[-1, 0, 0.5], [1, 0, -0.5], [0, 1, 0.0]], np.float32)
+    markers = MarkersVisual()
+    markers.set_data(points, face_color=(1, 0, 0, 1), edge_width=0, size=9)
+    markers.set_gl_state(depth_test=True, depth_mask=True)
+    node.set_underlays([markers])
+    viewmat, K = camera([0, 0, 5], [0, 0, 0], f=100.0)
+    view.camera.look_through(viewmat, K, SIZE)
+    image = canvas.render()[..., :3].astype(int)
+    canvas.close()
+    px = (np.c_[points, np.ones(3)] @ viewmat.T)[:, :3] @ K.T
+    above, below, on = (image[int(v), int(u)] for u, v in px[:, :2] / px[:, 2:])
+    assert above[0] > 250 and above[2] < 5  # the point in front of the surface
+    assert below[2] > 250 and below[0] < 5  # hidden behind it
+    assert on[2] > 250 and on[0] < 5  # on it: the surface, not a speckle of points

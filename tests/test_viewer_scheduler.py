@@ -230,3 +230,79 @@ def test_a_frame_just_before_the_rest_asks_for_another_at_the_rest():
     clock.now += redraws[-1]
     s.frame(view, (200, 100))
     assert len(pool.jobs) == 1  # rested: the full sort
+
+
+def test_a_jump_refines_at_once_and_an_empty_image_gets_a_quick_list_first():
+    s, clock, pool, _ = make(n=20_000)
+    s.measured(10_000, 0.06)  # 5,000 splats per moving frame
+    s.settle()  # the view was fitted (a jump, not a drag)
+    view = mvp([0, -30, 8])
+    s.frame(view, (200, 100))
+    (fn, done), = pool.jobs
+    assert fn()[0].limit == s.budget  # nothing drawn yet: the quick budgeted list first
+    pool.run_all()
+    s.frame(view, (200, 100))
+    assert len(pool.jobs) == 1 and pool.jobs[0][0]()[0].limit == 20_000  # then the full sort
+    pool.run_all()  # no rest waited for: the clock has not moved
+    s.settle()
+    jumped = mvp([5, -30, 8])
+    s.frame(jumped, (200, 100))
+    assert pool.jobs[0][0]()[0].limit == 20_000  # an image is shown: the full sort at once
+
+
+def test_the_home_view_fits_its_points_to_the_viewport_aspect():
+    from app.viewer.pose import fitted_pose
+
+    points = np.array([[x, y, z] for x in (-50, 50) for y in (-10, 10) for z in (0, 5)], float)
+    for w, h in ((500, 600), (1200, 400)):
+        tan_y = np.tan(np.radians(25))
+        pose = fitted_pose(points, [1.0, -1.0, 1.0], tan_y * w / h, tan_y)
+        K = np.array([[h / 2 / tan_y, 0, w / 2], [0, h / 2 / tan_y, h / 2], [0, 0, 1]])
+        clip = np.c_[points, np.ones(8)] @ (projection(K, w, h, 0.1, 1e4) @ pose.viewmat).T
+        ndc = clip[:, :2] / clip[:, 3:]
+        assert np.all(np.abs(ndc) <= 1 + 1e-9)  # all in view
+        assert np.isclose(np.abs(ndc).max(), 1.0)  # and touching an edge: as close as it can be
+
+
+def test_refinement_chunks_are_cut_by_expected_cost_not_count():
+    from app.viewer.sorting import draw_weights
+
+    xyz = grid(20_000)
+    t0, t1, t2 = table(xyz)
+    big = xyz[1] < -3  # the splats nearest the camera (south) are large: many pixels each
+    t1[:, 0] = t1[:, 3] = t2[:, 1] = np.where(big, 4.0, 1e-6)  # 2 m deviations
+    t2[:, 3] = 3.0  # reach
+    clock, pool = Clock(), Pool()
+    s = DrawScheduler(pool.submit, lambda delay: None, rest_s=0.2, clock=clock)
+    s.set_data(xyz, (t0, t1, t2))
+    s.measured(10_000, 0.15, "refine")  # 15 us per weight: 1,000 weights per 15 ms chunk
+    view = mvp([0, -30, 8])
+    weights = draw_weights((t0, t1, t2), view, (200, 100))
+    assert weights[big].mean() > 10 * weights[~big].mean()  # near and large: far more pixels
+    s.frame(view, (200, 100))
+    pool.run_all()
+    clock.now += 0.25
+    s.frame(view, (200, 100))
+    pool.run_all()
+    plans = []
+    while not plans or not plans[-1].swap:
+        plans.append(s.frame(view, (200, 100)))
+    assert all(p.weight <= s.refine_budget + weights.max() for p in plans)
+    counts = [p.count for p in plans]
+    assert max(counts[:-1]) > 5 * min(counts[:-1])  # far splats go many to a chunk, near few
+    assert sum(counts) == s.drawn
+
+
+def test_a_list_sorted_for_a_bigger_budget_is_thinned_to_this_frames_budget():
+    s, clock, pool, _ = make(n=20_000)
+    view = mvp([0, -20, 5])
+    s.measured(10_000, 0.0003)  # a cheap view: the list sorted for it holds every splat
+    shown(s, pool, view)
+    s.measured(10_000, 0.06)  # now 6 us per splat: 5,000 fit a frame
+    clock.now += 0.016
+    plan = s.frame(mvp([1, -20, 5]), (200, 100))  # moved: the old list is drawn at once
+    assert plan.count <= 5_000 and plan.weight <= 5_000
+    d = np.c_[ids(plan), np.arange(plan.count)]
+    depth = (np.c_[grid(20_000).T, np.ones(20_000)] @ view[3])[d[:, 0]]
+    assert np.all(np.diff(depth) <= (depth.max() - depth.min()) / 65535 * 1.01)  # still far first
+    assert s.drawn == plan.count

@@ -42,13 +42,11 @@ class CropPanel(QWidget):
         self.floater_text.setWordWrap(True)
         self.export_button = QPushButton("Export cropped…")
         self.export_button.setObjectName("exportCropped")
-        self.export_text = QLabel("")
-        self.export_text.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.enable)
         layout.addLayout(grid)
         layout.addWidget(fit_button)
-        for w in (self.floaters, self.floater_text, self.export_button, self.export_text):
+        for w in (self.floaters, self.floater_text, self.export_button):
             layout.addWidget(w)
         layout.addStretch(1)
         self.enable.toggled.connect(lambda on: self.box.set(enabled=on))

@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.stage_list.itemSelectionChanged.connect(self._update_actions)
         self.page.bind(self.model, None)
         self.set_model_opener(self.viewer.open_model)
+        self.viewer.set_exporter(self.export)  # 'Export cropped…' opens the export dialog
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.flush)

@@ -1,5 +1,5 @@
 """The 3D tab's background jobs (run in the window's pool; no Qt): reading models, the sparse
-model with its stats and georeference, the floater highlight and the cropped export."""
+model with its stats and georeference, and the floater highlight."""
 
 from __future__ import annotations
 
@@ -61,23 +61,3 @@ def floater_flags(arrays: SplatArrays, box: tuple[np.ndarray, np.ndarray] | None
     flags = np.zeros(n, np.float32)
     flags[ids[~floater_mask(inside)]] = 1.0
     return flags
-
-
-def export_cropped(root: Path, out: Path, box: tuple[float, ...] | None, task) -> dict[str, Any]:
-    """Export the project's trained splats to `out` (format from the name) inside `box`."""
-    from app.pipeline.export import ExportOptions, SUFFIXES
-    from app.pipeline.project import Project
-    from app.pipeline.project_export import export_project
-    from app.pipeline.stages import fetch_cloud_splats
-
-    name = out.name.lower()
-    fmt = next((f for f, s in sorted(SUFFIXES.items(), key=lambda kv: -len(kv[1]))
-                if name.endswith(s)), "sog")
-    project = Project.open(root, create=False)
-    options = ExportOptions(crop=box, compress=project.settings.compress)
-
-    def emit(event) -> None:
-        if hasattr(event, "fraction"):
-            task.progress(event.fraction, event.message)
-
-    return export_project(project, fmt, out, options, emit=emit, fetch_splats=fetch_cloud_splats)

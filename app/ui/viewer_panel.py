@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
@@ -20,14 +20,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 from app.pipeline.errors import SpaceportError
 from app.pipeline.formats.model import MODEL_SUFFIXES
 from app.pipeline.project import ProjectPaths
-from app.viewer.crop import CropBox, corners, export_crop
+from app.viewer.crop import CropBox, corners
 from app.viewer.measure import Georef
 
 from .camera_list import CameraList, ComparePanel, image_statuses, load_photo
 from .crop_panel import CropPanel
 from .measure_panel import MeasurePanel
 from .pool import BackgroundPool
-from .viewer_jobs import export_cropped, floater_flags, load_draw_data, load_sparse_scene
+from .viewer_jobs import floater_flags, load_draw_data, load_sparse_scene
 
 SOURCES = {"Latest from training": None, "Trained splats (train/splats.ply)": "splats_ply",
            "Compressed (compress/scene.sog)": "scene_sog"}  # name -> ProjectPaths attribute
@@ -139,7 +139,8 @@ class ViewerPanel(QWidget):
         self.cameras.chosen.connect(self.look_through)
         self.measure.toggle.toggled.connect(self._measure_mode)
         self.crop_panel.floaters.toggled.connect(self._floaters)
-        self.crop_panel.export_button.clicked.connect(self.choose_export)
+        self.crop_panel.export_button.clicked.connect(self.export_cropped)
+        self.set_exporter(None)
         self.setAcceptDrops(True)
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
@@ -156,6 +157,15 @@ class ViewerPanel(QWidget):
         ply = newest_file([preview, paths.splats_ply])
         if ply is not None and ply != self.loaded.get("splats") and ply != self._queued:
             self._queue_model(ply)
+
+    def set_exporter(self, exporter: Callable[[], object] | None) -> None:
+        """Let 'Export cropped…' open the window's export dialog (`exporter()`); None disables
+        it (one export path: the dialog's)."""
+        self.exporter = exporter
+        self.crop_panel.export_button.setEnabled(exporter is not None)
+        self.crop_panel.export_button.setToolTip(
+            "Opens the export dialog with this crop box" if exporter else
+            "Export needs the window's export dialog")
 
     def show_source(self, name: str) -> None:
         """Show the project's model `name` (a key of SOURCES)."""
@@ -264,29 +274,13 @@ class ViewerPanel(QWidget):
             self.crop.fit(lo, hi, margin=0.05 * float(np.max(hi - lo)))
             self.crop.set(enabled=True)
 
-    def choose_export(self) -> None:
-        """'Export cropped…': ask for a file, export the project's splats inside the box."""
-        if self.paths is None:
+    def export_cropped(self) -> None:
+        """'Export cropped…': the window's export dialog, its crop fields bound to this box
+        (switched on: the box is what the operator means to export)."""
+        if self.exporter is None:
             return
-        name, _ = QFileDialog.getSaveFileName(
-            self, "Export the splats inside the crop box", str(self.paths.exports / "cropped.sog"),
-            "SOG (*.sog);;PLY (*.ply);;splat (*.splat);;spz (*.spz);;"
-            "Compressed PLY (*.compressed.ply)")
-        if name:
-            self.export(Path(name))
-
-    def export(self, out: Path) -> None:
-        """Export the project's trained splats to `out` (format from its name) with the box."""
-        root, box = self.paths.root, export_crop(self.crop)
-        self.crop_panel.export_text.setText(f"exporting to {out.name}…")
-        self.pool.submit(lambda task: export_cropped(root, out, box, task), key="viewer-export",
-                         done=lambda report: self.crop_panel.export_text.setText(
-                             f"exported {report['splats']['written']:,} splats to {out} "
-                             f"({report['bytes'] / 1e6:.1f} MB)"),
-                         failed=lambda exc: self.crop_panel.export_text.setText(
-                             f"export failed: {getattr(exc, 'message', exc)}"),
-                         progress=lambda f, m: self.crop_panel.export_text.setText(
-                             f"{m} {100 * f:.0f} %"))
+        self.crop.set(enabled=True)
+        self.exporter()
 
     # -- drag and drop --------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -441,12 +435,7 @@ class ViewerPanel(QWidget):
         fitted = fit_intrinsics(K, (w, h), (vw, vh))
         s = fitted[0, 0] / K[0, 0]
         x0, y0 = fitted[0, 2] - s * K[0, 2], fitted[1, 2] - s * K[1, 2]
-        sparse_on = self.scene.sparse.visible, self.scene.frusta.visible
-        self.scene.sparse.visible = self.scene.frusta.visible = False
-        try:
-            image = self.scene.canvas.render(bgcolor=(0, 0, 0, 1))
-        finally:
-            self.scene.sparse.visible, self.scene.frusta.visible = sparse_on
+        image = self.scene.canvas.render(bgcolor=(0, 0, 0, 1))  # (through a camera: splats only)
         scale = image.shape[1] / vw  # physical pixels per logical
         x0, y0 = int(round(x0 * scale)), int(round(y0 * scale))
         cw, ch = int(round(s * w * scale)), int(round(s * h * scale))

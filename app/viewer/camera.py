@@ -8,13 +8,17 @@ and flying while keeping the pose.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from vispy.scene.cameras import BaseCamera
 from vispy.visuals.transforms import MatrixTransform
 
-from .pose import Pose, fit_intrinsics, projection
+from .pose import Pose, fit_intrinsics, fitted_pose, projection
 
 FOV_DEG = 50.0  # vertical field of view of the free camera
+HOME_AZIMUTH_DEG, HOME_ELEVATION_DEG = -60.0, 35.0  # home looks from the south-east, above
+HOME_MARGIN = 0.92  # of the half field of view the home view's points may fill
 ORBIT_RAD_PER_PX = 0.005
 FLY_KEYS = {"W": (1, 0, 0), "S": (-1, 0, 0), "A": (0, -1, 0), "D": (0, 1, 0),
             "Q": (0, 0, -1), "E": (0, 0, 1)}
@@ -29,8 +33,11 @@ class PinholeCamera(BaseCamera):
         self.pose = Pose.looking_at(np.array([0.0, -3.0, 2.0]), np.zeros(3))
         self.intrinsics: tuple[np.ndarray, tuple[int, int]] | None = None  # (K, image size)
         self.scene_size = 1.0  # sets the near and far planes
-        self._home: Pose | None = None
+        self.on_jump: Callable[[], None] = lambda: None  # the view jumped (not a drag): settle
+        self._home: np.ndarray | None = None  # the points the home view shows
+        self._home_pose: Pose | None = None  # the home view last taken, for this viewport
         self._matrix = MatrixTransform()
+        self._stale = False  # the pose moved since vispy's transforms were last set
 
     # -- state ------------------------------------------------------------------------------------
     def K(self, viewport: tuple[int, int]) -> np.ndarray:
@@ -42,7 +49,7 @@ class PinholeCamera(BaseCamera):
 
     def mvp(self, viewport: tuple[int, int]) -> np.ndarray:
         """4x4 world -> clip matrix for a viewport (w, h) in pixels."""
-        near = max(1e-3, self.scene_size * 1e-4)
+        near = max(1e-3, self.scene_size * 1e-3)  # depth precision: points vs splats
         far = max(self.scene_size * 100.0, self.pose.distance * 10)
         return projection(self.K(viewport), viewport[0], viewport[1], near, far) @ self.pose.viewmat
 
@@ -52,30 +59,55 @@ class PinholeCamera(BaseCamera):
         w, h = self._viewbox.size if self._viewbox is not None else (1, 1)
         return max(1, int(round(w))), max(1, int(round(h)))
 
-    def set_home(self, centre: np.ndarray, size: float) -> None:
-        """Where Reset returns: looking at `centre` from the south-east, above, fitting `size`."""
-        self.scene_size = max(float(size), 1e-6)
-        distance = 0.45 * self.scene_size / np.tan(np.radians(FOV_DEG) / 2)
-        azimuth, elevation = np.radians(-60.0), np.radians(35.0)
-        offset = distance * np.array([np.cos(elevation) * np.cos(azimuth),
-                                      np.cos(elevation) * np.sin(azimuth), np.sin(elevation)])
-        self._home = Pose.looking_at(np.asarray(centre, float) + offset, centre)
+    def set_home(self, points: np.ndarray) -> None:
+        """Where Reset returns: looking from the south-east, above, with all `points` in view."""
+        pts = np.asarray(points, float).reshape(-1, 3)
+        self.scene_size = max(float(np.linalg.norm(np.ptp(pts, axis=0))), 1e-6)
+        self._home, self._home_pose = pts, None
+
+    @property
+    def at_home(self) -> bool:
+        """True while the view is the home view (the operator has not moved it since)."""
+        return self.intrinsics is None and self._home_pose is not None and \
+            np.allclose(self.pose.viewmat, self._home_pose.viewmat)
 
     def reset(self) -> None:
-        """Back to the home view and the free field of view."""
+        """Back to the home view, fitted to the current viewport, with the free field of view."""
         if self._home is not None:
-            self.pose = Pose(self._home.R.copy(), self._home.eye.copy(), self._home.pivot.copy())
+            w, h = self.viewport
+            tan_y = HOME_MARGIN * np.tan(np.radians(FOV_DEG) / 2)
+            az, el = np.radians(HOME_AZIMUTH_DEG), np.radians(HOME_ELEVATION_DEG)
+            direction = [np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)]
+            self._home_pose = fitted_pose(self._home, direction, tan_y * w / h, tan_y)
+            self.pose = self._home_pose.copy()
         self.intrinsics = None
         self.view_changed()
+        self.on_jump()
 
     def look_through(self, viewmat: np.ndarray, K: np.ndarray, size: tuple[int, int]) -> None:
         """Take a registered camera's pose and intrinsics (image `size` (w, h))."""
         self.pose = Pose.from_viewmat(viewmat, max(self.pose.distance, 0.1 * self.scene_size))
         self.intrinsics = (np.asarray(K, float), (int(size[0]), int(size[1])))
         self.view_changed()
+        self.on_jump()
 
     # -- vispy ------------------------------------------------------------------------------------
+    def moved(self) -> None:
+        """The pose changed by input: vispy's transforms follow once, at the next frame (updating
+        them costs ~3 ms on the UI thread, and mouse moves come 2-4 times a frame while orbiting)."""
+        if self._viewbox is None or self._viewbox.canvas is None:
+            self.view_changed()
+            return
+        self._viewbox.canvas.events.draw.connect(self._catch_up, position="first")  # once (dedup)
+        self._stale = True
+        self._viewbox.update()
+
+    def _catch_up(self, event=None) -> None:
+        if self._stale:
+            self.view_changed()
+
     def _update_transform(self, event=None) -> None:
+        self._stale = False
         if self._viewbox is None:
             return
         w, h = self.viewport
@@ -84,14 +116,24 @@ class PinholeCamera(BaseCamera):
         self._set_scene_transform(self._transform_cache.get([self._viewbox_tr, self._matrix]))
         self._transform_cache.roll()
 
+    def viewbox_resize_event(self, event) -> None:
+        """A new viewport size: the home view is fitted again to it (the operator has not moved
+        away); either way the new image is refined at once."""
+        if self.at_home:
+            self.reset()
+        else:
+            self.on_jump()
+
     def viewbox_mouse_event(self, event) -> None:
         """Left drag orbits, right / middle / shift-left drag pans, the wheel zooms."""
         super().viewbox_mouse_event(event)
         if event.handled or not self.interactive:
             return
-        if event.type == "mouse_wheel":
+        if event.type == "mouse_press":
+            event.handled = True  # the view takes the drag: vispy then sends it the moves
+        elif event.type == "mouse_wheel":
             self.pose.zoom(0.85 ** event.delta[1])
-            self.view_changed()
+            self.moved()
             event.handled = True
         elif event.type == "mouse_move" and event.press_event is not None:
             last = event.last_event.pos if event.last_event is not None else event.pos
@@ -103,7 +145,7 @@ class PinholeCamera(BaseCamera):
             else:
                 per_px = self.pose.distance / self.K(self.viewport)[1, 1]
                 self.pose.pan(-dx * per_px, -dy * per_px)
-            self.view_changed()
+            self.moved()
             event.handled = True
 
     def viewbox_key_event(self, event) -> None:
@@ -116,7 +158,7 @@ class PinholeCamera(BaseCamera):
             forward, right, up = FLY_KEYS[name]
             step = FLY_STEP * max(self.pose.distance, 1e-3 * self.scene_size)
             self.pose.fly(forward * step, right * step, up * step)
-            self.view_changed()
+            self.moved()
             event.handled = True
         elif name == "R":
             self.reset()

@@ -9,6 +9,7 @@ import numpy as np
 from vispy import app as vispy_app
 from vispy import scene
 from vispy.scene import visuals
+from vispy.visuals import LineVisual, MarkersVisual
 
 from .camera import PinholeCamera
 from .crop import CropBox, corners
@@ -27,6 +28,25 @@ BOX_EDGES = [(0, 1), (1, 3), (3, 2), (2, 0), (4, 5), (5, 7), (7, 6), (6, 4), (0,
              (2, 6), (3, 7)]
 
 
+def box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """(8, 3) corners of an axis-aligned box, corner i taking hi on axis k where bit k is set."""
+    return np.array([[(lo, hi)[i & 1][0], (lo, hi)[(i >> 1) & 1][1], (lo, hi)[i >> 2][2]]
+                     for i in range(8)], np.float32)
+
+
+class _OneViewCanvas(scene.SceneCanvas):
+    """A SceneCanvas whose mouse presses and wheel steps go straight to its one view: vispy finds
+    their target by a picking render of the whole scene (100-300 ms on llvmpipe at a session's
+    first press, picking shaders compiled). Here only the view takes mouse events: clicks on
+    frusta, handles and the model are found on the CPU."""
+
+    view = None  # the view box events go to (set once it exists)
+
+    def visual_at(self, pos):
+        """The view, without rendering (vispy's picking render if there is none yet)."""
+        return self.view if self.view is not None else super().visual_at(pos)
+
+
 class SceneView:
     """A SceneCanvas with the splat visual; `native` is the Qt widget to embed.
 
@@ -38,16 +58,23 @@ class SceneView:
     def __init__(self, parent: object | None = None, size: tuple[int, int] = (800, 600),
                  submit: Submit = synchronous) -> None:
         vispy_app.use_app("pyside6")
-        self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, size=size, parent=parent,
-                                        show=False)
-        self.view = self.canvas.central_widget.add_view(border_width=0, margin=0)
+        # no autoswap: Qt composes a QOpenGLWidget itself; vispy's extra swap cost 3-6 ms a frame
+        self.canvas = _OneViewCanvas(keys=None, bgcolor=BACKGROUND, size=size, parent=parent,
+                                     show=False, autoswap=False)
+        self.view = self.canvas.view = self.canvas.central_widget.add_view(border_width=0,
+                                                                           margin=0)
         self.camera = PinholeCamera()
         self.view.camera = self.camera
-        self.sparse = visuals.Markers(parent=self.view.scene)
-        self.frusta = visuals.Line(connect="segments", color=FRUSTUM_COLOR, width=1.5,
-                                   parent=self.view.scene)
+        # the points and frusta are drawn by the splat node, first into each of its targets with
+        # depth, so that splats hide what lies behind them and stay behind what lies in front
+        self.sparse = MarkersVisual()
+        self.frusta = LineVisual(connect="segments", color=FRUSTUM_COLOR, width=1.5)
+        for layer in (self.sparse, self.frusta):  # opaque, with depth; alpha kept premultiplied
+            layer.set_gl_state(blend=True, depth_test=True, depth_mask=True, blend_func=(
+                "src_alpha", "one_minus_src_alpha", "one", "one_minus_src_alpha"))
         self.splats = SplatNode(submit=submit, parent=self.view.scene)
-        self.splats.order = 1  # over the sparse cloud: blitted from its own target
+        self.splats.set_underlays([self.sparse, self.frusta])
+        self.camera.on_jump = self._jumped
         self.crop_lines = visuals.Line(connect="segments", color=CROP_COLOR, width=2,
                                        parent=self.view.scene)
         self.crop_handles = visuals.Markers(parent=self.view.scene)
@@ -60,8 +87,9 @@ class SceneView:
             overlay.order = 2
             overlay.set_gl_state("translucent", depth_test=False)
             overlay.visible = False
-        for layer in (self.sparse, self.frusta, self.splats):
+        for layer in (self.sparse, self.frusta):
             layer.visible = False
+        self.splats.show_splats = False
         self.sparse_data: SparseScene | None = None
         self.crop: CropBox | None = None
         self.measuring = False
@@ -70,6 +98,7 @@ class SceneView:
         self._layers_on = {"sparse": True, "splats": True}
         self._press: tuple[np.ndarray, tuple[int, int] | None] | None = None
         self._fitted_model = False  # the home view was fitted to a model (not only points)
+        self.canvas.events.draw.connect(self._warm_up, position="first")
         self.canvas.events.mouse_press.connect(self._mouse_press)
         self.canvas.events.mouse_move.connect(self._mouse_move)
         self.canvas.events.mouse_release.connect(self._mouse_release)
@@ -85,9 +114,11 @@ class SceneView:
         self.sparse_data = sparse
         pts = sparse.points
         if len(pts.xyz):
-            self.sparse.set_data(pts.xyz, face_color=pts.rgba, edge_width=0, size=3.0)
+            self.sparse.set_data(pts.xyz, face_color=pts.rgba, edge_color=pts.rgba, edge_width=0,
+                                 size=3.0)
         if len(sparse.frusta):
             self.frusta.set_data(pos=sparse.frusta, color=FRUSTUM_COLOR)
+        self.splats.invalidate()  # the targets hold the old points
         self._set_bounds("sparse", pts.bounds() if len(pts.xyz) else None)
 
     def show_splats(self, data: DrawData | None) -> None:
@@ -117,11 +148,14 @@ class SceneView:
         self._apply_visibility()
 
     def fit(self) -> None:
-        """Home the camera on the model (else the sparse cloud) and go there."""
+        """Home the camera on the model (else the sparse cloud) and the cameras shown, and go
+        there; the home view is fitted to the viewport whenever it is taken."""
         if not self._bounds:
             return
-        lo, hi = self._bounds.get("splats") or self._bounds["sparse"]
-        self.camera.set_home((lo + hi) / 2.0, float(np.linalg.norm(hi - lo)) or 1.0)
+        points = [box_corners(*(self._bounds.get("splats") or self._bounds["sparse"]))]
+        if self.frusta.visible:
+            points.append(self.sparse_data.centers)
+        self.camera.set_home(np.concatenate(points))
         self.camera.reset()
 
     def look_through(self, index: int) -> None:
@@ -171,9 +205,7 @@ class SceneView:
         self.canvas.update()
 
     def _box_corners(self) -> np.ndarray:
-        lo, hi = np.array(self.crop.minimum), np.array(self.crop.maximum)
-        return np.array([[(lo, hi)[i & 1][0], (lo, hi)[(i >> 1) & 1][1], (lo, hi)[i >> 2][2]]
-                         for i in range(8)], np.float32)
+        return box_corners(np.array(self.crop.minimum), np.array(self.crop.maximum))
 
     def _handles(self) -> tuple[np.ndarray, list[tuple[int, int]]]:
         """Face centres of the crop box and their (axis, side)."""
@@ -256,23 +288,41 @@ class SceneView:
         return None
 
     # -- internals ------------------------------------------------------------------------------
+    def _warm_up(self, event) -> None:
+        """At the first frame, ready the splat visual's shaders (before any model arrives)."""
+        self.canvas.events.draw.disconnect(self._warm_up)
+        self.splats.warm_up(self.canvas, self.canvas.physical_size)
+
     def _set_bounds(self, key: str, bounds: tuple[np.ndarray, np.ndarray] | None) -> None:
-        first = not self._bounds
+        """Fit the view to the first content, to the first model, and to any new content while
+        the operator has not moved away from home (a model replaced in place keeps the view)."""
+        refit = not self._bounds or self.camera.at_home and key == "sparse"
         if bounds is None:
             self._bounds.pop(key, None)
         else:
             self._bounds[key] = bounds
         self._apply_visibility()
-        if (first or (key == "splats" and bounds is not None and not self._fitted_model)) \
-                and self._bounds:
+        refit = refit or key == "splats" and bounds is not None and not self._fitted_model
+        if refit and self._bounds:
             self._fitted_model = "splats" in self._bounds
             self.fit()
 
     def _apply_visibility(self) -> None:
+        """Layers as switched, the splats' targets redrawn when what they hold changed. Looking
+        through a camera shows what it saw: the splats alone, when there are splats."""
         sparse_on = self._layers_on["sparse"] and "sparse" in self._bounds
+        self.splats.show_splats = self._layers_on["splats"] and "splats" in self._bounds
+        sparse_on = sparse_on and not (self.splats.show_splats and self.camera.intrinsics is not None)
+        shown = (self.sparse.visible, self.frusta.visible)
         self.sparse.visible = sparse_on and self.sparse_data is not None and \
             len(self.sparse_data.points.xyz) > 0
         self.frusta.visible = sparse_on and self.sparse_data is not None and \
             len(self.sparse_data.frusta) > 0
-        self.splats.visible = self._layers_on["splats"] and "splats" in self._bounds
+        if shown != (self.sparse.visible, self.frusta.visible):
+            self.splats.invalidate()
         self.canvas.update()
+
+    def _jumped(self) -> None:
+        """The camera jumped (fitted, reset, a camera taken): refine at once."""
+        self._apply_visibility()
+        self.splats.settle()

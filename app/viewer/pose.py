@@ -40,6 +40,19 @@ def projection(K: np.ndarray, width: int, height: int, near: float, far: float) 
         [0, 0, 1, 0]])
 
 
+def fitted_pose(points: np.ndarray, direction: np.ndarray, tan_x: float, tan_y: float) -> Pose:
+    """A pose looking along -`direction` at the middle of `points`, as close as it can be with
+    every point inside the half-angle tangents `tan_x` (across) and `tan_y` (down)."""
+    pts = np.asarray(points, float).reshape(-1, 3)
+    centre = (pts.min(axis=0) + pts.max(axis=0)) / 2
+    R = look_at(centre + np.asarray(direction, float), centre)
+    x, y, z = ((pts - centre) @ R.T).T  # camera axes: right, down, forward
+    # a point at camera depth z + d lies in view when |x| <= tan_x (z + d), likewise for y
+    d = max(float(np.max(np.abs(x) / tan_x - z)), float(np.max(np.abs(y) / tan_y - z)),
+            float(np.max(-z)) + 1e-6, 1e-6)
+    return Pose(R, centre - R[2] * d, centre)
+
+
 def fit_intrinsics(K: np.ndarray, size: tuple[int, int], viewport: tuple[int, int]) -> np.ndarray:
     """`K` of an image of `size` (w, h) scaled and centred to fit whole in `viewport` (w, h)."""
     s = min(viewport[0] / size[0], viewport[1] / size[1])
@@ -69,6 +82,10 @@ class Pose:
         R, t = viewmat[:3, :3], viewmat[:3, 3]
         eye = -R.T @ t
         return cls(R.copy(), eye, eye + R[2] * distance)
+
+    def copy(self) -> Pose:
+        """An independent copy (the moves change a pose in place)."""
+        return Pose(self.R.copy(), self.eye.copy(), self.pivot.copy())
 
     @property
     def viewmat(self) -> np.ndarray:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 NEAR = 0.01  # the rasterizer's near plane (gsplat's default), in world units
+PIXELS_PER_SPLAT = 64.0  # fragment work that costs about what one splat's vertices do (llvmpipe)
 MARGIN = 2.0  # splat centres up to this many half-views outside the screen are kept
 BLOCK = 1 << 16  # slots culled at a time
 
@@ -26,6 +27,7 @@ class DrawList:
     generation: tuple[int, ...] = (0, 0, 0)  # the scheduler's data generation it belongs to
     serial: int = 0  # set by the scheduler when the list arrives
     rows: tuple[np.ndarray, ...] | None = None  # the listed splats' rows, gathered in order
+    cost: np.ndarray | None = None  # cumulative draw_weights of the rows (chunks cut by cost)
 
     @property
     def complete(self) -> bool:
@@ -87,3 +89,16 @@ def draw_list(xyz: np.ndarray, mvp: np.ndarray, limit: int,
     ids_all, depth_all = ids_all[:limit], depth_all[:limit]
     order = sort_keys_16(depth_all)
     return DrawList(ids_all[order].astype(np.uint32), mvp.copy(), limit, visible, generation)
+
+
+def draw_weights(rows: tuple[np.ndarray, ...], mvp: np.ndarray,
+                 viewport: tuple[int, int]) -> np.ndarray:
+    """Expected drawing cost of each row (splat_data.rows layout), in units of one small splat:
+    1 plus its projected area over PIXELS_PER_SPLAT. A near splat may cover a thousand times the
+    pixels of a far one, so chunks cut by count would take from 1 to 100 times their budget."""
+    t0, t1, t2 = rows
+    depth = t0[:, :3] @ mvp[3, :3].astype(np.float32) + np.float32(mvp[3, 3])
+    focal = 0.5 * viewport[1] * float(np.linalg.norm(mvp[1, :3]))
+    variance = 0.5 * np.maximum(t1[:, 0] + t1[:, 3] + t2[:, 1], 0.0)  # ~ the largest axis'
+    radius = np.abs(t2[:, 3]) * np.sqrt(variance) * np.float32(focal) / np.maximum(depth, NEAR)
+    return 1.0 + np.minimum(np.pi * radius * radius, viewport[0] * viewport[1]) / PIXELS_PER_SPLAT

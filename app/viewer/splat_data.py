@@ -97,14 +97,16 @@ def prepare(splats: Splats, progress: ProgressFn | None = None) -> SplatArrays:
     cov = np.empty((n, 6), np.float32)
     for a in range(0, n, CHUNK):
         idx = order[a:a + CHUNK]
-        cov[a:a + len(idx)] = covariances(splats.quats[idx], splats.scales[idx])
+        cov[a:a + len(idx)] = covariances(np.take(splats.quats, idx, axis=0),
+                                          np.take(splats.scales, idx, axis=0))
         progress(min(1.0, (a + len(idx)) / max(n, 1)), "preparing splats for drawing")
+    def ordered(a: np.ndarray) -> np.ndarray:
+        return np.take(a, order, axis=0).astype(np.float32, copy=False)  # take: 10x a[order]
+
     arrays = SplatArrays(
-        xyz=np.ascontiguousarray(splats.means[order].T, np.float32), cov=cov,
-        opacity=splats.alpha()[order].astype(np.float32),
-        sh0=np.ascontiguousarray(splats.sh0[order], np.float32),
-        shN=np.ascontiguousarray(splats.shN[order], np.float32), source=order,
-        scale_max=np.exp(splats.scales[order].max(axis=1)).astype(np.float32))
+        xyz=np.ascontiguousarray(ordered(splats.means).T), cov=cov,
+        opacity=ordered(splats.alpha()), sh0=ordered(splats.sh0), shN=ordered(splats.shN),
+        source=order, scale_max=np.exp(ordered(splats.scales).max(axis=1)))
     arrays.bounds  # noqa: B018 - computed here, in the worker, not on the UI thread
     return arrays
 

@@ -7,9 +7,12 @@ the ellipse where opacity x Gaussian reaches 1/255 (3 vertices rather than a qua
 is vertex-bound); the fragment weight is min(0.999, opacity x exp(-d^T Sigma^-1 d / 2)) as in
 gsplat's kernel, output premultiplied. (gsplat also stops a pixel before a splat would leave it
 less than 1e-4 transmittance; drawn back to front, those splats weigh under 1e-4 here.)
+Splats write no depth but are tested against the opaque underlays (sparse points, frusta) drawn
+before them, at the depth of their front (see front_depth).
 """
 
 VERTEX = """
+const float FRONT_SIGMAS = 3.0;  // how far in front of its centre a splat hides the underlays
 uniform mat4 u_mvp;           // world -> clip
 uniform vec2 u_viewport;      // render target size in pixels
 uniform float u_near;
@@ -24,6 +27,17 @@ attribute vec2 a_corner;      // corner of the unit circle's circumscribed trian
 varying vec4 v_color;         // rgb, opacity
 varying vec2 v_offset;        // pixels from the splat centre
 varying vec3 v_conic;         // inverse 2D covariance (xx, xy, yy)
+
+// NDC depth of the splat's front: its centre moved toward the eye by FRONT_SIGMAS standard
+// deviations along the view, so that an opaque point lying on the splatted surface (within the
+// splats' thickness) is covered, and one standing in front of it is not
+float front_depth(vec4 clip, mat3 cov, vec3 rw) {
+    vec3 rz = vec3(u_mvp[0][2], u_mvp[1][2], u_mvp[2][2]);
+    vec3 fwd = rw / length(rw);
+    float lift = FRONT_SIGMAS * sqrt(max(dot(fwd, cov * fwd), 0.0));
+    float w = max(clip.w - lift * dot(rw, fwd), u_near);
+    return clamp((clip.z - lift * dot(rz, fwd)) / w, -1.0, 1.0);
+}
 
 void main() {
     gl_Position = vec4(0.0, 0.0, 2.0, 1.0);  // culled unless set below
@@ -56,7 +70,7 @@ void main() {
     float radius = reach * sqrt(l1);
     if (any(greaterThan(abs(centre - 0.5 * u_viewport), 0.5 * u_viewport + radius))) return;
     vec2 offset = reach * (a_corner.x * sqrt(l1) * e1 + a_corner.y * sqrt(l2) * vec2(-e1.y, e1.x));
-    gl_Position = vec4(ndc + offset * 2.0 / u_viewport, 0.0, 1.0);
+    gl_Position = vec4(ndc + offset * 2.0 / u_viewport, front_depth(clip, cov, rw), 1.0);
     v_offset = offset;
     v_conic = vec3(c, -b, a) / det;
     float blue = floor(a_t2.z / 65536.0);

@@ -19,13 +19,16 @@ from vispy.gloo import gl
 from vispy.scene.visuals import create_visual_node
 from vispy.visuals import Visual
 
-from .scheduler import DrawScheduler, Submit, synchronous
+from .scheduler import DrawScheduler, FramePlan, Submit, synchronous
 from .sorting import NEAR
 from .splat_data import SplatArrays, pack_colours, rows
 from .splat_shaders import BLIT_FRAGMENT, BLIT_VERTEX, FRAGMENT, VERTEX
 
-BLEND = dict(blend=True, blend_func=("one", "one_minus_src_alpha"), depth_test=False,
-             cull_face=False)
+# back to front over what is in the target; depth-tested (not written) against the underlays
+BLEND = dict(blend=True, blend_func=("one", "one_minus_src_alpha"), depth_test=True,
+             depth_mask=False, depth_func="less", cull_face=False)
+BLIT = dict(blend=True, blend_func=("one", "one_minus_src_alpha"), depth_test=False,
+            cull_face=False)
 QUAD = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], np.float32)
 TRIANGLE = np.array([[0, 2], [-np.sqrt(3), -1], [np.sqrt(3), -1]], np.float32)  # around r = 1
 
@@ -71,9 +74,12 @@ class SplatVisual(Visual):
 
     def __init__(self, submit: Submit = synchronous, instancing: bool | None = None) -> None:
         super().__init__(vcode=VERTEX, fcode=FRAGMENT)
-        self.scheduler = DrawScheduler(submit, self._request_redraw)
+        self.scheduler = DrawScheduler(submit, self._request_redraw, step=self._start_chunks)
+        self._underlays: list = []
+        self._drawn_on = None  # the canvas last drawn on (refinement chunks draw between frames)
         self.instancing = instancing
         self.highlight = False
+        self.show_splats = True  # False: only the underlays, straight onto the frame
         self.data: DrawData | None = None
         self._crop: tuple[np.ndarray, np.ndarray] | None = None
         self._buffers: list[gloo.VertexBuffer] = []
@@ -82,6 +88,7 @@ class SplatVisual(Visual):
         self._blit = gloo.Program(BLIT_VERTEX, BLIT_FRAGMENT)
         self._blit["a_position"] = QUAD
         self._timers: dict[str, object] = {}
+        self._frame_due = 0.0
         self.last_draw_s = 0.0
         self._draw_mode = "triangles"
 
@@ -103,6 +110,15 @@ class SplatVisual(Visual):
         reach[:] = np.where(marked, -np.abs(reach), np.abs(reach))
         self.scheduler.rows_changed()
 
+    def invalidate(self) -> None:
+        """Draw the targets again (what is drawn into them besides the splats changed)."""
+        self.scheduler.invalidate()
+
+    def settle(self) -> None:
+        """The view jumped (fitted, reset, a camera taken, resized): refine it at once rather
+        than after the pause that ends a drag."""
+        self.scheduler.settle()
+
     def set_crop(self, box: tuple[np.ndarray, np.ndarray] | None) -> None:
         """Hide splats whose centre lies outside (min corner, max corner); None shows all."""
         self._crop = box
@@ -114,38 +130,110 @@ class SplatVisual(Visual):
 
     def draw(self) -> None:
         """One frame: the scheduler's plan into an offscreen target, then show one with a quad."""
-        if not self.visible or self.data is None:
+        if not self.visible or getattr(self, "picking", False):
+            return  # (vispy's picking pass, at a press, must not resize the targets)
+        if "frame" in self._timers:
+            self._timers["frame"].stop()  # this frame is the one asked for
+        if self.data is None or not self.show_splats:
+            self._draw_underlays()  # straight onto the frame
             return
-        canvas = self.transforms.canvas
-        mvp = self.transforms.get_transform("visual", "render").map(np.eye(4)).T
+        mvp = self._mvp()
         corners = self.transforms.get_transform("render", "framebuffer").map(
             np.array([[-1, -1, 0, 1], [1, 1, 0, 1]], float))
         size = np.abs(corners[1, :2] / corners[1, 3] - corners[0, :2] / corners[0, 3])
         viewport = (max(1, int(round(size[0]))), max(1, int(round(size[1]))))
+        self._set_up(self.transforms.canvas, viewport)
+        plan = self.scheduler.frame(mvp, viewport)
+        if plan.target is not None:
+            self._draw_splats(plan, mvp, viewport)
+        self._show(plan.show)
+
+    def warm_up(self, canvas, viewport: tuple[int, int]) -> None:
+        """Compile the shaders (llvmpipe compiles them at their first draw) and make the targets
+        now, within a draw of `canvas`, so that the first model's frame does not pay for them."""
+        self._set_up(canvas, viewport)
+        t0, t1, t2 = (np.zeros((1, 4), np.float32) for _ in range(3))
+        t0[0] = (0.0, 0.0, 0.5, 1.0)  # at the centre of an identity view, opaque
+        t1[0, 0], t2[0, 1:] = 1e-3, (1e-3, pack_colours(np.ones((1, 3)))[0], 3.0)
+        self._draw_splats(FramePlan((t0, t1, t2), "preview", clear=True), np.eye(4), viewport)
+        self._draw_splats(FramePlan(None, "preview", clear=True), np.eye(4), viewport)
+        self._show("preview")  # a clear image: draws nothing, but compiles the blit
+
+    def _set_up(self, canvas, viewport: tuple[int, int]) -> None:
+        """The draw path the context offers, and targets for `viewport`."""
+        self._drawn_on = canvas
         if self.instancing is None:
             self.instancing = instancing_available()
         if self.instancing and not _gl_plus():
             gl.use_gl("gl+")
         self._ensure_targets(viewport)
-        plan = self.scheduler.frame(mvp, viewport)
-        if plan.target is not None:
-            self._draw_splats(canvas, plan, mvp, viewport)
-            if plan.swap:
-                self._targets["display"], self._targets["refine"] = \
-                    self._targets["refine"], self._targets["display"]
-        gloo.set_state(**BLEND)
-        self._blit["u_image"] = self._targets[plan.show].color_buffer
+
+    def _show(self, target: str) -> None:
+        """Blend a target's image over the frame."""
+        gloo.set_state(**BLIT)
+        self._blit["u_image"] = self._targets[target].color_buffer
         self._blit.draw("triangle_strip")
 
-    def _draw_splats(self, canvas, plan, mvp: np.ndarray, viewport: tuple[int, int]) -> None:
+    def _mvp(self) -> np.ndarray:
+        """The clip matrix of the current view (the camera's transform, kept up to date)."""
+        return self.transforms.get_transform("visual", "render").map(np.eye(4)).T
+
+    def _start_chunks(self) -> None:
+        """Draw refinement chunks from a repeating timer until the last (or the view moves)."""
+        timer = self._timer("chunks", lambda event: self._next_chunk(), interval=0.0)
+        if timer is None:
+            self.update()
+        elif not timer.running:
+            timer.start()
+
+    def _next_chunk(self) -> None:
+        """Draw the next refinement chunk between frames; present once the last is drawn."""
+        plan = None
+        if self.visible and self.data is not None and self._drawn_on is not None:
+            mvp = self._mvp()
+            plan = self.scheduler.next_chunk(mvp)
+            if plan is not None:
+                self._drawn_on.set_current()
+                self._draw_splats(plan, mvp, self.scheduler.viewport)
+        if plan is None or plan.swap:
+            self._timers["chunks"].stop()
+            self.update()  # the whole model is drawn, or the view moved: a frame comes next
+
+    def set_underlays(self, visuals: list) -> None:
+        """Opaque visuals (views of the sparse points and the frusta) drawn into each target
+        before its splats, with depth: the splats, depth-tested against them, cover what lies
+        behind them and stay behind what lies in front (their transforms become this visual's:
+        they must sit in the same scene)."""
+        self._underlays = list(visuals)
+        for visual in self._underlays:
+            visual.transforms = self.transforms
+            visual._prepare_transforms(visual)  # its shaders read the new chains (as vispy's
+            # CompoundVisual does for its parts)
+        self.invalidate()
+
+    def _draw_underlays(self) -> None:
+        """The visible underlays, into the framebuffer bound (a target or the frame)."""
+        for visual in self._underlays:
+            if visual.visible:
+                visual.draw()
+
+    def _draw_splats(self, plan, mvp: np.ndarray, viewport: tuple[int, int]) -> None:
+        """Draw a plan's splats into its target (bound directly: the splats' shader takes its
+        own clip matrix, so the canvas's transforms need no update); swap targets if it says so."""
         if plan.target == "preview":
             viewport = (max(1, round(viewport[0] * plan.scale)),
                         max(1, round(viewport[1] * plan.scale)))
             self._target("preview", viewport)
-        canvas.push_fbo(self._targets[plan.target], (0, 0), canvas.size)
+        fbo = self._targets[plan.target]
+        self._drawn_on.context.flush_commands()
+        restore = gl.glGetParameter(gl.GL_VIEWPORT)
+        fbo.activate()
         try:
+            gloo.set_viewport(0, 0, fbo.color_buffer.shape[1], fbo.color_buffer.shape[0])
             if plan.clear:
-                gloo.clear(color=(0.0, 0.0, 0.0, 0.0), depth=False)
+                gloo.set_depth_mask(True)  # (a clear leaves a write-protected depth alone)
+                gloo.clear(color=(0.0, 0.0, 0.0, 0.0), depth=True)
+                self._draw_underlays()
             if plan.count:
                 t0 = time.perf_counter()
                 program = self.shared_program
@@ -162,13 +250,19 @@ class SplatVisual(Visual):
                 self._program.draw("triangles")
                 gl.glFinish()  # the draw's real cost, for the budget
                 self.last_draw_s = time.perf_counter() - t0
-                self.scheduler.measured(plan.count, self.last_draw_s, plan.target)
+                self.scheduler.measured(plan.weight, self.last_draw_s, plan.target)
         finally:
-            canvas.pop_fbo()
+            fbo.deactivate()
+            gloo.set_viewport(*restore)
+            gloo.set_depth_mask(True)  # as vispy expects it (its clears)
+        if plan.swap:
+            self._targets["display"], self._targets["refine"] = \
+                self._targets["refine"], self._targets["display"]
 
     def _upload(self, rows: tuple[np.ndarray, ...]) -> None:
         """The splats' rows as attributes: per instance, or repeated for each vertex."""
         n = len(rows[0])
+        rows = tuple(np.ascontiguousarray(r) for r in rows)  # (a thinned list is strided)
         if not self.instancing:
             rows = tuple(np.repeat(r, 3, axis=0) for r in rows)
         if not self._buffers:
@@ -198,26 +292,39 @@ class SplatVisual(Visual):
         fbo = self._targets.get(name)
         if fbo is not None and fbo.color_buffer.shape == shape:
             return False
-        self._targets[name] = gloo.FrameBuffer(color=gloo.Texture2D(shape, format="rgba",
-                                                                     interpolation="linear"))
+        self._targets[name] = gloo.FrameBuffer(
+            color=gloo.Texture2D(shape, format="rgba", interpolation="linear"),
+            depth=gloo.RenderBuffer(shape[:2], format="depth"))
         return True
 
     def _request_redraw(self, delay: float) -> None:
-        """A frame in `delay` seconds, from a timer: an update asked for while drawing is lost."""
-        from vispy import app
-
-        key = "soon" if delay <= 0 else "rest"
-        timer = self._timers.get(key)
+        """A frame in `delay` seconds (or sooner, if one is asked for sooner), from a timer: an
+        update asked for while drawing is lost. Any frame drawn meanwhile answers it."""
+        due = time.perf_counter() + max(delay, 0.0)
+        timer = self._timers.get("frame")
+        if timer is not None and timer.running and self._frame_due <= due:
+            return
+        timer = self._timer("frame", lambda event: self.update(), iterations=1)
         if timer is None:
-            try:
-                timer = app.Timer(iterations=1, connect=lambda event: self.update())
-            except Exception:  # noqa: BLE001 - a backend without timers (EGL): draw when asked
-                self.update()
-                return
-            self._timers[key] = timer
+            self.update()
+            return
         timer.stop()
         timer.interval = max(delay, 0.0)
         timer.start(iterations=1)
+        self._frame_due = due
+
+    def _timer(self, name: str, connect, **kwargs):
+        """This visual's vispy timer `name`, made at first use; None on a backend without timers
+        (EGL offscreen), where the caller draws when asked instead."""
+        timer = self._timers.get(name)
+        if timer is None:
+            from vispy import app
+
+            try:
+                timer = self._timers[name] = app.Timer(connect=connect, **kwargs)
+            except Exception:  # noqa: BLE001 - a backend without timers
+                return None
+        return timer
 
     def _compute_bounds(self, axis: int, view) -> tuple[float, float] | None:
         if self.data is None or len(self.data.arrays) == 0:
