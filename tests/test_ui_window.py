@@ -157,6 +157,14 @@ def test_opening_a_project_replays_its_event_log_into_charts_and_log(window, fli
     assert "12 usable images of 12" in window.log_panel.toPlainText()
 
 
+def test_the_window_with_a_project_fits_a_1280x800_laptop_screen(window, flight, tmp_path):
+    project = Project.open(tmp_path / "proj", source=flight)
+    write_events(project.paths.events, past_run_events())
+    assert window.open_project(project.root)
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1280 and hint.height() <= 800 - 40, hint  # 40: a panel or title bar
+
+
 def test_stage_list_shows_states_times_and_the_failure_in_window_words(window, flight, tmp_path):
     project = Project.open(tmp_path / "proj", source=flight)
     mark_done(project, ("ingest",))

@@ -156,9 +156,12 @@ class CloudPanel(QWidget):
         right.addWidget(self.charts, 3)
         right.addWidget(QLabel("Log"))
         right.addWidget(self.log, 1)
+        job_scroll = QScrollArea()  # charts and log keep their size on a short screen
+        job_scroll.setWidgetResizable(True)
+        job_scroll.setWidget(job_box)
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(left)
-        top.addWidget(job_box)
+        top.addWidget(job_scroll)
         top.setStretchFactor(1, 1)
         top.setSizes([520, 760])
         split = QSplitter(Qt.Orientation.Vertical)
