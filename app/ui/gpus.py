@@ -59,6 +59,8 @@ class GpuProbe(QObject):
         """Kill a probe still running (the window closes); `listed` does not come."""
         proc, self._proc = self._proc, None
         if proc is not None:
+            proc.finished.disconnect()
+            proc.errorOccurred.disconnect()  # a killed probe is no answer
             proc.kill()
             proc.waitForFinished(5000)
 
