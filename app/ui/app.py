@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -68,6 +69,9 @@ def run_gui(project: Path | None = None) -> int:
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     window = MainWindow(with_viewer=opengl_available())
     window.show()
+    # what lives as long as the app (imports, the window: ~200k objects) is never walked again:
+    # a full collection on the UI thread took 224 ms, 1 ms after this
+    gc.freeze()
     if project is not None:
         window.open_project(Path(project))
     ticker = QTimer()  # Python runs signal handlers only between bytecodes: wake it up
