@@ -19,6 +19,7 @@ beside its baseline from the same run (load from other programs affects both ali
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -125,6 +126,7 @@ def pipeline_run(flight: Path, base: Path, steps: int,
     """The whole pipeline on `flight` from the window, probed; (per stage, idle, project, s)."""
     win = MainWindow(with_viewer=viewer)
     win.show()
+    gc.freeze()  # as run_gui does once its window is shown
     root = base / "project"
     project = Project.open(root, source=flight)
     for key, value in (("train.max_steps", str(steps)),

@@ -10,6 +10,7 @@ Prints the longest UI gap of each step and writes the screenshots into --out.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 import time
@@ -72,6 +73,7 @@ def main() -> None:
     walk = Walk(args.out)
     walk.probe.start()
     win.show()
+    gc.freeze()  # as run_gui does once its window is shown
     walk.wait(1)
     walk.shot(win, "start_page")
 
