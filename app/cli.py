@@ -23,6 +23,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `spaceport` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # pycolmap's import installs glog's crash handler over SIGTERM; imported first, before any
+    # command sets its own, a later lazy import cannot turn a clean stop into a crash
+    import pycolmap  # noqa: F401
     if not argv:
         return _gui(argparse.Namespace(project=None))
     args = build_parser().parse_args(argv)
@@ -100,9 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the quality report as JSON")
     p.set_defaults(func=_export)
 
+    from .cli_render import add_parser as add_render_parser
+
+    add_render_parser(sub)
+
     p = sub.add_parser("hardware", help="list CUDA GPUs and where training would run")
     p.add_argument("project", type=Path, nargs="?", help="use this project's settings")
     p.add_argument("--train-on", choices=["auto", "local", "cloud"])
+    p.add_argument("--json", action="store_true", help="print the GPUs as JSON (the window reads it)")
     p.set_defaults(func=_hardware)
 
     p = sub.add_parser("status", help="show the state of each stage of a project")
@@ -222,6 +230,12 @@ def _hardware(args: argparse.Namespace) -> int:
 
     settings = Project.open(args.project, create=False).settings if args.project else Settings()
     gpus = detect_gpus()
+    if args.json:
+        import dataclasses
+        import json
+
+        print(json.dumps({"gpus": [dataclasses.asdict(gpu) for gpu in gpus]}))
+        return EXIT_OK
     for gpu in gpus:
         print(f"cuda:{gpu.index}  {gpu.describe()}")
     if not gpus:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import TextIO
@@ -37,11 +38,26 @@ class JsonLinesPrinter:
     """Prints every event as one JSON line (for scripts: `--json`)."""
 
     def __init__(self, out: TextIO | None = None) -> None:
-        self.out = out or sys.stdout  # looked up per instance, so redirected/captured streams work
+        self.out: TextIO | None = out or sys.stdout  # per instance: redirected streams work
 
     def __call__(self, event: Event) -> None:
-        self.out.write(json.dumps(event.to_dict(), default=str) + "\n")
-        self.out.flush()
+        if self.out is None:
+            return
+        try:
+            self.out.write(json.dumps(event.to_dict(), default=str) + "\n")
+            self.out.flush()
+        except BrokenPipeError:
+            self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        """The reader closed the pipe (a window detached from this run): the run goes on, and its
+        events still reach logs/events.jsonl; stdout points at the null device from now on (as the
+        Python docs advise for SIGPIPE), so exit does not fail flushing it."""
+        if self.out is sys.stdout:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+        self.out = None
 
 
 class ConsolePrinter:

@@ -101,3 +101,15 @@ def test_event_tail_reads_only_new_complete_lines_and_skips_torn_ones(tmp_path):
     log.write_text("")  # replaced by a shorter log: read it from the start
     write_events(log, events[:1])
     assert len(tail.read_new()) == 1
+
+
+def test_a_run_followed_from_its_log_shows_where_the_running_stage_had_got_to():
+    model = RunModel(NAMES)
+    model.replay([StageStarted(stage="train"),
+                  TrainMetrics(stage="train", step=30, total_steps=120, loss=0.2)])
+    model.load_records({"ingest": StageRecord(state="done"), "sfm": StageRecord(state="done"),
+                        "train": StageRecord(state="running", started=100.0)})
+    view = model.stages["train"]
+    assert model.running == "train"
+    assert (view.fraction, view.message) == (0.25, "step 30/120")
+    assert view.elapsed(now=160.0) == 60.0

@@ -1,4 +1,4 @@
-"""The 3D view: scene data read from a real COLMAP model and splat PLY, and the vispy canvas
+"""The 3D tab: scene data read from a real COLMAP model and splat PLY, and the vispy canvas
 rendering them inside the window (needs an X display: run under xvfb-run).
 
 With SPACEPORT_SCREENSHOTS=DIR set, the GL test also saves window screenshots into DIR.
@@ -6,6 +6,7 @@ With SPACEPORT_SCREENSHOTS=DIR set, the GL test also saves window screenshots in
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -15,11 +16,10 @@ if not os.environ.get("DISPLAY"):
 import numpy as np
 import pytest
 
-from app.pipeline.formats.splats import SH_C0
-from app.pipeline.project import Project
-from app.pipeline.runner import Runner
-from app.viewer.scene_data import load_sparse, load_splats
-from tests.ui_scene import (EmittingStage, past_run_events, scene_points, write_events,
+from app.pipeline.formats.colmap import read_sparse_model
+from app.pipeline.project import Project, ProjectPaths
+from app.viewer.scene_data import sparse_scene
+from tests.ui_scene import (mark_done, past_run_events, scene_points, write_events,
                             write_ingest, write_sparse_model, write_splats)
 
 STAGES = ("ingest", "sfm", "train")
@@ -29,7 +29,7 @@ needs_display = pytest.mark.skipif(not os.environ.get("DISPLAY"),
 
 def test_sparse_scene_has_every_point_and_a_frustum_at_each_camera_centre(tmp_path):
     write_sparse_model(tmp_path / "model", n_points=500)
-    scene = load_sparse(tmp_path / "model")
+    scene = sparse_scene(read_sparse_model(tmp_path / "model"))
     assert scene.points.xyz.shape == (500, 3)
     xyz, rgb = scene_points(500)
     order = np.lexsort(scene.points.xyz.T)
@@ -42,27 +42,16 @@ def test_sparse_scene_has_every_point_and_a_frustum_at_each_camera_centre(tmp_pa
     assert corner[2] < apex[2]  # nadir cameras: the image plane lies below the camera
 
 
-def test_splats_become_points_with_dc_colour_sigmoid_opacity_and_subsampling(tmp_path):
-    write_splats(tmp_path / "s.ply", n=300)
-    cloud = load_splats(tmp_path / "s.ply")
-    _, rgb = scene_points(300, seed=1)
-    np.testing.assert_allclose(cloud.rgba[:, :3], np.clip(0.5 + SH_C0 * ((rgb - 0.5) / SH_C0),
-                                                          0, 1), atol=1e-5)
-    np.testing.assert_allclose(cloud.rgba[:, 3], 1 / (1 + np.exp(-2.0)), atol=1e-6)
-    np.testing.assert_allclose(cloud.size, 1.2, atol=1e-5)
-    assert len(load_splats(tmp_path / "s.ply", max_points=100).xyz) == 100
-
-
 @pytest.fixture
 def finished_project(tmp_path: Path) -> Path:
     """A project whose SfM and training are done: model, splats and the run's event log."""
     (tmp_path / "flight").mkdir()
     project = Project.open(tmp_path / "proj", source=tmp_path / "flight")
-    Runner(project, [EmittingStage(n) for n in STAGES], emit=lambda e: None).run()
     write_ingest(project.paths)
     write_sparse_model(project.paths.sfm_model, n_points=3000)
     write_splats(project.paths.previews / "step_3000.ply", n=6000)
     write_events(project.paths.events, past_run_events())
+    mark_done(project, STAGES)
     return project.root
 
 
@@ -72,18 +61,19 @@ def test_window_draws_the_sparse_cloud_frusta_and_splats(qtbot, finished_project
     from app.ui.app import create_application
     from app.ui.main_window import MainWindow
     create_application()  # the stylesheet, as `spaceport` shows it
-    win = MainWindow(stages=lambda: [EmittingStage(n) for n in STAGES], with_viewer=True)
+    win = MainWindow(with_viewer=True)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
     assert win.open_project(finished_project)
     assert win.viewer.loaded == {"sparse": finished_project / "sfm/undistorted/sparse",
                                  "splats": finished_project / "train/previews/step_3000.ply"}
-    assert "3,000 points, 12 cameras" in win.viewer.status.text()
-    assert [win.stage_list.topLevelItem(i).text(1) for i in range(3)] == ["done"] * 3
+    qtbot.waitUntil(lambda: "3,000 points, 12 cameras" in win.viewer.status.text()
+                    and "6,000 splats" in win.viewer.status.text(), timeout=20_000)
+    assert [win.stage_list.topLevelItem(i).text(1) for i in range(3)] == ["done"] * 3  # not stale
     win.tabs.setCurrentWidget(win.viewer)
-    qtbot.wait(300)
     scene = win.viewer.scene
+    qtbot.waitUntil(lambda: scene.splats.scheduler.complete, timeout=20_000)
     both = scene.render()[..., :3].astype(int)
     background = both[2, 2]
     lit = np.abs(both - background).sum(axis=2) > 30
@@ -110,3 +100,243 @@ def _save_screenshots(win, folder: Path, qtbot) -> None:
         win.tabs.setCurrentWidget(tab)
         qtbot.wait(100)
         win.grab().save(str(folder / f"{name}.png"))
+
+
+@pytest.fixture
+def tab(qtbot, finished_project):
+    """The 3D tab of a window showing the finished project, its splats drawn in full."""
+    from app.ui.main_window import MainWindow
+
+    win = MainWindow(with_viewer=True)
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    win.open_project(finished_project)
+    win.tabs.setCurrentWidget(win.viewer)
+    viewer = win.viewer
+    qtbot.waitUntil(lambda: viewer.arrays is not None and viewer.scene.sparse_data is not None
+                    and viewer.scene.splats.scheduler.complete, timeout=20_000)
+    yield viewer
+    win.close()
+
+
+def complete(qtbot, viewer) -> None:
+    qtbot.waitUntil(lambda: viewer.scene.splats.scheduler.complete, timeout=20_000)
+
+
+@needs_display
+@pytest.mark.gui
+def test_a_training_snapshot_replaces_the_splats_and_the_camera_stays(qtbot, tab,
+                                                                       finished_project):
+    paths = ProjectPaths(finished_project)
+    tab.scene.camera.pose.orbit(0.4, 0.1)
+    tab.scene.camera.view_changed()
+    pose = tab.scene.camera.pose.viewmat.copy()
+    for step in (3100, 3200):  # two snapshots at once: the throttle loads the newest
+        write_splats(paths.previews / f"step_{step}.ply", n=2000 + step, seed=step)
+        tab.show_project(paths, paths.previews / f"step_{step}.ply", sparse=False)
+    qtbot.waitUntil(lambda: "step_3200.ply" in tab.model_text, timeout=20_000)
+    complete(qtbot, tab)
+    assert "of 5,200 splats drawn" in tab.status.text()
+    np.testing.assert_array_equal(tab.scene.camera.pose.viewmat, pose)
+
+
+@needs_display
+@pytest.mark.gui
+def test_choosing_a_camera_views_through_it_beside_its_photo_with_the_psnr(qtbot, tab,
+                                                                          finished_project):
+    from PIL import Image
+
+    paths = ProjectPaths(finished_project)
+    paths.sfm_images.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (1024, 768), (90, 140, 70)).save(paths.sfm_images / "img_06.jpg")
+    assert [s.name for s in tab.cameras.statuses][:2] == ["img_01.jpg", "img_02.jpg"]
+    tab.cameras.chosen.emit("img_06.jpg")
+    cam = next(c for c in tab.scene.sparse_data.cameras if c.name == "img_06.jpg")
+    np.testing.assert_allclose(tab.scene.camera.pose.viewmat, cam.viewmat, atol=1e-9)
+    qtbot.waitUntil(lambda: tab.compare.value is not None, timeout=30_000)
+    assert tab.compare.render.shape == tab.compare.photo.shape
+    assert "PSNR render vs photo" in tab.compare.psnr_label.text()
+    assert 5 < tab.compare.value < 40
+
+
+@needs_display
+@pytest.mark.gui
+def test_the_camera_list_shows_each_images_sfm_status_and_reason(qtbot, tab, finished_project):
+    import json
+
+    stats = {"images": {"img_01.jpg": {"registered": True, "mean_error_px": 0.61},
+                        "img_13.jpg": {"registered": False, "reason": "no_verified_pair",
+                                       "reason_text": "no image pair with it was verified"}}}
+    ProjectPaths(finished_project).sfm_stats.write_text(json.dumps(stats))
+    tab.load_sparse(ProjectPaths(finished_project).sfm_model)
+    qtbot.waitUntil(lambda: any(s.name == "img_13.jpg" for s in tab.cameras.statuses),
+                    timeout=20_000)
+    rows = {tab.cameras.topLevelItem(i).text(0): [tab.cameras.topLevelItem(i).text(c)
+                                                 for c in range(4)]
+            for i in range(tab.cameras.topLevelItemCount())}
+    assert rows["img_01.jpg"] == ["img_01.jpg", "registered", "0.61", ""]
+    assert rows["img_13.jpg"][1:] == ["not registered", "-", "no image pair with it was verified"]
+    assert len(rows) == 13  # the model's other cameras are listed as registered
+
+
+@needs_display
+@pytest.mark.gui
+def test_clicks_in_measure_mode_pick_points_and_label_their_distance(qtbot, tab,
+                                                                    finished_project):
+    tab.measure.toggle.setChecked(True)
+    w, h = tab.scene.camera.viewport
+    for pos in ((0.4 * w, 0.55 * h), (0.6 * w, 0.5 * h)):
+        tab.scene.on_click("ray", tab.scene.ray(pos))
+        qtbot.waitUntil(lambda: not tab.pool.busy("viewer-pick"), timeout=10_000)
+    assert len(tab.measure.points) == 2
+    a, b = tab.measure.points
+    assert abs(a[2]) < 15 and abs(b[2]) < 15  # on the terrain (heights 0-15 m), not in the air
+    assert tab.scene.measure_text.text == tab.measure.distance_label()
+    assert "units are unknown" in tab.measure.text.text()  # no sfm/geo.json: not referenced
+    geo = {"georeferenced": True, "origin": {"lat": 50.82, "lon": -0.137, "alt": 47.8},
+           "accuracy": {"position_m": 0.3, "vertical_m": 0.9, "scale": 0.002}}
+    paths = ProjectPaths(finished_project)
+    paths.geo_json.write_text(json.dumps(geo))
+    tab.load_sparse(paths.sfm_model)  # what reopening the project does
+    qtbot.waitUntil(lambda: tab.georef.metric, timeout=10_000)
+    for pos in ((0.4 * w, 0.55 * h), (0.6 * w, 0.5 * h)):
+        tab.scene.on_click("ray", tab.scene.ray(pos))
+        qtbot.waitUntil(lambda: not tab.pool.busy("viewer-pick"), timeout=10_000)
+    text = tab.measure.text.text()
+    assert "m (horizontal" in text and "50.8" in text and "position 0.30 m" in text
+
+
+@needs_display
+@pytest.mark.gui
+def test_dragging_a_crop_handle_moves_that_face_and_hides_the_splats_outside(qtbot, tab):
+    from types import SimpleNamespace
+
+    tab.fit_crop()
+    complete(qtbot, tab)
+    before = tab.scene.splat_counts()[0]
+    box, scene = tab.crop, tab.scene
+    points, faces = scene._handles()
+    handle = scene.project(points)[faces.index((0, 1))]  # the +x face
+    target = scene.project(points)[faces.index((0, 0))]
+    press = SimpleNamespace(pos=handle, button=1)
+    scene._mouse_press(press)
+    assert not scene.camera.interactive  # the drag moves the face, not the view
+    end = handle + 0.5 * (target - handle)
+    scene._mouse_move(SimpleNamespace(pos=end, last_event=press, button=1))
+    scene._mouse_release(SimpleNamespace(pos=end, button=1))
+    assert scene.camera.interactive
+    lo, hi = np.array(box.minimum), np.array(box.maximum)
+    assert lo[0] < hi[0] < lo[0] + 0.75 * (hi[0] - lo[0]) / 0.5  # about halfway
+    assert tab.crop_panel.fields[(0, 1)].value() == pytest.approx(hi[0], abs=0.01)
+    complete(qtbot, tab)
+    assert tab.scene.splat_counts()[0] < 0.8 * before
+
+
+@needs_display
+@pytest.mark.gui
+def test_export_cropped_hands_the_box_to_export(qtbot, tab, finished_project):
+    from app.pipeline.formats.model import read_model
+
+    paths = ProjectPaths(finished_project)
+    write_splats(paths.splats_ply, n=3000)
+    tab.crop.set((-10, -10, -5), (10, 10, 20), enabled=True)
+    out = paths.exports / "cropped.ply"
+    tab.export(out)
+    qtbot.waitUntil(lambda: "exported" in tab.crop_panel.export_text.text()
+                    or "failed" in tab.crop_panel.export_text.text(), timeout=60_000)
+    assert "exported" in tab.crop_panel.export_text.text(), tab.crop_panel.export_text.text()
+    means = read_model(out).means
+    assert 0 < len(means) < 3000 and np.all(np.abs(means[:, :2]) <= 10)
+
+
+@needs_display
+@pytest.mark.gui
+def test_floaters_are_highlighted_before_export(qtbot, tab):
+    tab.crop_panel.floaters.setChecked(True)
+    qtbot.waitUntil(lambda: "would be removed" in tab.crop_panel.floater_text.text(),
+                    timeout=30_000)
+    marked = tab.scene.splats.data.table[2][:, 3] < 0
+    assert tab.scene.splats.highlight and int(marked.sum()) == int(
+        tab.crop_panel.floater_text.text().split(" of ")[0].replace(",", ""))
+    tab.crop_panel.floaters.setChecked(False)
+    assert not (tab.scene.splats.data.table[2][:, 3] < 0).any()
+
+
+@needs_display
+@pytest.mark.gui
+def test_navigation_keys_reset_and_screenshot(qtbot, tab, tmp_path):
+    from types import SimpleNamespace
+
+    from vispy.util.keys import Key
+
+    camera = tab.scene.camera
+    home = camera.pose.eye.copy()
+    forward = camera.pose.R[2].copy()
+    key = SimpleNamespace(type="key_press", key=Key("W"), handled=False)
+    camera.viewbox_key_event(key)
+    step = camera.pose.eye - home
+    assert np.allclose(step / np.linalg.norm(step), forward) and key.handled
+    camera.viewbox_key_event(SimpleNamespace(type="key_press", key=Key("R"), handled=False))
+    np.testing.assert_allclose(camera.pose.eye, home)
+    tab.save_screenshot(tmp_path / "view.png")
+    from PIL import Image
+
+    image = np.asarray(Image.open(tmp_path / "view.png"))
+    assert image.shape[:2] == tab.scene.canvas.render().shape[:2] and image.std() > 5
+
+
+@needs_display
+@pytest.mark.gui
+def test_the_compressed_scene_opens_in_the_projects_frame(qtbot, tab, finished_project):
+    from app.pipeline.export import ExportOptions, export_splats
+
+    paths = ProjectPaths(finished_project)
+    write_splats(paths.splats_ply, n=3000)
+    export_splats(paths.splats_ply, "sog", paths.scene_sog, ExportOptions())  # centred
+    tab.show_source("Compressed (compress/scene.sog)")
+    qtbot.waitUntil(lambda: "scene.sog" in tab.model_text, timeout=30_000)
+    assert "placed in the project's ENU frame by scene.sog.georef.json" in tab.model_text or \
+        "placed in the project's SfM frame" in tab.model_text
+    lo, hi = tab.arrays.bounds
+    assert -45 < lo[0] < -30 and 30 < hi[0] < 45  # the scene's own extent, not centred on 0
+    tab.open_model(paths.splats_ply)
+    qtbot.waitUntil(lambda: tab.source.currentIndex() == 1, timeout=5_000)
+
+
+@needs_display
+@pytest.mark.gui
+def test_a_model_file_dropped_on_the_tab_opens(qtbot, tab, tmp_path):
+    from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from app.pipeline.formats.splat import write_splat
+    from tests.viewer_gl import random_scene
+
+    write_splat(tmp_path / "elsewhere.splat", random_scene(700, sh_degree=0))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt")),
+                  QUrl.fromLocalFile(str(tmp_path / "elsewhere.splat"))])
+    tab.dropEvent(QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime,
+                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: "elsewhere.splat" in tab.model_text, timeout=20_000)
+    assert "700 splats (.splat" in tab.model_text and "own frame" in tab.model_text
+    assert tab.source.currentText() == "Opened: elsewhere.splat"
+
+
+@needs_display
+@pytest.mark.gui
+def test_measuring_between_two_cameras_gives_their_distance(qtbot, tab):
+    from types import SimpleNamespace
+
+    tab.measure.toggle.setChecked(True)
+    scene = tab.scene
+    centres = scene.sparse_data.centers
+    for i in (0, 3):  # img_01 at (-30, -20, 30) and img_04 at (30, -20, 30)
+        pos = scene.project(centres[i:i + 1])[0]
+        scene._mouse_press(SimpleNamespace(pos=pos, button=1))
+        scene._mouse_release(SimpleNamespace(pos=pos, button=1))
+    assert len(tab.measure.points) == 2
+    assert np.linalg.norm(tab.measure.points[1] - tab.measure.points[0]) == pytest.approx(60.0,
+                                                                                         abs=1e-3)

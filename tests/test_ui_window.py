@@ -1,41 +1,39 @@
-"""The main window over real projects: replay on open, run/cancel/rerun through the worker,
-locked and bad folders reported, not raised. Plain widgets: runs offscreen without a display."""
+"""The main window over real project folders, without running stages (tests/test_ui_run.py
+runs them): the start page, New project and its flight check, replay on open, stage states,
+settings, locks, following another process, where training runs, the cost question."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+from pathlib import Path
 
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np
 import pytest
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QMimeData, QPointF, QStandardPaths, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 
-from app.pipeline.events import StageFinished, read_events
 from app.pipeline.project import Project
-from app.ui.dialogs import project_folder_for
+from app.ui.cost_dialog import CostDialog
 from app.ui.main_window import MainWindow
-from app.ui.viewer_panel import newest_file
-from tests.ui_scene import EmittingStage, past_run_events, write_events, write_ingest
+from app.ui.gpus import known_gpus
+from app.ui.new_project_dialog import NewProjectDialog
+from app.ui.start_page import SampleFlight
+from tests.ui_runs import rows, setting_editable
+from tests.ui_scene import mark_done, past_run_events, write_events
 
-WAIT_MS = 20_000
-
-
-@pytest.fixture
-def pipeline():
-    """Three stages in the real pipeline's order (the registry fills up as stages land)."""
-    return [EmittingStage("ingest"), EmittingStage("sfm", ("ingest",)),
-            EmittingStage("train", ("sfm",))]
+QStandardPaths.setTestModeEnabled(True)  # recent projects go to a test folder
+WAIT_MS = 60_000
 
 
 @pytest.fixture
-def window(qtbot, pipeline):
-    win = MainWindow(stages=lambda: pipeline, with_viewer=False)
+def window(qtbot):
+    win = MainWindow(with_viewer=False)
     qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: known_gpus() is not None, timeout=WAIT_MS)  # listed by a child
     win.show()
     yield win
     win.close()
@@ -46,125 +44,6 @@ def flight(tmp_path):
     folder = tmp_path / "flight é"
     folder.mkdir()
     return folder
-
-
-def rows(win: MainWindow) -> dict[str, tuple[str, str]]:
-    lst = win.stage_list
-    return {lst.topLevelItem(i).text(0): (lst.topLevelItem(i).text(1), lst.topLevelItem(i).text(2))
-            for i in range(lst.topLevelItemCount())}
-
-
-def run_and_wait(qtbot, win: MainWindow, **kw) -> None:
-    assert win.run(**kw)
-    qtbot.waitUntil(lambda: not win.busy, timeout=WAIT_MS)
-
-
-def test_opening_a_project_replays_its_event_log_into_charts_and_log(window, flight, tmp_path):
-    project = Project.open(tmp_path / "proj", source=flight)
-    write_events(project.paths.events, past_run_events())
-    assert window.open_project(project.root)
-    xs, ys = window.sfm_charts.registered.getData()
-    assert list(ys) == list(range(1, 13))
-    assert len(window.train_charts.loss.getData()[0]) == 61
-    assert len(window.train_charts.psnr.getData()[0]) == 7
-    assert "42,000 Gaussians" in window.train_charts.summary.text()
-    assert "12/12 images registered" in window.sfm_charts.summary.text()
-    assert "12 usable images of 12" in window.log_panel.toPlainText()
-
-
-def test_the_flight_tab_shows_the_ingest_report_and_the_gps_track(window, flight, tmp_path):
-    from app.ui.flight_panel import track_metres
-
-    project = Project.open(tmp_path / "proj", source=flight)
-    write_ingest(project.paths)
-    window.open_project(project.root)
-    text = window.flight.report.text()
-    assert "11 of 12" in text and "img_00.jpg: truncated JPEG" in text and "2.61 cm/px" in text
-    east, north = window.flight.points.getData()
-    assert len(east) == 12
-    assert np.ptp(north) == pytest.approx(0.0004 * 111_195, rel=1e-3)  # 0.0004 deg of latitude
-    assert np.ptp(east) == pytest.approx(0.0009 * 111_195 * np.cos(np.radians(50.0002)), rel=1e-3)
-    assert list(track_metres(json.loads(project.paths.flight_json.read_text())["images"])[2]) \
-        == [False] + [True] * 11
-
-
-def test_the_real_ingest_stage_runs_from_the_window_on_the_sample_flight(qtbot, sample_flight,
-                                                                         tmp_path):
-    win = MainWindow(with_viewer=False)  # the registry's stages
-    qtbot.addWidget(win)
-    assert win.stage_names[0] == "ingest"
-    assert win.new_project(sample_flight, tmp_path / "proj")
-    assert win.run(until="ingest")
-    qtbot.waitUntil(lambda: not win.busy, timeout=60_000)
-    assert rows(win)["ingest"][0] == "done"
-    assert "12 of 12" in win.flight.report.text()
-    assert len(win.flight.points.getData()[0]) == 12
-    win.close()
-
-
-def test_stage_list_shows_project_json_states_with_the_failure_reason(window, flight, tmp_path):
-    project = Project.open(tmp_path / "proj", source=flight)
-    project.record("ingest").state = "done"
-    sfm = project.record("sfm")
-    sfm.state, sfm.reason, sfm.hint = "failed", "only 2 of 12 images registered", "more overlap"
-    project.save()
-    window.open_project(project.root)
-    # ingest's fingerprint was never recorded, so the runner marks it stale on open
-    assert rows(window) == {"ingest": ("stale", "its settings or inputs changed"),
-                            "sfm": ("failed", "only 2 of 12 images registered"),
-                            "train": ("pending", "")}
-    assert "more overlap" in window.stage_list.topLevelItem(1).toolTip(1)
-    assert window.stage_detail.text().startswith("<b>ingest</b>: stale")  # first needing attention
-    window.stage_list.setCurrentItem(window.stage_list.topLevelItem(1))
-    assert "only 2 of 12 images registered<br><i>fix: more overlap" in window.stage_detail.text()
-
-
-def test_run_drives_the_runner_and_streams_events_to_charts(qtbot, window, flight, tmp_path,
-                                                            pipeline):
-    assert not window.run_action.isEnabled()
-    assert window.new_project(flight, tmp_path / "proj")
-    assert window.run_action.isEnabled() and not window.cancel_action.isEnabled()
-    window.run_action.trigger()
-    qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
-    assert [s.runs for s in pipeline] == [1, 1, 1]
-    assert {name: state for name, (state, _) in rows(window).items()} == \
-        {"ingest": "done", "sfm": "done", "train": "done"}
-    assert rows(window)["ingest"][1] == "runs=1"  # the stage's own summary of its outputs
-    assert list(window.sfm_charts.points.getData()[1]) == [100, 200, 300, 400, 500]
-    assert list(window.train_charts.gaussians.getData()[1]) == [1000, 2000, 3000, 4000, 5000]
-    on_disk = Project.open(tmp_path / "proj", create=False)
-    assert {k: r.state for k, r in on_disk.stages.items()} == \
-        {"ingest": "done", "sfm": "done", "train": "done"}
-    logged = read_events(on_disk.paths.events)
-    assert sum(isinstance(e, StageFinished) for e in logged) == 3
-    assert window.status_text.text() == "finished"
-
-
-def test_cancel_stops_the_stage_resumably_and_run_resumes_it(qtbot, window, flight, tmp_path):
-    stages = [EmittingStage("ingest"), EmittingStage("sfm", ("ingest",), wait_for_cancel=True)]
-    window._make_stages = lambda: stages
-    window.new_project(flight, tmp_path / "proj")
-    assert window.run()
-    qtbot.waitUntil(lambda: window.model.stages["sfm"].state == "running", timeout=WAIT_MS)
-    assert window.cancel_action.isEnabled() and not window.run_action.isEnabled()
-    window.cancel()
-    qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
-    assert rows(window)["sfm"] == ("cancelled", "cancelled by the user")
-    run_and_wait(qtbot, window)
-    assert rows(window)["sfm"][0] == "done"
-    assert [s.runs for s in stages] == [1, 2]
-
-
-def test_rerun_from_the_selected_stage_reruns_it_and_what_follows(qtbot, window, flight,
-                                                                  tmp_path, pipeline):
-    window.new_project(flight, tmp_path / "proj")
-    run_and_wait(qtbot, window)
-    assert not window.rerun_action.isEnabled()
-    window.stage_list.setCurrentItem(window.stage_list.topLevelItem(1))
-    assert window.rerun_action.isEnabled()
-    assert window.rerun_selected()
-    qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
-    assert [s.runs for s in pipeline] == [1, 2, 2]
 
 
 def setting_item(win: MainWindow, dotted: str):
@@ -179,15 +58,120 @@ def setting_item(win: MainWindow, dotted: str):
     raise KeyError(dotted)
 
 
+# -- start page and new projects ----------------------------------------------------------------
+def test_the_start_page_shows_first_and_lists_recent_projects(qtbot, flight, tmp_path):
+    first = MainWindow(with_viewer=False)
+    qtbot.addWidget(first)
+    assert first.pages.currentWidget() is first.start_page
+    assert not first.actions.run.isEnabled() and not first.pipeline_dock.isVisible()
+    assert first.new_project(flight, tmp_path / "proj")
+    assert first.pages.currentWidget() is first.tabs
+    first.close()
+    second = MainWindow(with_viewer=False)
+    qtbot.addWidget(second)
+    recent = second.start_page.recent
+    assert recent.item(0).data(Qt.ItemDataRole.UserRole) == (tmp_path / "proj").absolute()
+    second.start_page.recent.itemActivated.emit(recent.item(0))
+    assert second.project.root == (tmp_path / "proj").absolute()
+    second.close()
+
+
+def test_new_project_refuses_a_folder_without_images_in_the_dialog(qtbot, window, flight):
+    (flight / "notes.txt").write_text("flight log")
+    dialog = window.actions.choose_flight(flight)
+    qtbot.waitUntil(lambda: dialog.check is not None, timeout=WAIT_MS)
+    assert not dialog.create.isEnabled()
+    assert "No images in flight é" in dialog.status.text()
+    assert "notes.txt" in dialog.status.text() and ".jpg" in dialog.status.text()
+    (flight / "DJI_0001.JPG").write_bytes(b"not really a jpeg")
+    dialog.set_flight(flight)
+    qtbot.waitUntil(lambda: dialog.check is not None, timeout=WAIT_MS)
+    assert not dialog.create.isEnabled()
+    assert "None of the 1 images checked" in dialog.status.text()
+    assert "not an image" in dialog.status.text()
+    dialog.reject()
+    assert window.project is None
+
+
+def test_new_project_checks_the_flight_proposes_a_folder_and_creates_the_project(
+        qtbot, window, sample_flight):
+    dialog = window.actions.choose_flight()
+    dialog.flight_edit.setText(str(sample_flight))
+    dialog.flight_edit.editingFinished.emit()
+    qtbot.waitUntil(lambda: dialog.check is not None, timeout=WAIT_MS)
+    assert dialog.create.isEnabled()
+    assert dialog.status.text().startswith("12 images: 12 of 12 usable, 12 with GPS")
+    expected = sample_flight.parent / f"{sample_flight.name}-project"
+    assert Path(dialog.project_edit.text()) == expected
+    dialog.create.click()
+    assert window.project.root == expected and window.project.source == sample_flight
+    assert window.holds_lock
+
+
+def test_dropping_a_flight_folder_opens_new_project_on_it(qtbot, window, sample_flight):
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(sample_flight))])
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, data,
+                      Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    dialog = window.findChild(NewProjectDialog)
+    assert dialog.flight_edit.text() == str(sample_flight)
+
+
+def test_the_sample_flight_button_renders_the_flight_and_opens_its_project(
+        qtbot, window, tmp_path):
+    window.start_page.sample = SampleFlight(tmp_path / "sample", images=6, width=320, height=240,
+                                            seed=3)
+    qtbot.mouseClick(window.start_page.sample_button, Qt.MouseButton.LeftButton)
+    assert not window.start_page.sample_button.isEnabled()  # rendering in the pool
+    qtbot.waitUntil(lambda: window.project is not None, timeout=WAIT_MS)
+    assert window.project.root == tmp_path / "sample" / "project"
+    assert len(list((tmp_path / "sample" / "flight").glob("*.JPG"))) == 6
+    assert window.pages.currentWidget() is window.tabs and window.holds_lock
+
+
+# -- an open project ----------------------------------------------------------------------------
+def test_opening_a_project_replays_its_event_log_into_charts_and_log(window, flight, tmp_path):
+    project = Project.open(tmp_path / "proj", source=flight)
+    write_events(project.paths.events, past_run_events())
+    assert window.open_project(project.root)
+    xs, ys = window.sfm_charts.registered.getData()
+    assert list(ys) == list(range(1, 13))
+    assert len(window.train_charts.loss.getData()[0]) == 61
+    assert len(window.train_charts.psnr.getData()[0]) == 7
+    assert "42,000 Gaussians" in window.train_charts.summary.text()
+    assert "12/12 images registered" in window.sfm_charts.summary.text()
+    assert "12 usable images of 12" in window.log_panel.toPlainText()
+
+
+def test_stage_list_shows_states_times_and_the_failure_in_window_words(window, flight, tmp_path):
+    project = Project.open(tmp_path / "proj", source=flight)
+    mark_done(project, ("ingest",))
+    sfm = project.record("sfm")
+    sfm.state, sfm.reason = "failed", "only 2 of 12 images registered"
+    sfm.hint = "more overlap, or --set sfm.min_registered_ratio=0.1"
+    sfm.started, sfm.finished = 100.0, 100.0 + 185
+    project.save()
+    window.open_project(project.root)
+    assert rows(window) == {"ingest": ("done", rows(window)["ingest"][1]),
+                            "sfm": ("failed", "only 2 of 12 images registered"),
+                            "train": ("pending", ""), "compress": ("pending", "")}
+    assert window.stage_list.topLevelItem(0).text(2) == "1 min 00 s"
+    assert window.stage_list.topLevelItem(1).text(2) == "3 min 05 s"
+    tip = window.stage_list.topLevelItem(1).toolTip(1)
+    assert "set sfm.min_registered_ratio to 0.1 in the Settings tab" in tip and "--set" not in tip
+    assert window.stage_detail.text().startswith("<b>SfM</b>: failed")  # first needing attention
+
+
 def test_editing_a_setting_saves_it_and_marks_that_stage_and_downstream_stale(
         qtbot, window, flight, tmp_path):
-    window.new_project(flight, tmp_path / "proj")
-    run_and_wait(qtbot, window)
-    assert setting_item(window, "sfm.backend").text(1) == "pycolmap"
+    project = Project.open(tmp_path / "proj", source=flight)
+    mark_done(project, ("ingest", "sfm", "train"))
+    window.open_project(project.root)
+    assert [s for s, _ in rows(window).values()] == ["done", "done", "done", "pending"]
     setting_item(window, "sfm.backend").setText(1, "opensfm")
     window.flush()
-    assert {n: state for n, (state, _) in rows(window).items()} == \
-        {"ingest": "done", "sfm": "stale", "train": "stale"}
+    assert [s for s, _ in rows(window).values()] == ["done", "stale", "stale", "pending"]
     assert Project.open(tmp_path / "proj", create=False).settings.sfm.backend == "opensfm"
     assert "setting sfm.backend = opensfm" in window.log_panel.toPlainText()
 
@@ -201,26 +185,33 @@ def test_a_bad_setting_value_is_refused_and_the_old_value_shown_again(qtbot, win
     assert window.project.settings.ingest.min_images == 3
 
 
-def test_a_project_locked_by_another_process_opens_read_only(window, flight, tmp_path):
+def test_a_project_locked_by_another_window_opens_read_only_and_is_taken_when_freed(
+        qtbot, window, flight, tmp_path):
     holder = Project.open(tmp_path / "proj", source=flight)
     holder.lock()
     try:
         assert window.open_project(holder.root)
-        assert window.read_only and not window.run_action.isEnabled()
+        assert window.read_only and not window.actions.run.isEnabled()
         assert "(read-only)" in window.project_label.text()
         assert "open in another process" in window.log_panel.toPlainText()
-        assert not setting_item(window, "ingest.min_images").flags() & Qt.ItemFlag.ItemIsEditable
+        assert not setting_editable(window, "ingest.min_images")
+        assert not window.actions.cancel.isEnabled()  # another window: nothing to stop
     finally:
         holder.unlock()
+    qtbot.waitUntil(lambda: window.holds_lock, timeout=WAIT_MS)
+    assert setting_editable(window, "ingest.min_images") and window.actions.run.isEnabled()
 
 
 def test_a_run_by_another_process_is_followed_live_from_its_event_log(qtbot, window, flight,
                                                                       tmp_path):
     holder = Project.open(tmp_path / "proj", source=flight)
     write_events(holder.paths.events, past_run_events()[:3])
+    holder.record("sfm").state = "running"
+    holder.save()
     holder.lock()
     try:
         window.open_project(holder.root)
+        assert window.busy and not window.runs.own
         assert window.model.sfm.registered == []
         events, log = past_run_events(), holder.paths.events
         write_events(log, events[3:10])
@@ -229,15 +220,32 @@ def test_a_run_by_another_process_is_followed_live_from_its_event_log(qtbot, win
         write_events(log, events[10:])
         qtbot.waitUntil(lambda: rows(window)["train"][0] == "done", timeout=WAIT_MS)
         assert list(window.sfm_charts.registered.getData()[1]) == list(range(1, 13))
+        holder.record("sfm").state = "done"
+        holder.save()
     finally:
         holder.unlock()
+    qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
+    assert window.holds_lock
 
 
-def test_a_folder_that_is_not_a_project_is_reported_not_raised(window, tmp_path):
+def test_a_run_that_died_while_no_window_watched_is_marked_failed_on_open(window, flight,
+                                                                          tmp_path):
+    project = Project.open(tmp_path / "proj", source=flight)
+    mark_done(project, ("ingest",))
+    project.record("sfm").state = "running"  # a killed run left it so, and a stale lock
+    project.save()
+    project.paths.lock.write_text(json.dumps({"pid": 2 ** 22 + 7, "host": os.uname().nodename}))
+    window.open_project(project.root)
+    assert window.holds_lock and rows(window)["sfm"][0] == "failed"
+    assert "ended without finishing" in window.model.stages["sfm"].reason
+    assert "press Run" in window.stage_list.topLevelItem(1).toolTip(1)
+
+
+def test_a_folder_that_is_not_a_project_is_reported_in_window_words(window, tmp_path):
     assert not window.open_project(tmp_path)
     assert "is not a Spaceport project" in window.error_box.text()
-    assert "open a flight folder" in window.error_box.informativeText()  # the hint, front-end neutral
-    assert window.project is None and not window.run_action.isEnabled()
+    assert "New project from a flight folder" in window.error_box.informativeText()
+    assert window.project is None and not window.actions.run.isEnabled()
 
 
 def test_a_missing_flight_folder_or_one_holding_the_project_is_refused(window, flight, tmp_path):
@@ -247,8 +255,8 @@ def test_a_missing_flight_folder_or_one_holding_the_project_is_refused(window, f
     assert "inside the flight folder" in window.error_box.text()
 
 
-def test_closing_the_window_releases_the_project_lock(qtbot, pipeline, flight, tmp_path):
-    win = MainWindow(stages=lambda: pipeline, with_viewer=False)
+def test_closing_the_window_releases_the_project_lock(qtbot, flight, tmp_path):
+    win = MainWindow(with_viewer=False)
     qtbot.addWidget(win)
     win.new_project(flight, tmp_path / "proj")
     assert (tmp_path / "proj" / ".lock").exists()
@@ -256,21 +264,9 @@ def test_closing_the_window_releases_the_project_lock(qtbot, pipeline, flight, t
     assert not (tmp_path / "proj" / ".lock").exists()
 
 
-def test_closing_during_a_run_cancels_it_and_closes_once_it_stopped(qtbot, flight, tmp_path):
-    stages = [EmittingStage("ingest", wait_for_cancel=True)]
-    win = MainWindow(stages=lambda: stages, with_viewer=False)
-    qtbot.addWidget(win)
-    win.show()
-    win.new_project(flight, tmp_path / "proj")
-    win.run()
-    qtbot.waitUntil(lambda: win.model.stages["ingest"].state == "running", timeout=WAIT_MS)
-    win.close()
-    qtbot.waitUntil(lambda: not win.isVisible(), timeout=WAIT_MS)
-    assert not (tmp_path / "proj" / ".lock").exists()
-    assert Project.open(tmp_path / "proj", create=False).record("ingest").state == "cancelled"
-
-
 def test_the_newest_splat_file_is_shown(tmp_path):
+    from app.ui.viewer_panel import newest_file
+
     old, new = tmp_path / "preview.ply", tmp_path / "splats.ply"
     old.write_bytes(b"a")
     new.write_bytes(b"b")
@@ -279,46 +275,65 @@ def test_the_newest_splat_file_is_shown(tmp_path):
     assert newest_file([None]) is None
 
 
-def test_new_project_asks_for_the_flight_then_the_place_of_the_project(window, flight, tmp_path,
-                                                                      monkeypatch):
-    from app.ui import dialogs
-
-    (tmp_path / "projects").mkdir()
-    (tmp_path / "projects" / "other").mkdir()
-    answers = iter([str(flight), str(tmp_path / "projects")])
-    monkeypatch.setattr(dialogs.QFileDialog, "getExistingDirectory",
-                        staticmethod(lambda *a, **k: next(answers)))
-    window.new_action.trigger()
-    assert window.project.root == tmp_path / "projects" / "flight é-project"
-    assert window.project.source == flight
-
-
-def test_new_project_folder_goes_inside_a_non_empty_folder(flight, tmp_path):
-    (tmp_path / "busy").mkdir()
-    (tmp_path / "busy" / "notes.txt").write_text("x")
-    (tmp_path / "empty").mkdir()
-    assert project_folder_for(flight, tmp_path / "busy") == tmp_path / "busy" / "flight é-project"
-    assert project_folder_for(flight, tmp_path / "empty") == tmp_path / "empty"
+# -- where training runs and its cost -----------------------------------------------------------
+def test_where_training_runs_is_shown_and_its_switch_sets_train_where(qtbot, window, flight,
+                                                                      tmp_path):
+    window.new_project(flight, tmp_path / "proj")
+    place = window.training_place
+    qtbot.waitUntil(lambda: place.placement is not None, timeout=WAIT_MS)
+    if not known_gpus():  # CI: no CUDA GPU
+        assert place.label.text().startswith("CPU preview: no CUDA GPU found")
+    place.switch.setCurrentIndex(place.switch.findData("cloud"))
+    place.switch.activated.emit(place.switch.currentIndex())
+    assert window.project.settings.train.where == "cloud"
+    qtbot.waitUntil(lambda: "no cloud is configured" in place.label.text(), timeout=WAIT_MS)
+    for key, value in (("cloud.bucket", "b"), ("cloud.role_arn", "arn:aws:iam::1:role/r"),
+                       ("cloud.train_image", "1.dkr.ecr/train:1")):
+        window.change_setting(key, value)
+    qtbot.waitUntil(lambda: place.label.text().startswith("cloud: ml.g5.xlarge, about $"),
+                    timeout=WAIT_MS)
 
 
-def test_spaceport_gui_opens_the_project_and_sigterm_closes_it(qapp, flight, tmp_path,
-                                                              monkeypatch):
-    from app import cli
-    from app.ui import main_window
+def test_a_cloud_run_asks_for_the_cost_first_and_a_declined_one_does_not_start(
+        qtbot, window, flight, tmp_path):
+    window.new_project(flight, tmp_path / "proj")
+    for key, value in (("train.where", "cloud"), ("cloud.bucket", "b"),
+                       ("cloud.role_arn", "arn:aws:iam::1:role/r"),
+                       ("cloud.train_image", "1.dkr.ecr/train:1")):
+        window.change_setting(key, value)
+    qtbot.waitUntil(lambda: window.training_place.placement is not None
+                    and window.training_place.placement.cloud, timeout=WAIT_MS)
+    assert window.run()
+    dialog = window.findChild(CostDialog)
+    assert dialog is not None and dialog.isVisible()
+    text = dialog.findChild(type(window.status_text), "costEstimate").text()
+    assert "Train job" in text and "/h: " in text and "Total" in text
+    assert "measured" in text or "assumed" in text  # each figure says where it comes from
+    dialog.decline.click()
+    assert not window.busy and window.holds_lock
+    assert window.status_text.text() == "not started: the cloud cost was declined"
 
-    monkeypatch.setattr(main_window, "_default_stages", lambda: [EmittingStage("ingest")])
-    Project.open(tmp_path / "proj", source=flight)
-    seen = []
 
-    def check_then_terminate():
-        seen.extend(w.windowTitle() for w in QApplication.topLevelWidgets()
-                    if isinstance(w, MainWindow))
-        os.kill(os.getpid(), signal.SIGTERM)
+# -- the application ----------------------------------------------------------------------------
+def test_spaceport_gui_opens_the_project_and_sigterm_closes_it(flight, tmp_path):
+    """In its own process, as it is started (an app whose event loop has run and quit leaves
+    later event loops of the same process returning at once)."""
+    import subprocess
+    import time
 
-    QTimer.singleShot(300, check_then_terminate)
-    assert cli.main(["gui", str(tmp_path / "proj")]) == 0
-    assert "Spaceport - proj" in seen
-    assert not (tmp_path / "proj" / ".lock").exists()
+    from app.ui.child_run import spaceport_command
+
+    project = Project.open(tmp_path / "proj", source=flight)
+    proc = subprocess.Popen(spaceport_command("gui", str(project.root)),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while (project.lock_holder() or {}).get("pid") != proc.pid and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read().decode()
+        time.sleep(0.1)
+    assert project.lock_holder()["pid"] == proc.pid  # the window opened the project
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    assert project.lock_holder() is None and not project.paths.lock.exists()
 
 
 def test_without_a_display_spaceport_explains_instead_of_aborting(monkeypatch, capsys):

@@ -31,6 +31,7 @@ from .cancel import CancelToken
 from .errors import InputError
 from .events import ProgressFn
 from .formats import compressed_ply, splat, spz
+from .formats.georef import sidecar
 from .formats.ply import load_ply, read_ply, write_ply
 from .formats.splats import Splats
 
@@ -64,16 +65,6 @@ def _check_destination(fmt: str, out: Path) -> None:
                          hint=f"name the output *{SUFFIXES[fmt]}" + (
                              " (or a folder / meta.json for unbundled SOG)" if fmt == "sog" else ""),
                          path=out)
-
-
-def sidecar(out: Path, kind: str) -> Path:
-    """Where `kind` (quality, georef) is written beside an export: `<file>.<kind>.json`, or
-    `<kind>.json` inside the folder of an unbundled SOG."""
-    if out.name == "meta.json":
-        return out.parent / f"{kind}.json"
-    if out.is_dir() or not out.suffix:
-        return out / f"{kind}.json"
-    return out.parent / f"{out.name}.{kind}.json"
 
 
 def _select(splats: Splats, options: ExportOptions, fmt: str) -> tuple[Splats, dict[str, int]]:

@@ -76,6 +76,7 @@ class ProjectPaths:
         self.cloud_uploads = self.cloud / "uploads.json"  # multipart parts sent (part_journal.py)
         self.logs = self.root / "logs"
         self.events = self.logs / "events.jsonl"
+        self.run_stderr = self.logs / "run-stderr.log"  # a window's child run: native logs, crashes
 
     def stage_dir(self, stage: str) -> Path:
         """The folder a stage writes into."""
@@ -112,6 +113,11 @@ class ProjectLock:
             self.held = True
             return
         raise ProjectError(f"Could not take the lock {self.path}", path=self.path)
+
+    def holder(self) -> dict[str, Any] | None:
+        """The live process holding the lock ({pid, host, since, ...}), or None when free or stale."""
+        info = self._read()
+        return info if info is not None and self._alive(info) else None
 
     def release(self) -> None:
         """Remove the lock if this object still owns it."""
@@ -224,6 +230,10 @@ class Project:
     def unlock(self) -> None:
         """Release the lock."""
         self._lock.release()
+
+    def lock_holder(self) -> dict[str, Any] | None:
+        """The live process that holds this project's lock (pid, host, since), or None."""
+        return self._lock.holder()
 
     # -- state -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -56,12 +56,13 @@ def run_gui(project: Path | None = None) -> int:
               "(`spaceport --help`)", file=sys.stderr)
         return 2
     app = create_application()
+    # posted, so a signal that comes before the event loop starts still ends it once it runs
+    previous = {sig: signal.signal(sig, lambda *_: QTimer.singleShot(0, app.quit))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     window = MainWindow(with_viewer=opengl_available())
     window.show()
     if project is not None:
         window.open_project(Path(project))
-    previous = {sig: signal.signal(sig, lambda *_: app.quit())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
     ticker = QTimer()  # Python runs signal handlers only between bytecodes: wake it up
     ticker.timeout.connect(lambda: None)
     ticker.start(200)

@@ -1,20 +1,15 @@
-"""Folder dialogs of the File menu, and where a new project folder goes."""
+"""Questions the window asks: which project folder to open, what to do with a run on close."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-
-def ask_new_project(parent: QWidget) -> tuple[Path, Path] | None:
-    """Ask for a flight folder, then where to keep its project: (flight, project) or None."""
-    flight = QFileDialog.getExistingDirectory(parent, "Flight folder (drone images)")
-    if not flight:
-        return None
-    where = QFileDialog.getExistingDirectory(parent, "Where to keep the project",
-                                             str(Path(flight).parent))
-    return (Path(flight), project_folder_for(Path(flight), Path(where))) if where else None
+CLOSE_CHOICES = {"background": "Keep running in the background", "cancel": "Cancel the run",
+                 "stay": "Don't close"}
+CLOUD_CLOSE_CHOICES = {"background": "Keep following in the background",
+                       "cancel": "Stop following (the job runs on)", "stay": "Don't close"}
 
 
 def ask_project(parent: QWidget) -> Path | None:
@@ -23,8 +18,19 @@ def ask_project(parent: QWidget) -> Path | None:
     return Path(folder) if folder else None
 
 
-def project_folder_for(flight: Path, where: Path) -> Path:
-    """`where` itself if it is a project or empty, else a `<flight>-project` folder inside it."""
-    if (where / "project.json").exists() or not any(where.iterdir()):
-        return where
-    return where / f"{flight.name}-project"
+def ask_close_during_run(parent: QWidget, cloud: bool) -> str:
+    """Ask what to do with a run when its window closes: 'background', 'cancel' or 'stay'.
+    A cloud job runs on whatever the answer: only the cloud panel's confirmed Stop ends it."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Spaceport",
+                      "A cloud job is being followed." if cloud else "A run is in progress.",
+                      parent=parent)
+    box.setObjectName("closeDuringRun")
+    box.setInformativeText(
+        "The job runs on in the cloud whatever you choose; reopening the project follows it "
+        "again." if cloud else "It can go on without the window: reopening the project follows "
+        "it again. Cancelling stops it at its next checkpoint; Run resumes it.")
+    choices = CLOUD_CLOSE_CHOICES if cloud else CLOSE_CHOICES
+    buttons = {box.addButton(text, QMessageBox.ButtonRole.AcceptRole): key
+               for key, text in choices.items()}
+    box.exec()
+    return buttons.get(box.clickedButton(), "stay")

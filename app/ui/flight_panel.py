@@ -1,105 +1,210 @@
-"""The flight tab: ingest's validation report in words and the GPS track of the images."""
+"""The Flight tab: every image as a thumbnail framed in its state's colour, the map of where each
+was taken, and the photo and figures of the one hovered or selected; images can be excluded.
+
+All file reading happens in the background pool: the project's JSON files (image_status.py),
+the thumbnails (thumbnails.py) and the larger photo of the details.
+"""
 
 from __future__ import annotations
 
 import html
-import json
-import math
-from pathlib import Path
+from collections import Counter
 from typing import Any
 
-import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QWidget
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QPushButton,
+                               QSplitter, QVBoxLayout, QWidget)
 
-from app.pipeline.project import ProjectPaths
+from app.pipeline.project import Project
 
-from .charts import make_plot
+from .flight_map import FlightMap
+from .image_status import STATE_COLORS, STATE_WORDS, FlightImages, load_flight_images
+from .pool import BackgroundPool
+from .thumbnails import ThumbnailModel, decode_thumbnail
 
-EARTH_RADIUS_M = 6_371_000.0
-
-
-def track_metres(images: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """East/north metres of the images with GPS around their mean, and which are usable."""
-    located = [im for im in images if im.get("gps")]
-    if not located:
-        return np.zeros(0), np.zeros(0), np.zeros(0, bool)
-    lat = np.array([im["gps"]["lat"] for im in located], float)
-    lon = np.array([im["gps"]["lon"] for im in located], float)
-    # equirectangular around the mean: exact to well under 0.1 % over a drone flight's extent
-    east = np.radians(lon - lon.mean()) * EARTH_RADIUS_M * math.cos(math.radians(lat.mean()))
-    north = np.radians(lat - lat.mean()) * EARTH_RADIUS_M
-    return east, north, np.array([bool(im.get("usable")) for im in located])
+PHOTO = 280  # long side of the photo in the details, pixels
 
 
-def report_html(report: dict[str, Any]) -> str:
-    """The report's figures, warnings and unusable images as rich text."""
-    def fmt(value: Any, spec: str = "", unit: str = "") -> str:
-        return f"{value:{spec}}{unit}" if isinstance(value, (int, float)) else "-"
-
-    gps, extent = report.get("gps") or {}, report.get("extent") or {}
-    alt = (report.get("altitude") or {}).get("relative_m") or {}
-    gsd, overlap = report.get("gsd_cm_per_px") or {}, report.get("forward_overlap") or {}
-    rows = [
-        ("Images usable", f"{report.get('images_usable', '-')} of {report.get('images_total', '-')}"),
-        ("GPS coverage", fmt(gps.get("coverage"), ".0%")),
-        ("Cameras", ", ".join(f"{k} ({v})" for k, v in (report.get("cameras") or {}).items())
-         + (" - mixed" if report.get("mixed_cameras") else "")),
-        ("Extent", f"{fmt(extent.get('east_west_m'), '.0f', ' m')} E-W x "
-                   f"{fmt(extent.get('north_south_m'), '.0f', ' m')} N-S"),
-        ("Altitude above take-off", fmt(alt.get("median"), ".1f", " m")),
-        ("Ground sampling distance", fmt(gsd.get("median"), ".2f", " cm/px")),
-        ("Forward overlap", fmt(overlap.get("median"), ".0%")),
-        ("Exact duplicates", str(len(report.get("duplicates") or []))),
-    ]
-    text = "<table>" + "".join(f"<tr><td><b>{html.escape(k)}</b>&nbsp;&nbsp;</td>"
-                               f"<td>{html.escape(v)}</td></tr>" for k, v in rows) + "</table>"
-    warnings = report.get("warnings") or []
+def report_summary(report: dict[str, Any] | None) -> str:
+    """The ingest report's headline figures in one line ('' before ingest)."""
+    if not report:
+        return ""
+    gps, gsd = report.get("gps") or {}, report.get("gsd_cm_per_px") or {}
+    overlap, extent = report.get("forward_overlap") or {}, report.get("extent") or {}
+    parts = [f"GPS {gps['coverage']:.0%}" if isinstance(gps.get("coverage"), float) else "",
+             ", ".join(report.get("cameras") or {}),
+             f"GSD {gsd['median']:.2f} cm/px" if gsd.get("median") else "",
+             f"overlap {overlap['median']:.0%}" if overlap.get("median") else "",
+             f"{extent['east_west_m']:.0f} x {extent['north_south_m']:.0f} m"
+             if extent.get("east_west_m") is not None else ""]
+    warnings = len(report.get("warnings") or [])
     if warnings:
-        text += "<p><b>Warnings</b><br>" + "<br>".join(html.escape(str(w)) for w in warnings)
-    unusable = report.get("unusable") or []
-    if unusable:
-        text += "<p><b>Skipped images</b><br>" + "<br>".join(
-            html.escape(f"{u.get('file', '?')}: {u.get('reason', '')}" if isinstance(u, dict)
-                        else str(u)) for u in unusable)
-    return text
+        parts.append(f"{warnings} warning{'s' * (warnings != 1)} (see the log)")
+    return ", ".join(p for p in parts if p)
+
+
+def state_counts(flight: FlightImages) -> str:
+    """e.g. '16 registered · 2 not registered', each count in its state's colour (rich text)."""
+    counts = Counter(im.state for im in flight.images)
+    return " &middot; ".join(f'<span style="color:{STATE_COLORS[s]}">{n} {STATE_WORDS[s]}</span>'
+                             for s, n in counts.items())
 
 
 class FlightPanel(QWidget):
-    """Ingest's report next to a map of where each image was taken."""
+    """Thumbnails, map and details of the open project's images; `exclude_changed(names)` asks
+    the window to set ingest.exclude."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    exclude_changed = Signal(list)
+
+    def __init__(self, pool: BackgroundPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.report = QLabel("No ingest report yet: run the pipeline.")
-        self.report.setObjectName("flightReport")
-        self.report.setWordWrap(True)
-        self.report.setAlignment(Qt.AlignmentFlag.AlignTop)
-        scroll = QScrollArea()
-        scroll.setWidget(self.report)
-        scroll.setWidgetResizable(True)
-        self.map_plot = make_plot("Image positions (GPS)", "east (m)", "north (m)")
-        self.map_plot.setAspectLocked(True)
-        self.track = self.map_plot.plot(pen=pg.mkPen("#5b616b", width=1))
-        self.points = pg.ScatterPlotItem(size=9)
-        self.map_plot.addItem(self.points)
-        layout = QHBoxLayout(self)
-        layout.addWidget(scroll, 2)
-        layout.addWidget(self.map_plot, 3)
+        self.pool = pool
+        self.images = FlightImages(None)
+        self.exclude: list[str] = []
+        self.summary = QLabel("No project open.")
+        self.summary.setObjectName("flightSummary")
+        self.summary.setWordWrap(True)
+        self.exclude_button = QPushButton("Exclude selected")
+        self.include_button = QPushButton("Include again")
+        for button, excluded in ((self.exclude_button, True), (self.include_button, False)):
+            button.clicked.connect(lambda _=False, e=excluded: self._set_excluded(e))
+            button.setEnabled(False)
+        self.model = ThumbnailModel(pool, self)
+        self.grid = QListView()
+        self.grid.setObjectName("thumbnails")
+        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
+        self.grid.setUniformItemSizes(True)
+        self.grid.setMovement(QListView.Movement.Static)
+        self.grid.setIconSize(ThumbnailModel.tile_size())
+        self.grid.setSpacing(4)
+        self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.grid.setModel(self.model)
+        self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.grid.verticalScrollBar().valueChanged.connect(self._scrolled)
+        self.map = FlightMap()
+        self.map.hovered.connect(self.show_details)
+        self.map.clicked.connect(self.select_row)
+        self.photo = QLabel()
+        self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.photo.setFixedSize(PHOTO, PHOTO * 3 // 4)
+        self.details = QLabel("Hover over a point or select an image to see it here.")
+        self.details.setObjectName("imageDetails")
+        self.details.setWordWrap(True)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._layout()
+        self._shown_row: int | None = None
+        self._editable = False
 
-    def load(self, paths: ProjectPaths) -> None:
-        """Show the project's ingest report and flight track (cleared when absent)."""
-        report, flight = _read_json(paths.ingest_report), _read_json(paths.flight_json)
-        self.report.setText(report_html(report) if report else
-                            "No ingest report yet: run the pipeline.")
-        east, north, usable = track_metres((flight or {}).get("images") or [])
-        self.track.setData(east, north)
-        self.points.setData(east, north, brush=[pg.mkBrush("#4aa3ff" if u else "#e5484d")
-                                                for u in usable], pen=None)
+    def _layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.exclude_button)
+        top.addWidget(self.include_button)
+        below = QHBoxLayout()
+        below.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignTop)
+        below.addWidget(self.details, 1)
+        side = QWidget()
+        side_box = QVBoxLayout(side)
+        side_box.setContentsMargins(0, 0, 0, 0)
+        side_box.addWidget(self.map, 1)
+        side_box.addLayout(below, 0)
+        split = QSplitter()
+        split.addWidget(self.grid)
+        split.addWidget(side)
+        split.setSizes([560, 520])
+        box = QVBoxLayout(self)
+        box.addLayout(top)
+        box.addWidget(split, 1)
 
+    # -- loading -------------------------------------------------------------------------------
+    def load(self, project: Project | None, editable: bool = False) -> None:
+        """Show the project's images (their states are read in the pool)."""
+        self._editable = editable
+        if project is None:
+            self.model.show(None, [])
+            return
+        paths, source, exclude = project.paths, project.source, list(project.settings.ingest.exclude)
+        self.pool.submit(lambda task: load_flight_images(paths, source, exclude),
+                         key="flight-images", done=lambda images: self._loaded(images, exclude))
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    def _loaded(self, images: FlightImages, exclude: list[str]) -> None:
+        self.images, self.exclude = images, exclude
+        selected = self.selected_files()
+        self.model.show(images.source, images.images)
+        self.map.show_images(images)
+        total = len(images.images)
+        counts = state_counts(images)
+        said = report_summary(images.report)
+        self.summary.setText(f"<b>{total} images</b>: {counts}" + (f"<br>{html.escape(said)}"
+                                                                     if said else ""))
+        for file in selected:
+            row = images.index(file)
+            if row is not None:
+                self.grid.selectionModel().select(self.model.index(row),
+                                                  QItemSelectionModel.SelectionFlag.Select)
+        self._scrolled()
+
+    # -- selection, hover and details ----------------------------------------------------------
+    def selected_files(self) -> list[str]:
+        """The files selected in the grid, in flight order."""
+        rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
+        return [self.model.images[r].file for r in rows if r < len(self.model.images)]
+
+    def select_row(self, row: int) -> None:
+        """Select one image (a map click) and scroll the grid to it."""
+        index = self.model.index(row)
+        self.grid.selectionModel().select(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.grid.scrollTo(index)
+
+    def _selection_changed(self, *_: Any) -> None:
+        files = self.selected_files()
+        excluded = set(self.exclude)
+        self.exclude_button.setEnabled(self._editable and any(f not in excluded for f in files))
+        self.include_button.setEnabled(self._editable and any(f in excluded for f in files))
+        rows = [i.row() for i in self.grid.selectionModel().selectedIndexes()]
+        self.map.select(rows[-1] if rows else None)
+        if rows:
+            self.show_details(rows[-1])
+
+    def show_details(self, row: int) -> None:
+        """Show image `row`: its photo (decoded in the pool), state and figures."""
+        if not 0 <= row < len(self.images.images) or row == self._shown_row:
+            return
+        self._shown_row = row
+        image = self.images.images[row]
+        facts = "".join(f"<tr><td><b>{html.escape(k)}</b>&nbsp;&nbsp;</td>"
+                        f"<td>{html.escape(str(v))}</td></tr>" for k, v in image.facts.items())
+        color = STATE_COLORS[image.state]
+        self.details.setText(f"<b>{html.escape(image.file)}</b><br>"
+                             f'<span style="color:{color}">{html.escape(image.label)}</span>'
+                             f"<table>{facts}</table>")
+        cached = self.model.decoded.get(image.file)
+        if cached is not None:
+            self._show_photo(cached)  # the thumbnail at once, the larger photo when decoded
+        source = self.images.source
+        if source is not None:
+            path = source / image.file
+            self.pool.submit(lambda task: decode_thumbnail(path, PHOTO), key="flight-photo",
+                             done=self._show_photo, failed=lambda exc: self.photo.clear())
+
+    def _show_photo(self, image: QImage) -> None:
+        self.photo.setPixmap(QPixmap.fromImage(image).scaled(
+            PHOTO, PHOTO * 3 // 4, Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation))
+
+    def _scrolled(self, *_: Any) -> None:
+        """Cancel the thumbnails of rows scrolled out of view (the view asks for the new ones)."""
+        first = self.grid.indexAt(QPoint(4, 4)).row()
+        corner = self.grid.viewport().rect().bottomRight() - QPoint(4, 4)
+        last = self.grid.indexAt(corner).row()
+        if first >= 0:
+            self.model.keep_only(range(first, (last if last >= 0 else len(self.model.images)) + 1))
+
+    # -- exclusion -----------------------------------------------------------------------------
+    def _set_excluded(self, excluded: bool) -> None:
+        chosen = set(self.selected_files())
+        names = set(self.exclude) | chosen if excluded else set(self.exclude) - chosen
+        self.exclude_changed.emit(sorted(names))

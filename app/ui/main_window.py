@@ -1,167 +1,171 @@
-"""The main window: a front end over the pipeline runner for one project folder at a time.
+"""The main window: a start page, then one project at a time as a front end over the pipeline.
 
-Open a flight folder (a new project) or an existing project; the stage list shows project.json's
-states; Run / Cancel / Rerun-from drive `Runner` in the one worker; charts, log and 3D view are
-bound to a `RunModel` fed by live events and by the replay of logs/events.jsonl (followed live
-while another process, such as `spaceport process`, holds the project).
+The window never runs pipeline work itself: a run is a `spaceport process` child process
+(run_controller.py), everything else that takes time goes to the one background pool
+(`self.pool`), handed to every panel. Panels are bound to a `RunModel` fed by the run's events
+and by the replay of logs/events.jsonl; they redraw at most every REFRESH_MS.
+
+Other parts of the app hook in with `add_tab`, `actions.menus` / `actions.toolbar` and
+`set_model_opener`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QStackedWidget,
+                               QWidget)
 
 from app.pipeline.errors import SpaceportError
-from app.pipeline.events import Event, Log, StageFinished
+from app.pipeline.events import Log
 from app.pipeline.project import Project
-from app.pipeline.stage import Stage
+from app.viewer.crop import CropBox
 
-from .charts import SfmCharts, TrainCharts
-from .dialogs import ask_new_project, ask_project
+from .dialogs import ask_close_during_run
 from .event_tail import EventTail
-from .flight_panel import FlightPanel
-from .jobs import run_stages
-from .log_panel import LogPanel
+from .gpus import GpuProbe, known_gpus
+from .hints import window_hint
+from .pool import BackgroundPool
+from .project_page import ProjectPage
+from .recent import RecentProjects
+from .run_controller import RunController
 from .run_model import RunModel
-from .settings_panel import SettingsPanel
-from .stage_list import StageList
-from .viewer_panel import ViewerPanel
-from .worker import PipelineWorker
+from .start_page import StartPage
+from .window_actions import WindowActions
+from .window_runs import WindowRuns
 
 REFRESH_MS = 100  # widgets redraw at most this often, however fast events arrive
+PANELS = ("tabs", "stage_list", "stage_detail", "project_label", "training_place", "flight",
+          "sfm_charts", "train_charts", "viewer", "settings_panel", "log_panel")
 
 
-def _default_stages() -> list[Stage]:
-    """The registry's stages (imported late: the registry imports every stage's code)."""
+def _default_stages(gpus: list | None = None) -> list:
+    """The registry's stages (names, summaries, fingerprints; the runs happen in child
+    processes); training's fingerprint sees `gpus`, as listed by a child (torch is never
+    imported here: its import alone holds the interpreter for seconds)."""
     from app.pipeline.stages import default_stages
+    from app.pipeline.train.stage import TrainStage
 
-    return default_stages()
+    stages = default_stages()
+    for stage in stages:
+        if isinstance(stage, TrainStage):
+            stage.detect = lambda: list(gpus or [])
+    return stages
 
 
 class MainWindow(QMainWindow):
-    """Spaceport's window; `open_project`/`new_project` are what the File actions call."""
+    """Spaceport's window; `new_project`/`open_project`/`run` are what its actions call."""
 
-    def __init__(self, stages: Callable[[], Sequence[Stage]] | None = None,
-                 with_viewer: bool = True) -> None:
+    def __init__(self, with_viewer: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("Spaceport")
         self.resize(1280, 800)
-        self._make_stages = stages or _default_stages
-        self._stage_info = {s.name: s for s in self._make_stages()}  # names and summaries only
+        self.setAcceptDrops(True)
+        self.pool = BackgroundPool(parent=self)
+        self.pool.unhandled = lambda exc: self.show_error(SpaceportError(
+            f"A background task failed: {type(exc).__name__}: {exc}"), modal=False)
+        self._stage_info = {s.name: s for s in _default_stages()}
         self.stage_names = list(self._stage_info)
         self.project: Project | None = None
-        self.read_only = False
-        self.worker: PipelineWorker | None = None
+        self.holds_lock = False
         self.model = RunModel(self.stage_names)
-        self._dirty: set[str] = set()
-        self.error_box: QMessageBox | None = None
-        self._close_when_done = False
+        self.runs = RunController(self)
         self.tail: EventTail | None = None
-
-        self.stage_list = StageList(
-            describe=lambda name, outputs: self._stage_info[name].summary(outputs))
-        self.project_label = QLabel("No project open. File > New project from a flight folder, "
-                                    "or File > Open project.")
-        self.project_label.setObjectName("projectLabel")
-        self.project_label.setWordWrap(True)
-        self.stage_detail = QLabel()
-        self.stage_detail.setObjectName("stageDetail")
-        self.stage_detail.setWordWrap(True)
-        self.flight = FlightPanel()
-        self.sfm_charts = SfmCharts()
-        self.train_charts = TrainCharts()
-        self.viewer = ViewerPanel(with_canvas=with_viewer)
-        self.settings_panel = SettingsPanel(on_change=self.change_setting)
-        self.log_panel = LogPanel()
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setMaximumWidth(260)
-        self.progress.setTextVisible(False)
+        self.recent = RecentProjects()
+        self.model_opener: Callable[[Path], None] | None = None
+        self.error_box: QMessageBox | None = None
+        self.close_when_done = False
+        self.crop_box = CropBox()  # one box: the 3D view's handles and the export dialog
+        self.start_page = StartPage(self.pool)
+        self.page = ProjectPage(self.pool, lambda name, out: self._stage_info[name].summary(out),
+                                self.change_setting, with_viewer, self.crop_box)
+        self.page.scene_failed = lambda exc: self.show_error(exc, modal=False)
+        for name in PANELS:  # the other parts of the app (and tests) reach the panels here
+            setattr(self, name, getattr(self.page, name))
         self._layout()
-        self._actions()
-        self.model.subscribe(self._mark)
+        self.actions = WindowActions(self)
+        self.run_control = WindowRuns(self)
+        self.start_page.new_requested.connect(self.actions.choose_flight)
+        self.start_page.open_requested.connect(self.actions.choose_project)
+        self.start_page.model_requested.connect(self.actions.choose_model)
+        self.stage_list.itemSelectionChanged.connect(self._update_actions)
+        self.page.bind(self.model, None)
+        self.set_model_opener(self.viewer.open_model)
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.flush)
         self._timer.start()
-        self._bind_model()
-        self._update_actions()
+        self.gpu_probe = GpuProbe(self)
+        self.gpu_probe.listed.connect(self._gpus_listed)
+        self.gpu_probe.start()  # a child lists them while the operator chooses a project
+        self.show_start_page()
 
     # -- construction --------------------------------------------------------------------------
     def _layout(self) -> None:
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.flight, "Flight")
-        self.tabs.addTab(self.sfm_charts, "Structure from Motion")
-        self.tabs.addTab(self.train_charts, "Training")
-        self.tabs.addTab(self.viewer, "3D view")
-        self.tabs.addTab(self.settings_panel, "Settings")
-        self.setCentralWidget(self.tabs)
-        left = QWidget()
-        box = QVBoxLayout(left)
-        box.addWidget(self.project_label)
-        box.addWidget(self.stage_list, 1)
-        box.addWidget(self.stage_detail)
-        left.setMinimumWidth(300)
-        self._dock("Pipeline", left, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self._dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        start = self.start_page
+        start.recent_chosen.connect(self.open_project)
+        start.sample_ready.connect(self.new_project)
+        start.failed.connect(self.show_error)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(start)
+        self.pages.addWidget(self.page.tabs)
+        self.setCentralWidget(self.pages)
+        self.pipeline_dock = self._dock("Pipeline", self.page.sidebar,
+                                        Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.log_dock = self._dock("Log", self.page.log_panel,
+                                   Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([self.log_dock], [130], Qt.Orientation.Vertical)
         self.status_text = QLabel("ready")
         self.statusBar().addWidget(self.status_text, 1)
-        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.page.progress)
 
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock{title}")
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(area, dock)
+        return dock
 
-    def _actions(self) -> None:
-        def action(text: str, slot: Callable[[], object], key: str | None = None) -> QAction:
-            act = QAction(text, self)
-            act.triggered.connect(lambda *_: slot())
-            if key:
-                act.setShortcut(QKeySequence(key))
-            return act
+    def add_tab(self, widget: QWidget, title: str) -> int:
+        """Add a project tab (the viewer's and the cloud panel's hook); returns its index."""
+        return self.tabs.addTab(widget, title)
 
-        self.new_action = action("New project from flight…", self.choose_flight, "Ctrl+N")
-        self.open_action = action("Open project…", self.choose_project, "Ctrl+O")
-        self.run_action = action("Run", self.run, "F5")
-        self.cancel_action = action("Cancel", self.cancel, "Esc")
-        self.rerun_action = action("Rerun from selected stage", self.rerun_selected, "Shift+F5")
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addActions([self.new_action, self.open_action])
-        file_menu.addSeparator()
-        file_menu.addAction(action("Quit", self.close, "Ctrl+Q"))
-        self.menuBar().addMenu("&Run").addActions([self.run_action, self.cancel_action,
-                                                   self.rerun_action])
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("mainToolbar")
-        toolbar.addActions([self.new_action, self.open_action])
-        toolbar.addSeparator()
-        toolbar.addActions([self.run_action, self.cancel_action, self.rerun_action])
-        self.stage_list.itemSelectionChanged.connect(self._update_actions)
-        self.stage_list.itemSelectionChanged.connect(self._refresh_stages)
+    def set_model_opener(self, opener: Callable[[Path], None]) -> None:
+        """Let Open model… hand the chosen file to `opener` (the 3D view registers it)."""
+        self.model_opener = opener
+        self.start_page.model_button.setEnabled(True)
+        self._update_actions()
 
-    # -- projects ------------------------------------------------------------------------------
-    def choose_flight(self) -> None:
-        """Ask for a flight folder and where its project goes, then create the project."""
-        chosen = ask_new_project(self)
-        if chosen:
-            self.new_project(*chosen)
+    def open_model(self, path: Path) -> None:
+        """Show a model file in the 3D tab through the registered opener (no project needed)."""
+        if self.model_opener is None:
+            return
+        self.pages.setCurrentWidget(self.tabs)
+        self.tabs.setCurrentWidget(self.viewer)
+        self.model_opener(Path(path))
 
-    def choose_project(self) -> None:
-        """Ask for an existing project folder and open it."""
-        folder = ask_project(self)
-        if folder:
-            self.open_project(folder)
+    # -- pages and projects --------------------------------------------------------------------
+    def show_start_page(self) -> None:
+        """Close the project (unless this window's run is going) and show the start page."""
+        if self.runs.own:
+            return
+        self.runs.detach()
+        self.close_project()
+        self.start_page.show_recent(self.recent.list())
+        self.pages.setCurrentWidget(self.start_page)
+        for dock in (self.pipeline_dock, self.log_dock):
+            dock.hide()
+        self.setWindowTitle("Spaceport")
+        self.status("no project open")
+        self._update_actions()
 
     def new_project(self, flight: Path, root: Path) -> bool:
         """Create (or reopen) the project of a flight folder and show it."""
+        flight, root = Path(flight), Path(root)
         if not flight.is_dir():
             return self.show_error(SpaceportError(
                 f"Flight folder {flight} does not exist or is not a folder",
@@ -175,59 +179,86 @@ class MainWindow(QMainWindow):
     def open_project(self, root: Path) -> bool:
         """Open an existing project folder, replaying its event log into the charts."""
         try:
-            project = Project.open(root, create=False)
+            project = Project.open(Path(root), create=False)
         except SpaceportError as exc:
             return self.show_error(exc)
         return self._show_project(project)
 
     def _show_project(self, project: Project) -> bool:
-        if self.busy:
+        if self.runs.own:
             return self.show_error(SpaceportError("A run is in progress",
                                                   hint="cancel it or wait before switching project"))
+        self.runs.detach()  # stop following another process's run (it goes on)
         self.close_project()
-        self.project, self.read_only = project, False
+        self.project = project
         self.model = RunModel(self.stage_names, root=project.root)
-        self.model.subscribe(self._mark)
-        self.log_panel.reset()
-        self.viewer.clear()
+        self.page.bind(self.model, project)
         self.tail = EventTail(project.paths.events)
         self.model.replay(self.tail.read_new())
-        try:
-            project.lock()
-        except SpaceportError as exc:
-            self.read_only = True
-            self.show_error(exc, modal=False)
-            self.model.apply(Log(stage="app", text="read-only: following that run's event log"))
-        else:
+        opened = self.runs.take(project, self.tail)
+        self.holds_lock = opened.locked
+        for event in opened.events:
+            self.model.apply(event)
+        if opened.lock_error is not None:
+            self.show_error(opened.lock_error, modal=False)
+            self.model.apply(Log(stage="app", text="read-only: following that process's log"))
+        if opened.following_run:
+            self.status(f"following the run of process {self.runs.pid}; Cancel stops it")
+        if opened.locked:
             self._runner_states()
         self.model.load_records(project.stages)
-        self._load_scene(sparse=True)
-        self.flight.load(project.paths)
-        self.settings_panel.show_settings(project.settings, editable=not self.read_only)
-        self.project_label.setText(
-            f"<b>{project.root.name}</b>{' (read-only)' if self.read_only else ''}<br>"
-            f"project: {project.root}<br>flight: {project.source or '-'}")
+        self.page.load_scene(sparse=True)
+        self.recent.add(project.root)
+        self.pages.setCurrentWidget(self.tabs)
+        for dock in (self.pipeline_dock, self.log_dock):
+            dock.show()
+        self.project_changed()
         self.setWindowTitle(f"Spaceport - {project.root.name}")
-        self._status(f"opened {project.root}")
-        self._update_actions()
+        if not self.busy:
+            self.status(f"opened {project.root}")
         self.flush()
         return True
 
     def _runner_states(self) -> None:
-        """Let the runner mark stale stages (needs the lock; project.json is rewritten)."""
+        """Let the runner mark stale stages (needs the lock; project.json is rewritten); waits
+        for the GPU list, which where training runs, and so its fingerprint, depends on."""
         from app.pipeline.runner import Runner
 
+        gpus = known_gpus()
+        if gpus is None:
+            return  # the states follow when the GPUs are listed
         try:
-            Runner(self.project, self._make_stages(), emit=lambda e: None).refresh_states()
+            Runner(self.project, _default_stages(gpus), emit=lambda e: None).refresh_states()
         except SpaceportError as exc:
             self.show_error(exc, modal=False)
 
+    def _gpus_listed(self, gpus: list) -> None:
+        if self.gpu_probe.error:
+            self.model.apply(Log(stage="app", level="warning", text="could not list the GPUs "
+                                 f"({self.gpu_probe.error}); deciding as if there were none"))
+        if self.project is not None and self.holds_lock and not self.busy:
+            self._runner_states()
+            self.model.load_records(self.project.stages)
+        self.training_place.show_for(self.project, self.holds_lock and not self.busy)
+
+    def project_changed(self) -> None:
+        """Redraw what depends on the project's files and settings."""
+        running = self.runs.own or self.model.running
+        note = "" if self.holds_lock else " (running)" if running else " (read-only)"
+        self.page.show_project(self.project, self.holds_lock and not self.busy, note)
+        self._update_actions()
+
     def close_project(self) -> None:
         """Release the project's lock and forget it."""
-        if self.project is not None and not self.read_only:
+        if self.project is not None and self.holds_lock:
             self.project.unlock()
-        self.project = None
+        self.project, self.holds_lock = None, False
         self._update_actions()
+
+    @property
+    def read_only(self) -> bool:
+        """True while the window does not hold the open project's lock (a run or another window)."""
+        return not self.holds_lock
 
     def change_setting(self, dotted: str, text: str) -> bool:
         """Set `section.key` as `--set` does, save, and mark what it invalidates stale."""
@@ -236,9 +267,9 @@ class MainWindow(QMainWindow):
             return False
         ok = False
         try:
-            if self.read_only or self.busy:
+            if not self.holds_lock or self.busy:
                 raise SpaceportError("Settings cannot change now",
-                                     hint="wait for the run to end (or close the other process)")
+                                     hint="wait for the run to end (or close the other window)")
             project.settings.set(dotted, text)
         except SpaceportError as exc:
             self.show_error(exc)
@@ -249,155 +280,99 @@ class MainWindow(QMainWindow):
             self.model.apply(Log(stage="app", text=f"setting {dotted} = {text}"))
             ok = True
         # redraw after Qt has finished the edit: shows the stored (or restored) value
-        QTimer.singleShot(0, lambda: self.settings_panel.show_settings(
-            project.settings, editable=not self.read_only))
+        QTimer.singleShot(0, self.project_changed)
         return ok
 
     # -- running -------------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        """True while a run is in progress."""
-        return self.worker is not None
+        """True while a run is going (started here or followed)."""
+        return self.runs.busy
 
-    def run(self, from_stage: str | None = None, until: str | None = None) -> bool:
-        """Run the pipeline (resuming what is not done), or rerun from `from_stage` on."""
-        if self.project is None or self.read_only or self.busy:
-            return False
-        if self.project.source is None:
-            return self.show_error(SpaceportError(f"Project {self.project.root} has no flight folder",
-                                                  hint="create it with New project from flight"))
-        project, stages = self.project, list(self._make_stages())
-        worker = PipelineWorker(lambda emit, cancel: run_stages(project, stages, emit, cancel,
-                                                                from_stage=from_stage,
-                                                                until=until))
-        worker.event.connect(self._on_event)
-        worker.returned.connect(self._on_returned)
-        worker.errored.connect(self._on_errored)
-        worker.finished.connect(self._on_finished)
-        self.worker = worker
-        self._status(f"running from {from_stage}" if from_stage else "running")
-        self._update_actions()
-        worker.start()
-        return True
-
-    def cancel(self) -> None:
-        """Ask the running stage to stop at its next checkpoint (it stays resumable)."""
-        if self.worker is not None:
-            self.worker.cancel()
-            self._status("cancelling…")
-
-    def rerun_selected(self) -> bool:
-        """Rerun from the stage selected in the stage list."""
-        stage = self.stage_list.selected_stage()
-        return self.run(from_stage=stage) if stage else False
-
-    def _on_event(self, event: Event) -> None:
-        self.model.apply(event)
-        if isinstance(event, StageFinished) and not event.skipped:
-            if event.stage == "ingest":
-                self.flight.load(self.project.paths)
-            self._load_scene(sparse=event.stage == "sfm")
-
-    def _on_returned(self, ok: object) -> None:
-        self._status("finished" if ok else "stopped: see the stage list and the log")
-
-    def _on_errored(self, exc: object) -> None:
-        self.show_error(exc if isinstance(exc, SpaceportError) else
-                        SpaceportError(f"{type(exc).__name__}: {exc}"))
-
-    def _on_finished(self) -> None:
-        if self.worker is not None:
-            self.worker.wait()  # `finished` comes from the thread just before it ends
-        self.worker = None
-        if self.project is not None:
-            self.model.load_records(self.project.stages)
-        self._update_actions()
-        self.flush()
-        if self._close_when_done:
-            self.close()
+    def run(self, until: str | None = None, from_stage: str | None = None,
+            approved: bool = False) -> bool:
+        """Run the pipeline until `until` (None: all), or rerun from `from_stage`; `approved`:
+        the cloud cost was approved already (see WindowRuns.run)."""
+        return self.run_control.run(until, from_stage, approved)
 
     # -- view updates --------------------------------------------------------------------------
-    def _bind_model(self) -> None:
-        self._views: dict[str, Callable[[], None]] = {
-            "stages": self._refresh_stages,
-            "progress": self._refresh_progress,
-            "sfm": lambda: self.sfm_charts.refresh(self.model),
-            "train": lambda: self.train_charts.refresh(self.model),
-            "log": lambda: self.log_panel.refresh(self.model),
-            "preview": lambda: self._load_scene(sparse=False),
-        }
-        self._dirty.update(self._views)
-
     def flush(self) -> None:
         """Redraw the widgets whose model topics changed since the last flush."""
-        if self.read_only and self.tail is not None:
-            for event in self.tail.read_new():  # another process is running this project
-                self.model.apply(event)
-        dirty, self._dirty = self._dirty, set()
-        for topic in dirty:
-            self._views[topic]()
-
-    def _mark(self, topic: str) -> None:
-        self._dirty.add(topic)
-
-    def _refresh_stages(self) -> None:
-        self.stage_list.refresh(self.model)
-        self.stage_detail.setText(self.stage_list.detail(self.model))
-
-    def _refresh_progress(self) -> None:
-        view = self.model.stages.get(self.model.running or "")
-        self.progress.setValue(int(1000 * view.fraction) if view else 0)
-        if view and view.message:
-            self.status_text.setText(f"{view.name}: {view.message}")
-
-    def _load_scene(self, sparse: bool) -> None:
-        if self.project is None:
-            return
-        try:
-            self.viewer.show_project(self.project.paths, self.model.preview, sparse=sparse)
-        except (SpaceportError, OSError, ValueError, RuntimeError) as exc:
-            self.show_error(SpaceportError(f"Cannot show the 3D scene: {exc}",
-                                           hint="the files may still be being written; "
-                                                "reopen the project to retry"), modal=False)
+        self.page.flush()
+        self._update_actions()
 
     def _update_actions(self) -> None:
-        can_run = self.project is not None and not self.read_only and not self.busy
-        self.run_action.setEnabled(can_run)
-        self.rerun_action.setEnabled(can_run and self.stage_list.selected_stage() is not None)
-        self.cancel_action.setEnabled(self.busy)
-        self.new_action.setEnabled(not self.busy)
-        self.open_action.setEnabled(not self.busy)
+        self.actions.update(can_run=self.project is not None and self.holds_lock and not self.busy,
+                            busy=self.busy, can_stop=self.runs.can_stop,
+                            selected=self.stage_list.selected_stage() is not None,
+                            cloud=self.run_control.cloud_tracked(),
+                            model_opener=self.model_opener is not None)
 
-    def _status(self, text: str) -> None:
+    def status(self, text: str) -> None:
+        """Say `text` in the status bar."""
         self.status_text.setText(text)
 
-    def show_error(self, exc: SpaceportError, modal: bool = True) -> bool:
+    def show_error(self, exc: SpaceportError, modal: bool = True, details: str = "") -> bool:
         """Put an operator-facing error in the log and status bar (and a dialog); returns False."""
-        self.model.apply(Log(stage="app", level="error", text=exc.render()))
-        self._status(exc.message)
+        hint = window_hint(exc.hint, exc.action)
+        info = "\n".join(x for x in (f"file: {exc.path}" if exc.path and exc.path not in
+                                      exc.message else "", f"fix: {hint}" if hint else "") if x)
+        self.model.apply(Log(stage="app", level="error", text=f"{exc.message}\n{info}".strip()))
+        self.status(exc.message)
         if modal:
             self.error_box = QMessageBox(QMessageBox.Icon.Warning, "Spaceport", exc.message,
                                          parent=self)
-            self.error_box.setInformativeText(exc.render()[len(exc.message):].strip())
+            self.error_box.setInformativeText(info)
+            if details:
+                self.error_box.setDetailedText(details)
             self.error_box.open()  # window-modal, does not block the event loop
         self.flush()
         return False
 
+    # -- drops and closing ---------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        """Accept a dropped local folder (a flight to start a project from)."""
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile() and Path(urls[0].toLocalFile()).is_dir():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        """A folder dropped on the window: open it if it is a project, else start one from it."""
+        folder = Path(event.mimeData().urls()[0].toLocalFile())
+        event.acceptProposedAction()
+        if (folder / "project.json").is_file():
+            self.open_project(folder)
+        elif not self.busy:
+            self.actions.choose_flight(folder)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        """Closing during a run cancels it and closes once the stage has stopped (resumably)."""
-        if self.worker is not None:
-            self.worker.cancel()
-            self._close_when_done = True
-            self._status("stopping the run; the window closes when the stage reaches a checkpoint")
-            event.ignore()
+        """Closing during a run asks: keep it running in the background, cancel it, or stay."""
+        if self.runs.own and not self.close_when_done:
+            choice = ask_close_during_run(self, self.run_control.cloud_tracked())
+            if choice == "stay":
+                event.ignore()
+                return
+            if choice == "cancel":
+                self.close_when_done = True
+                self.run_control.cancel()
+                event.ignore()
+                return
+        if self.runs.own and self.close_when_done and self.busy:
+            event.ignore()  # still stopping: the window closes when the run has ended
             return
-        self.shutdown()
+        self.shutdown(stop_run=False)
         super().closeEvent(event)
 
-    def shutdown(self) -> None:
-        """Cancel any run, wait for the worker to stop, and release the project lock."""
-        if self.worker is not None:
-            self.worker.cancel()
-            self.worker.wait()
+    def shutdown(self, stop_run: bool = True) -> None:
+        """Leave the project: stop a run this window started (or leave it going), stop
+        following any other, wait for the pool, release the lock."""
+        if self.runs.own and stop_run:
+            self.runs.stop()
+            self.runs.wait_ended(120)
+        if self.busy:
+            self.runs.detach()
         self._timer.stop()
+        self.gpu_probe.stop()
+        self.pool.cancel_all()
+        self.pool.wait_idle(10_000)
         self.close_project()

@@ -42,7 +42,7 @@ class Task:
     def progress(self, fraction: float, message: str = "") -> None:
         """Report progress (called from the worker thread; delivered on the UI thread)."""
         if self._relay is not None and not self.cancelled:
-            self._relay.progressed.emit(max(0.0, min(1.0, float(fraction))), message)
+            self._relay.progressed.emit(self, max(0.0, min(1.0, float(fraction))), message)
 
     @property
     def done(self) -> bool:
@@ -55,16 +55,20 @@ class Task:
 
 
 class _Relay(QObject):
-    """Lives on the UI thread: its signals, emitted from a worker, are queued to the UI thread."""
+    """Lives on the UI thread: its signals, emitted from a worker, are queued to the UI thread.
 
-    finished = Signal(bool, object)  # (succeeded, result or exception): always sent, once
-    progressed = Signal(float, str)
+    Parentless and referenced by every runnable, so it outlives a pool that is closed while
+    tasks still run (their late results then find no receiver instead of freed memory).
+    """
+
+    finished = Signal(object, bool, object)  # (task, succeeded, result or exception): once per task
+    progressed = Signal(object, float, str)
 
 
 class _Runnable(QRunnable):
     def __init__(self, fn: Callable[[Task], Any], task: Task, relay: _Relay) -> None:
         super().__init__()
-        self.setAutoDelete(True)
+        self.setAutoDelete(False)  # the pool keeps the Python object alive until it has delivered
         self._fn, self._task, self._relay = fn, task, relay
 
     def run(self) -> None:  # noqa: D401 - QRunnable entry point
@@ -78,7 +82,7 @@ class _Runnable(QRunnable):
             value = exc
         finally:
             self._task._finished.set()
-            self._relay.finished.emit(ok, value)
+            self._relay.finished.emit(self._task, ok, value)
 
 
 class BackgroundPool(QObject):
@@ -89,9 +93,12 @@ class BackgroundPool(QObject):
         self._pool = QThreadPool(self)
         if max_threads:
             self._pool.setMaxThreadCount(max_threads)
+        self._relay = _Relay()
+        self._relay.finished.connect(self._deliver)
+        self._relay.progressed.connect(self._progress)
         self._latest: dict[str, Task] = {}
-        self._live: set[Task] = set()
-        self._relays: dict[Task, _Relay] = {}
+        # each live task with its callbacks and runnable (a dropped wrapper would free what Qt runs)
+        self._live: dict[Task, tuple[Done | None, Failed | None, ProgressFn | None, _Runnable]] = {}
         # where a failure goes when its task has no `failed` callback (the window shows it)
         self.unhandled: Failed = _print_failure
 
@@ -103,29 +110,28 @@ class BackgroundPool(QObject):
         task = Task(key)
         if key is not None and key in self._latest:
             self._latest[key].cancel()
-        relay = _Relay(self)
-        task._relay = relay
-        relay.finished.connect(lambda ok, value: self._deliver(
-            task, done if ok else (failed or self.unhandled), value))
-        if progress is not None:
-            relay.progressed.connect(
-                lambda f, m: None if task.cancelled else progress(f, m))
+        task._relay = self._relay
         if key is not None:
             self._latest[key] = task
-        self._live.add(task)
-        self._relays[task] = relay
-        self._pool.start(_Runnable(fn, task, relay))
+        runnable = _Runnable(fn, task, self._relay)
+        self._live[task] = (done, failed, progress, runnable)
+        self._pool.start(runnable)
         return task
 
-    def _deliver(self, task: Task, callback: Callable[[Any], None] | None, value: Any) -> None:
-        self._live.discard(task)
-        relay = self._relays.pop(task, None)
-        if relay is not None:
-            relay.deleteLater()
+    def _deliver(self, task: Task, ok: bool, value: Any) -> None:
+        done, failed, _, _ = self._live.pop(task, (None, None, None, None))
         if task.key is not None and self._latest.get(task.key) is task:
             del self._latest[task.key]
-        if callback is not None and not task.cancelled:
+        if task.cancelled:
+            return
+        callback = done if ok else (failed or self.unhandled)
+        if callback is not None:
             callback(value)
+
+    def _progress(self, task: Task, fraction: float, message: str) -> None:
+        entry = self._live.get(task)
+        if entry is not None and entry[2] is not None and not task.cancelled:
+            entry[2](fraction, message)
 
     def busy(self, key: str | None = None) -> bool:
         """True while any task (or the newest task of `key`) has not delivered yet."""

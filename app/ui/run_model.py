@@ -16,6 +16,8 @@ from app.pipeline.events import (CloudJobStatus, Event, Log, PreviewSnapshot, Pr
                                  StageFailed, StageFinished, StageStarted, TrainMetrics)
 from app.pipeline.project import StageRecord
 
+from .hints import window_hint
+
 TOPICS = ("stages", "progress", "sfm", "train", "log", "preview")
 LOG_LIMIT = 5000  # lines kept for the log panel; older ones stay in logs/events.jsonl
 
@@ -28,9 +30,20 @@ class StageView:
     state: str = "pending"
     reason: str = ""
     hint: str = ""
+    action: str = ""  # StageFailed.action: the next step, worded by the front end
     fraction: float = 0.0
     message: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
+    started: float | None = None  # unix seconds of this attempt's start
+    finished: float | None = None
+    cloud_job: str = ""  # the cloud job this running stage tracks
+
+    def elapsed(self, now: float) -> float | None:
+        """Seconds this attempt ran (so far, while running)."""
+        if self.started is None:
+            return None
+        end = self.finished if self.finished is not None else now
+        return max(0.0, end - self.started) if self.state != "pending" else None
 
 
 @dataclass
@@ -81,6 +94,7 @@ class RunModel:
         self.log_total = 0  # lines ever appended, so a panel can append only what is new
         self.preview: Path | None = None
         self.running: str | None = None
+        self._last_progress: dict[str, tuple[float, str]] = {}  # stage -> (fraction, message)
         self._listeners: list[Callable[[str], None]] = []
 
     # -- binding -------------------------------------------------------------------------------
@@ -100,10 +114,14 @@ class RunModel:
         for name, view in self.stages.items():
             rec = records.get(name) or StageRecord()
             view.state, view.reason, view.hint = rec.state, rec.reason, rec.hint
+            view.action = rec.action
             view.outputs = dict(rec.outputs)
             view.fraction = 1.0 if rec.state == "done" else 0.0
-            view.message = ""
-        self.running = None
+            view.message, view.cloud_job = "", ""
+            if rec.state == "running":  # followed from the log: where it had got to
+                view.fraction, view.message = self._last_progress.get(name, (0.0, ""))
+            view.started, view.finished = rec.started, rec.finished
+        self.running = next((n for n, v in self.stages.items() if v.state == "running"), None)
         self._changed("stages", "progress")
 
     def replay(self, events: Iterable[Event]) -> None:
@@ -119,17 +137,24 @@ class RunModel:
 
     def _apply(self, event: Event, states: bool) -> tuple[str, ...]:
         view = self.stages.get(event.stage) if states else None
+        if isinstance(event, Progress):
+            self._last_progress[event.stage] = (event.fraction, event.message)
+        elif isinstance(event, TrainMetrics) and event.total_steps:
+            self._last_progress[event.stage] = (event.step / event.total_steps,
+                                                f"step {event.step}/{event.total_steps}")
         if isinstance(event, StageStarted):
             self._started(event)
             if view:
-                view.state, view.reason, view.hint, view.fraction = "running", "", "", 0.0
+                view.state, view.reason, view.hint, view.action = "running", "", "", ""
+                view.fraction, view.message, view.cloud_job = 0.0, "", ""
+                view.started, view.finished = event.t, None
                 self.running = event.stage
             self._line(event, "info", "resuming" if event.resumed else "started")
             return "stages", "progress", "log", "sfm", "train"
         if isinstance(event, Progress):
             if view:
-                view.fraction, view.message = event.fraction, event.message
-            return ("progress",)
+                view.fraction, view.message = self._last_progress[event.stage]
+            return "progress", "stages"
         if isinstance(event, Log):
             self._line(event, event.level, event.text)
             return ("log",)
@@ -139,31 +164,45 @@ class RunModel:
         if isinstance(event, TrainMetrics):
             self._train(event)
             if view and event.total_steps:
-                view.fraction = event.step / event.total_steps
-                view.message = f"step {event.step}/{event.total_steps}"
-            return "train", "progress"
+                view.fraction, view.message = self._last_progress[event.stage]
+            return "train", "progress", "stages"
         if isinstance(event, PreviewSnapshot):
             self.preview = self._resolve(event.path)
             return ("preview",)
         if isinstance(event, CloudJobStatus):
             detail = " / ".join(x for x in (event.status, event.secondary_status, event.message) if x)
+            if view and view.state == "running":
+                view.cloud_job = event.job_name
             self._line(event, "info", f"cloud job {event.job_name}: {detail}")
             return ("log",)
+        if isinstance(event, (StageFinished, StageFailed)) and self.running == event.stage:
+            self.running = None
         if isinstance(event, StageFinished):
-            if view:
+            if view and not event.skipped:
                 view.state, view.fraction, view.message = "done", 1.0, ""
-                view.outputs = dict(event.outputs)
+                view.outputs, view.finished = dict(event.outputs), event.t
             self._line(event, "info", "already done" if event.skipped else "finished")
             return "stages", "progress", "log"
         if isinstance(event, StageFailed):
             if view:
                 view.state = "cancelled" if event.cancelled else "failed"
                 view.reason, view.hint = event.reason, event.hint
+                view.action = event.action
+                view.finished, view.cloud_job = event.t, ""
             text = ("cancelled: " if event.cancelled else "failed: ") + event.reason
+            fix = window_hint(event.hint, event.action)
             self._line(event, "warning" if event.cancelled else "error",
-                       text + (f" (fix: {event.hint})" if event.hint else ""))
+                       text + (f" (fix: {fix})" if fix else ""))
             return "stages", "progress", "log"
         return ()
+
+    def will_run(self, stage: str, until: str | None, from_stage: str | None) -> bool:
+        """Whether a run until `until` (None: all), rerunning from `from_stage`, runs `stage`."""
+        names = list(self.stages)
+        if stage not in names or (until and names.index(until) < names.index(stage)):
+            return False
+        forced = from_stage is not None and names.index(from_stage) <= names.index(stage)
+        return forced or self.stages[stage].state != "done"
 
     # -- helpers -------------------------------------------------------------------------------
     def _started(self, event: StageStarted) -> None:

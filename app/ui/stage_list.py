@@ -1,17 +1,41 @@
-"""The stage list: one row per pipeline stage with its state, progress and reason."""
+"""The stage list: one row per pipeline stage with its state, progress, time and what it says."""
 
 from __future__ import annotations
 
 import html
+import time
 from typing import Any, Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem,
+                               QWidget)
 
+from .hints import window_hint
 from .run_model import RunModel, StageView
 
 STATE_COLORS = {"pending": "#8a8f98", "running": "#3b82f6", "done": "#22a35a",
                 "failed": "#e5484d", "cancelled": "#d98e04", "stale": "#b58900"}
+TITLES = {"ingest": "Ingest", "sfm": "SfM", "train": "Training", "compress": "Compress"}
+NAME = Qt.ItemDataRole.UserRole
+STAGE, STATE, TIME, DETAIL = range(4)
+
+
+def stage_title(name: str) -> str:
+    """The name the window shows for a stage."""
+    return TITLES.get(name, name)
+
+
+def format_seconds(seconds: float | None) -> str:
+    """'8 s', '3 min 05 s', '1 h 02 min' ('' when unknown)."""
+    if seconds is None:
+        return ""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
 class StageList(QTreeWidget):
@@ -22,53 +46,71 @@ class StageList(QTreeWidget):
         super().__init__(parent)
         self.describe = describe or (lambda name, outputs: "")  # a done stage's outputs, in words
         self.setObjectName("stageList")
-        self.setColumnCount(3)
-        self.setHeaderLabels(["Stage", "State", "Detail"])
+        self.setColumnCount(4)
+        self.setHeaderLabels(["Stage", "State", "Time", "Detail"])
         self.setRootIsDecorated(False)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setColumnWidth(0, 80)
-        self.setColumnWidth(1, 80)
+        self.setWordWrap(True)  # the detail wraps instead of being cut off
+        self.setUniformRowHeights(False)
+        header = self.header()
+        header.setStretchLastSection(True)
+        for col in (STAGE, STATE, TIME):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
 
     def refresh(self, model: RunModel) -> None:
         """Show the model's stages (rows are reused so the selection survives)."""
         names = list(model.stages)
-        if [self.topLevelItem(i).text(0) for i in range(self.topLevelItemCount())] != names:
+        if [self.topLevelItem(i).data(STAGE, NAME) for i in range(self.topLevelItemCount())] != names:
             self.clear()
-            self.addTopLevelItems([QTreeWidgetItem([name, "", ""]) for name in names])
+            for name in names:
+                item = QTreeWidgetItem([stage_title(name), "", "", ""])
+                item.setData(STAGE, NAME, name)
+                self.addTopLevelItem(item)
+        now = time.time()
         for i, view in enumerate(model.stages.values()):
-            self._fill(self.topLevelItem(i), view)
+            self._fill(self.topLevelItem(i), view, now)
 
-    def _fill(self, item: QTreeWidgetItem, view: StageView) -> None:
+    def _fill(self, item: QTreeWidgetItem, view: StageView, now: float) -> None:
         state = view.state
         if state == "running":
             state = f"running {view.fraction * 100:.0f}%"
-        item.setText(1, state)
-        item.setForeground(1, QBrush(QColor(STATE_COLORS.get(view.state, "#8a8f98"))))
-        detail = view.reason if view.state in ("failed", "cancelled", "stale") else view.message
-        if view.state == "done":
-            detail = self.describe(view.name, view.outputs)
-        item.setText(2, detail)
-        tip = (view.reason or detail) + (f"\nfix: {view.hint}" if view.hint else "")
-        for col in range(3):
+        item.setText(STATE, state)
+        item.setForeground(STATE, QBrush(QColor(STATE_COLORS.get(view.state, "#8a8f98"))))
+        item.setText(TIME, format_seconds(view.elapsed(now)))
+        item.setText(DETAIL, self._detail(view))
+        hint = window_hint(view.hint, view.action)
+        tip = (view.reason or self._detail(view)) + (f"\nfix: {hint}" if hint else "")
+        for col in range(self.columnCount()):
             item.setToolTip(col, tip)
 
+    def _detail(self, view: StageView) -> str:
+        if view.state in ("failed", "cancelled", "stale"):
+            return view.reason
+        if view.state == "done":
+            return self.describe(view.name, view.outputs)
+        if view.cloud_job:
+            return f"cloud job {view.cloud_job}: {view.message}" if view.message else \
+                f"cloud job {view.cloud_job}"
+        return view.message
+
     def detail(self, model: RunModel) -> str:
-        """Rich text on the selected stage, else on the first one that needs attention."""
+        """Rich text on the selected stage, else on the running one or the first needing attention."""
         views = list(model.stages.values())
         name = self.selected_stage()
-        view = model.stages.get(name) if name else next(
-            (v for v in views if v.state in ("failed", "cancelled", "stale")), None)
+        view = model.stages.get(name) if name else (model.stages.get(model.running or "") or next(
+            (v for v in views if v.state in ("failed", "cancelled", "stale")), None))
         if view is None:
             return ""
-        text = f"<b>{html.escape(view.name)}</b>: {html.escape(view.state)}"
-        said = view.reason or (self.describe(view.name, view.outputs) if view.state == "done" else "")
+        text = f"<b>{html.escape(stage_title(view.name))}</b>: {html.escape(view.state)}"
+        said = self._detail(view)
         if said:
             text += f"<br>{html.escape(said)}"
-        if view.hint:
-            text += f"<br><i>fix: {html.escape(view.hint)}</i>"
+        hint = window_hint(view.hint, view.action)
+        if hint:
+            text += f"<br><i>fix: {html.escape(hint)}</i>"
         return text
 
     def selected_stage(self) -> str | None:
         """Name of the selected stage, if any."""
         items = self.selectedItems()
-        return items[0].text(0) if items else None
+        return items[0].data(STAGE, NAME) if items else None

@@ -61,6 +61,16 @@ class CropBox:
         lo[axis], hi[axis] = low, high
         self.set(lo, hi)
 
+    def set_face(self, axis: int, side: int, value: float) -> None:
+        """Move one face (side 0: the minimum's, 1: the maximum's), stopping at the other one
+        (what dragging a handle in the 3D view does)."""
+        lo, hi = list(self._min), list(self._max)
+        if side == 0:
+            lo[axis] = min(float(value), hi[axis])
+        else:
+            hi[axis] = max(float(value), lo[axis])
+        self.set(lo, hi)
+
     def fit(self, low: Sequence[float], high: Sequence[float], margin: float = 0.0) -> None:
         """Place the box around the bounds `low`..`high`, widened by `margin` metres per side."""
         self.set([v - margin for v in low], [v + margin for v in high])
@@ -85,6 +95,11 @@ def export_crop(box: CropBox) -> tuple[float, ...] | None:
     is drawn in, so the corners pass through unchanged.
     """
     return (*box.minimum, *box.maximum) if box.enabled else None
+
+
+def corners(box: CropBox) -> tuple[Vec3, Vec3] | None:
+    """(minimum, maximum) while the box crops, None when it is off (what the 3D view hides by)."""
+    return (box.minimum, box.maximum) if box.enabled else None
 
 
 def _checked(minimum: Sequence[float], maximum: Sequence[float]) -> tuple[Vec3, Vec3]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 
@@ -15,3 +15,5 @@ class IngestSettings:
     # majority: keep the most common camera (make, model, resolution) and skip the others;
     # keep: hand every camera's images on to SfM together; fail: stop and name the cameras
     mixed_cameras: Literal["majority", "keep", "fail"] = "majority"
+    # images the operator left out (names relative to the flight folder): listed as unusable
+    exclude: list[str] = field(default_factory=list)

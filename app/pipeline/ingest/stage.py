@@ -16,7 +16,8 @@ from .gps_quality import capture_order
 from .image_quality import measure_all
 from .report import build_report, summary_line
 from .scan import FlightListing, scan_flight
-from .validate import apply_camera_policy, apply_gps_policy, mark_duplicates, skip
+from .validate import (apply_camera_policy, apply_exclusions, apply_gps_policy,
+                       mark_duplicates, skip)
 
 SCHEMA_VERSION = 1
 PROGRESS_EVERY = 25  # images between Progress events
@@ -52,6 +53,8 @@ class IngestStage(Stage):
                 ctx.progress(i / len(listing.images), f"reading image headers {i}/{len(listing.images)}")
         ctx.progress(1.0, f"read {len(entries)} image headers")
         settings = ctx.settings
+        for name in apply_exclusions(entries, settings.exclude):
+            ctx.log(f"ingest.exclude names {name}, which is not an image of this flight", "warning")
         apply_gps_policy(entries, settings.require_gps)
         duplicates = mark_duplicates(entries, listing.images)
         cameras = apply_camera_policy(entries, settings.mixed_cameras)

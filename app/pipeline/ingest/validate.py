@@ -1,4 +1,5 @@
-"""Flight-level checks that mark images unusable: duplicates, mixed cameras, missing GPS."""
+"""Flight-level checks that mark images unusable: the operator's exclusions, duplicates, mixed
+cameras, missing GPS."""
 
 from __future__ import annotations
 
@@ -58,3 +59,15 @@ def apply_gps_policy(entries: list[dict[str, Any]], require_gps: bool) -> None:
         if e["usable"] and e["gps"] is None:
             skip(e, f"no valid GPS position ({e['gps_status']}) and ingest.require_gps is set -- "
                     f"remove it or set ingest.require_gps=false")
+
+
+EXCLUDED = "excluded by the operator"
+
+
+def apply_exclusions(entries: list[dict[str, Any]], exclude: list[str]) -> list[str]:
+    """Skip the images named in `exclude` (ingest.exclude); returns the names not in the flight."""
+    wanted = set(exclude)
+    for e in entries:
+        if e["file"] in wanted:
+            skip(e, EXCLUDED)
+    return sorted(wanted - {e["file"] for e in entries})

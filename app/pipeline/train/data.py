@@ -14,8 +14,8 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InputError
+from ..formats.colmap import points_arrays, read_reconstruction, registered_cameras
 
-MODEL_FILES = ("cameras.bin", "images.bin", "points3D.bin")
 FIX_SFM = "rerun the sfm stage (spaceport process ... --from sfm)"
 
 
@@ -78,18 +78,8 @@ class Scene:
 def load_scene(model_dir: Path, images_dir: Path, *, max_side: int = 0,
                min_points: int = 50) -> Scene:
     """Read and validate the undistorted COLMAP model and its images (long side <= max_side)."""
-    import pycolmap
-
     model_dir, images_dir = Path(model_dir), Path(images_dir)
-    missing = [f for f in MODEL_FILES if not (model_dir / f).is_file()]
-    if missing:
-        raise InputError(f"The SfM model in {model_dir} lacks {', '.join(missing)}",
-                         hint=FIX_SFM, path=model_dir)
-    try:
-        rec = pycolmap.Reconstruction(str(model_dir))
-    except Exception as exc:  # pycolmap raises plain RuntimeErrors on corrupt files
-        raise InputError(f"The SfM model in {model_dir} is unreadable: {exc}",
-                         hint=FIX_SFM, path=model_dir) from exc
+    rec = read_reconstruction(model_dir, hint=FIX_SFM)
     views = _read_views(rec, model_dir, images_dir, max_side)
     points, colors = _read_points(rec, model_dir)
     fp = _fingerprint(views, points)
@@ -108,18 +98,15 @@ def load_scene(model_dir: Path, images_dir: Path, *, max_side: int = 0,
 
 def _read_views(rec, model_dir: Path, images_dir: Path, max_side: int) -> list[View]:
     views, missing = [], []
-    for image in sorted(rec.images.values(), key=lambda im: im.name):
-        if not image.has_pose:
-            continue
-        cam = rec.cameras[image.camera_id]
-        if cam.model_name not in ("PINHOLE", "SIMPLE_PINHOLE"):
-            raise InputError(f"Camera {cam.camera_id} of {model_dir} is {cam.model_name}; "
+    for cam in registered_cameras(rec):
+        if cam.model not in ("PINHOLE", "SIMPLE_PINHOLE"):
+            raise InputError(f"Camera of {cam.name} in {model_dir} is {cam.model}; "
                              "training needs undistorted PINHOLE images",
                              hint="hand over the undistorted model (sfm/undistorted/sparse)",
                              path=model_dir)
-        path = images_dir / image.name
+        path = images_dir / cam.name
         if not path.is_file():
-            missing.append(image.name)
+            missing.append(cam.name)
             continue
         with Image.open(path) as im:
             size = im.size
@@ -128,18 +115,16 @@ def _read_views(rec, model_dir: Path, images_dir: Path, max_side: int) -> list[V
                 f"{path} is {size[0]}x{size[1]} but its camera in the SfM model is "
                 f"{cam.width}x{cam.height}", hint="the images folder does not belong to this "
                 "model (or was resized); " + FIX_SFM, path=path)
-        pose = np.asarray(image.cam_from_world().matrix(), dtype=np.float64)
-        K = np.asarray(cam.calibration_matrix(), dtype=np.float64)
-        if not (np.isfinite(pose).all() and np.isfinite(K).all()):
-            raise InputError(f"The pose or intrinsics of {image.name} in {model_dir} are not "
+        K = cam.K.copy()
+        if not (np.isfinite(cam.viewmat).all() and np.isfinite(K).all()):
+            raise InputError(f"The pose or intrinsics of {cam.name} in {model_dir} are not "
                              "finite (NaN/inf)", hint=FIX_SFM, path=model_dir)
         s = min(1.0, max_side / max(size)) if max_side > 0 else 1.0
         w, h = max(1, round(cam.width * s)), max(1, round(cam.height * s))
         K[0, :] *= w / cam.width
         K[1, :] *= h / cam.height
-        viewmat = np.eye(4)
-        viewmat[:3, :] = pose
-        views.append(View(image.name, K.astype(np.float32), viewmat.astype(np.float32), w, h, path))
+        views.append(View(cam.name, K.astype(np.float32), cam.viewmat.astype(np.float32), w, h,
+                          path))
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise InputError(f"{len(missing)} image(s) of the SfM model are missing from {images_dir}: "
@@ -151,9 +136,7 @@ def _read_views(rec, model_dir: Path, images_dir: Path, max_side: int) -> list[V
 
 
 def _read_points(rec, model_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    pts = list(rec.points3D.values())
-    xyz = np.array([p.xyz for p in pts], dtype=np.float64).reshape(-1, 3)
-    rgb = np.array([p.color for p in pts], dtype=np.float32).reshape(-1, 3) / 255.0
+    xyz, rgb = points_arrays(rec)
     if not np.isfinite(xyz).all():
         bad = int((~np.isfinite(xyz).all(1)).sum())
         raise InputError(f"{bad} sparse point(s) in {model_dir} have non-finite coordinates",

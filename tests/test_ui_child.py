@@ -1,0 +1,55 @@
+"""The pieces of a child run without a window: event lines, a reader that goes away, how a
+process ended in words, and hints in the window's words."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from app.pipeline.events import Log, Progress, StageFinished, read_events
+from app.ui.child_run import RunEnd, parse_lines, spaceport_command
+from app.ui.hints import window_hint
+from app.ui.run_outcome import how_it_ended
+
+
+def test_event_lines_become_events_and_other_output_a_debug_line():
+    line = json.dumps(Progress(stage="sfm", fraction=0.5, message="extracting features: 6/12 "
+                                                                  "images").to_dict())
+    events = parse_lines([line.encode(), b"", b"I0101 glog line on stdout"])
+    assert events[0] == Progress(stage="sfm", fraction=0.5, t=events[0].t,
+                                 message="extracting features: 6/12 images")
+    assert events[1] == Log(stage="run", level="debug", text="I0101 glog line on stdout",
+                            t=events[1].t)
+
+
+def test_a_json_run_goes_on_when_its_reader_closes_the_pipe(sample_flight, tmp_path):
+    proc = subprocess.Popen(spaceport_command("process", str(sample_flight), "-o",
+                                              str(tmp_path / "p"), "--until", "ingest", "--json"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = json.loads(proc.stdout.readline())
+    assert first["type"] == "StageStarted"
+    proc.stdout.close()  # the window detached
+    assert proc.wait(timeout=120) == 0, proc.stderr.read().decode()
+    logged = read_events(tmp_path / "p" / "logs" / "events.jsonl")
+    assert any(isinstance(e, StageFinished) and e.stage == "ingest" for e in logged)
+
+
+def test_how_a_process_ended_is_said_plainly():
+    assert how_it_ended(RunEnd(returncode=-9)).startswith("was killed (SIGKILL")
+    assert "segmentation fault" in how_it_ended(RunEnd(returncode=-11))
+    assert how_it_ended(RunEnd(returncode=3)) == "exited with code 3 without finishing its stage"
+    assert how_it_ended(RunEnd()) == "ended without finishing its stage"
+
+
+def test_hints_name_what_to_press_in_the_window():
+    assert window_hint("run the same command again to resume") == "press Run to resume"
+    assert window_hint("create it with `spaceport process FLIGHT_DIR -o PROJECT`") == \
+        "create it with New project from a flight folder"
+    assert window_hint("use --set train.device=auto, or install a CUDA build of torch") == \
+        "set train.device to auto in the Settings tab, or install a CUDA build of torch"
+    assert window_hint("or train locally with --train-on local") == \
+        "or train locally by choosing local under Where training runs"
+    assert window_hint("fly with more overlap", "resume") == \
+        "press Run to resume from where it stopped; fly with more overlap"
+    assert window_hint("", "relax_setting:sfm.max_gps_residual_m") == \
+        "change sfm.max_gps_residual_m in the Settings tab"
