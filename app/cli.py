@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
 from .cli_cloud import approve_on_terminal, cloud_command
+from .cli_stop import stop_on_signals
 from .console import ConsolePrinter, JsonLinesPrinter, action_words
 from .sample_flight_args import add_gps_error_arguments, gps_errors_from_args
 from .pipeline.errors import Cancelled, SpaceportError
 from .pipeline.events import EventBus, JsonlSink
 from .pipeline.project import Project
+from .pipeline.settings import Settings
 from .pipeline.stage import CancelToken
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
@@ -179,7 +180,10 @@ def _demo(args: argparse.Namespace) -> int:
     if not (flight / "ground_truth.json").exists():
         print(f"generating the sample flight in {flight} ...", file=sys.stderr)
         generate_flight(flight, n_images=args.images, seed=args.seed)
-    return run_pipeline(flight, args.dir / "project", args, until=args.until)
+    code = run_pipeline(flight, args.dir / "project", args, until=args.until)
+    if not args.json:
+        print(f"\nsee it in the window: spaceport gui {args.dir / 'project'}", file=sys.stderr)
+    return code
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -196,15 +200,13 @@ def _export(args: argparse.Namespace) -> int:
                             filter_floaters=args.filter_floaters,
                             compress=project.settings.compress)
     cancel = CancelToken()
-    previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
     try:
-        report = export_project(project, args.format, args.output, options,
-                                emit=ConsolePrinter(), cancel=cancel, fetch_splats=fetch_cloud_splats)
+        with stop_on_signals(cancel, "the export"):
+            report = export_project(project, args.format, args.output, options, emit=ConsolePrinter(),
+                                    cancel=cancel, fetch_splats=fetch_cloud_splats)
     except (Cancelled, KeyboardInterrupt):
         print("export cancelled; the destination was left as it was", file=sys.stderr)
         return EXIT_CANCELLED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -260,6 +262,10 @@ def _status(args: argparse.Namespace) -> int:
         print(json.dumps({s.name: vars(project.record(s.name)) for s in stages}, indent=2))
         return EXIT_OK
     print(f"project {project.root}\nsource  {project.source}")
+    holder = project.lock_holder()
+    if holder:
+        print(f"open in process {holder.get('pid')} on {holder.get('host')} (a run or a window): "
+              "the states below are as it last saved them")
     for line in _stage_lines(project, stages):
         print(line)
     return EXIT_OK
@@ -286,15 +292,15 @@ def run_pipeline(flight: Path | None, output: Path, args: argparse.Namespace,
     if flight is not None and not flight.is_dir():
         raise SpaceportError(f"Flight folder {flight} does not exist or is not a folder",
                              hint="pass the folder that holds the drone images", path=flight)
+    overrides = [_setting(item) for item in args.set]
+    for key, value in overrides:  # a mistyped setting is refused before any folder is made
+        Settings().set(key, value)
     project = Project.open(output, source=flight)
     if project.source is None:
         raise SpaceportError(f"Project {output} has no flight folder yet",
                              hint="pass the flight folder: spaceport process FLIGHT_DIR -o PROJECT")
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SpaceportError(f"--set expects SECTION.KEY=VALUE, got {item!r}")
-        project.settings.set(key.strip(), value.strip())
+    for key, value in overrides:
+        project.settings.set(key, value)
     printer = JsonLinesPrinter() if args.json else ConsolePrinter(verbose=args.verbose)
     cancel = CancelToken()
     with project:
@@ -303,20 +309,28 @@ def run_pipeline(flight: Path | None, output: Path, args: argparse.Namespace,
         bus = EventBus(log, printer, *extra_sinks)
         runner = Runner(project, default_stages(), emit=bus, cancel=cancel,
                         approve_cost=approve_on_terminal(getattr(args, "yes", False)))
-        previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
         try:
-            ok = runner.run(until=until, from_stage=from_stage)
+            with stop_on_signals(cancel):
+                ok = runner.run(until=until, from_stage=from_stage)
         except KeyboardInterrupt:
             cancel.cancel()
             ok = False
         finally:
-            signal.signal(signal.SIGTERM, previous)
             log.close()
         if not args.json:
             _print_summary(project, runner)
     if cancel.cancelled:
         return EXIT_CANCELLED
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def _setting(item: str) -> tuple[str, str]:
+    """('section.key', 'value') from a --set argument."""
+    key, sep, value = item.partition("=")
+    if not sep:
+        raise SpaceportError(f"--set expects SECTION.KEY=VALUE, got {item!r}",
+                             hint="e.g. --set train.max_steps=3000")
+    return key.strip(), value.strip()
 
 
 def _quiet_native_logs(verbose: bool) -> None:

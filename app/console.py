@@ -21,7 +21,8 @@ ACTION_WORDS = {  # the pipeline's next steps (app/pipeline/errors.py), worded f
     "wait": "wait for the other run to end, or close the window that has the project open",
     "configure_cloud": "set the cloud settings with --set cloud.KEY=VALUE, or train with --train-on local",
     "approve_cost": "approve the estimate at the prompt, or pass --yes",
-    "free_disk": "free disk space there, or lower --set train.max_gaussians=N",
+    "free_disk": "free disk space there (or use another -o PROJECT folder), then run the "
+                 "same command again",
     "report_bug": "please report it with the project's logs/events.jsonl",
 }
 

@@ -19,6 +19,16 @@ def needs_brighton() -> pytest.MarkDecorator:
 
 
 @pytest.fixture(scope="session")
+def rendered_handoff(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SfM hand-off of 8 rendered 64x48 views (every 8th held out), made once per run."""
+    from train_scene import make_scene
+
+    folder = tmp_path_factory.mktemp("handoff")
+    make_scene(folder, n_views=8, width=64, height=48)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def sample_flight(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small synthetic flight (JPEGs with EXIF GPS + ground_truth.json), made once per run."""
     from app.pipeline.synthetic import generate_flight

@@ -16,7 +16,6 @@ from app.pipeline.formats.ply import read_ply, write_ply
 from app.pipeline.formats.splats import SH_C0, Splats
 from app.pipeline.project import Project
 from app.pipeline.project_export import export_project
-from train_scene import make_scene
 
 
 def _splats_at_sparse_points(sparse, sh_degree: int = 3, seed: int = 0) -> Splats:
@@ -35,19 +34,11 @@ def _splats_at_sparse_points(sparse, sh_degree: int = 3, seed: int = 0) -> Splat
                   ((rgb - 0.5) / SH_C0).astype(f), looks[rng.integers(0, 8, n)].astype(f))
 
 
-@pytest.fixture(scope="module")
-def handoff(tmp_path_factory):
-    """An SfM hand-off of 8 views (every 8th held out), rendered once for the module."""
-    folder = tmp_path_factory.mktemp("handoff")
-    make_scene(folder, n_views=8, width=64, height=48)
-    return folder
-
-
 @pytest.fixture()
-def project(tmp_path, handoff):
-    """A project with that hand-off and splats trained on it."""
+def project(tmp_path, rendered_handoff):
+    """A project with the rendered hand-off and splats trained on it."""
     p = Project.open(tmp_path / "projet é")
-    shutil.copytree(handoff, p.paths.sfm_undistorted)
+    shutil.copytree(rendered_handoff, p.paths.sfm_undistorted)
     write_ply(p.paths.splats_ply, _splats_at_sparse_points(p.paths.sfm_model))
     return p
 

@@ -71,6 +71,23 @@ def test_project_inside_the_flight_folder_is_refused(flight):
     assert not (flight / "project").exists()
 
 
+def test_a_project_folder_given_as_the_flight_is_refused_and_nothing_is_created(tmp_path, flight):
+    existing = Project.open(tmp_path / "done", source=flight)
+    with pytest.raises(ProjectError, match="is a Spaceport project folder, not a flight") as info:
+        Project.open(tmp_path / "new", source=existing.root)
+    assert "open it as a project" in info.value.hint and str(existing.root) in str(info.value)
+    with pytest.raises(ProjectError, match=f"inside the Spaceport project {existing.root}"):
+        Project.open(tmp_path / "new", source=existing.paths.sfm)  # e.g. its undistorted images
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_flight_kept_inside_its_own_project_folder_still_opens(tmp_path):
+    images = tmp_path / "survey" / "images"
+    images.mkdir(parents=True)
+    Project.open(tmp_path / "survey", source=images)
+    assert Project.open(tmp_path / "survey", source=images).source == images  # resuming
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only folders")
 def test_read_only_output_folder_is_refused_with_a_hint(tmp_path, flight):
     ro = tmp_path / "ro"
@@ -105,6 +122,13 @@ def test_failed_atomic_write_keeps_the_old_file(tmp_path):
         atomic.write_json(target, {"v": float("nan")})
     assert json.loads(target.read_text()) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]  # no temp file left behind
+
+
+def test_atomic_writes_give_files_the_usual_permissions_not_mkstemp_s_private_ones(tmp_path):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")  # what any program writing the file directly would leave
+    atomic.write_text(tmp_path / "scene.sog", "x")
+    assert (tmp_path / "scene.sog").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
 
 
 def test_kill_9_during_writes_leaves_a_loadable_project(tmp_path, flight):

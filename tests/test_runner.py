@@ -59,10 +59,22 @@ def test_changed_setting_marks_that_stage_and_downstream_stale(tmp_path):
     project.settings.sfm.backend = "opensfm"
     states = Runner(project, stages, events.append).refresh_states()
     assert states == {"ingest": "done", "sfm": "stale", "train": "stale"}
+    assert project.record("sfm").reason == "sfm.backend pycolmap -> opensfm"
     reloaded = Project.open(project.root)
     assert reloaded.record("train").state == "stale"
     Runner(project, stages, events.append).run()
     assert [s.runs for s in stages] == [1, 2, 2]
+
+
+def test_a_stage_downstream_of_a_failed_rerun_stays_stale_whoever_looks(tmp_path):
+    project, stages, events = make(tmp_path)
+    Runner(project, stages, events.append).run()
+    project.settings.sfm.backend = "opensfm"  # sfm (and train after it) must be made again
+    stages[1].fail = True
+    assert not Runner(project, stages, events.append).run()
+    assert Runner(project, stages, events.append).refresh_states() == {
+        "ingest": "done", "sfm": "failed", "train": "stale"}  # e.g. `status` after `process`
+    assert Project.open(project.root).record("train").reason == "an upstream stage changed"
 
 
 def test_until_and_explicit_rerun_from(tmp_path):
@@ -116,7 +128,7 @@ def test_a_cancelled_or_broken_stage_says_what_to_do_next_without_naming_a_front
 
 
 ENGINE = ("runner.py", "project.py", "stage.py", "hardware.py", "export.py", "project_export.py",
-          "cloud/*.py", "compress/*.py", "train/stage.py")
+          "settings.py", "cloud/*.py", "compress/*.py", "train/*.py", "formats/*.py")
 
 
 def _hints(path: Path) -> list[str]:

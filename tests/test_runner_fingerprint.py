@@ -34,6 +34,7 @@ def finished(tmp_path: Path, gpus: list[GpuInfo], **train) -> tuple[Project, Run
     for stage in runner.stages:
         record = project.record(stage.name)
         record.state, record.run_id = "done", f"{stage.name}-1"
+        record.basis = runner.basis(stage)  # as the runner keeps it when the stage starts
         record.fingerprint = runner.fingerprint(stage)
     project.save()
     return project, runner
@@ -74,7 +75,24 @@ def test_a_cpu_preview_is_upgraded_when_the_cloud_becomes_where_training_resolve
     project, runner = finished(tmp_path, [])  # no GPU, no cloud: a CPU preview was trained
     configure_cloud(project)  # train.where is still auto: it now resolves to the cloud
     assert to_rerun(runner) == ["train", "compress"]
-    assert "settings or inputs changed" in project.record("train").reason
+    assert project.record("train").reason.startswith("resolved run.kind cpu_preview -> full; ")
+    assert project.record("compress").reason == "an upstream stage changed"
+
+
+def test_a_stale_stage_says_which_setting_changed_and_from_what_to_what(tmp_path):
+    project, runner = finished(tmp_path, [A10G])
+    project.settings.train.lr_means = 1e-3
+    project.settings.train.sh_degree = 2
+    runner.refresh_states()
+    assert project.record("train").reason == "train.lr_means 0.00016 -> 0.001; train.sh_degree 3 -> 2"
+
+
+def test_a_record_from_before_bases_were_kept_still_goes_stale_with_a_general_reason(tmp_path):
+    project, runner = finished(tmp_path, [A10G])
+    project.record("train").basis = {}
+    project.settings.train.sh_degree = 2
+    runner.refresh_states()
+    assert project.record("train").reason == "its settings or inputs changed"
 
 
 @pytest.mark.parametrize("before, after", [("local", "cloud"), ("cloud", "local"), ("auto", "cloud")])

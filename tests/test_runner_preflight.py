@@ -56,6 +56,22 @@ def test_a_run_that_cannot_fit_on_the_disk_fails_before_ingest(tmp_path, flight,
     assert "GB are free" in capsys.readouterr().err
 
 
+def test_a_disk_too_small_for_sfm_says_so_in_megabytes_without_blaming_training(
+        tmp_path, flight, capsys, monkeypatch):
+    import shutil
+
+    from app.pipeline import runner
+
+    for i in range(20):  # 20 flight files: SfM expects about 3 MB each
+        (flight / f"IMG_{i:04d}.JPG").write_bytes(b"")
+    disk = shutil.disk_usage(tmp_path)._replace(free=5 * 1024 ** 2)  # a disk with 5 MB left
+    monkeypatch.setattr(runner.shutil, "disk_usage", lambda path: disk)
+    assert main(["process", str(flight), "-o", str(tmp_path / "p"), "--until", "sfm"]) == 1
+    sfm = record(tmp_path / "p", "sfm")
+    assert "needs about 60 MB (sfm 60 MB), 5 MB are free" in sfm["reason"]
+    assert "train.max_gaussians" not in sfm["hint"] + capsys.readouterr().err
+
+
 def test_status_shows_each_stage_and_what_to_do_next(tmp_path, flight, capsys):
     project = tmp_path / "p"
     main(["process", str(flight), "-o", str(project), "--train-on", "cloud"])

@@ -18,10 +18,21 @@ def test_set_converts_to_the_field_type():
 
 @pytest.mark.parametrize("key,value,match", [("nope.x", "1", "Unknown setting"),
                                              ("ingest.nope", "1", "Unknown setting"),
-                                             ("ingest.min_images", "many", "expects int")])
+                                             ("ingest.min_images", "many", "expects a whole number")])
 def test_bad_settings_are_refused_with_a_message(key, value, match):
     with pytest.raises(InputError, match=match):
         Settings().set(key, value)
+
+
+@pytest.mark.parametrize("typed,suggested", [("train.max_step", "did you mean train.max_steps"),
+                                             ("trian.max_steps", "did you mean train.max_steps"),
+                                             ("train.nope", "the train settings are where, preset,"),
+                                             ("foo", "the sections are ingest, sfm, train")])
+def test_a_mistyped_setting_is_answered_with_the_names_it_was_probably_meant_to_be(typed,
+                                                                                  suggested):
+    with pytest.raises(InputError, match="Unknown setting") as info:
+        Settings().set(typed, "1")
+    assert suggested in info.value.hint
 
 
 def test_fingerprint_changes_only_with_the_section():

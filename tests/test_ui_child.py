@@ -53,3 +53,31 @@ def test_hints_name_what_to_press_in_the_window():
         "press Run to resume from where it stopped; fly with more overlap"
     assert window_hint("", "relax_setting:sfm.max_gps_residual_m") == \
         "change sfm.max_gps_residual_m in the Settings tab"
+    # a hint that already says where the stage resumes from is not said twice
+    assert window_hint("the stage resumes from where it stopped", "resume") == \
+        "press Run: the stage resumes from where it stopped"
+
+
+def test_a_cancelled_stage_is_logged_once_with_what_comes_next_not_a_fix():
+    from app.pipeline.events import StageFailed, StageStarted
+    from app.ui.run_model import RunModel
+
+    model = RunModel(["train"])
+    model.apply(StageStarted(stage="train"))
+    model.apply(StageFailed(stage="train", reason="cancelled by the user", cancelled=True,
+                            hint="the stage resumes from where it stopped", action="resume"))
+    assert model.new_lines(0)[-1].text == \
+        "cancelled by the user (next: press Run: the stage resumes from where it stopped)"
+
+
+def test_why_the_cli_refused_to_start_is_read_from_its_error_block():
+    from app.ui.run_outcome import cli_refusal
+
+    printed = ["some earlier line", "error: Only 0 of 1 images are usable. Unusable:",
+               "  fake.jpg: not an image", "  file: /flight/fake.jpg",
+               "  fix: pass the folder that holds the drone images",
+               "  next: fix what the message names, then run the same command again"]
+    refused = cli_refusal(printed)
+    assert refused.message == "Only 0 of 1 images are usable. Unusable:\n  fake.jpg: not an image"
+    assert refused.hint == "pass the folder that holds the drone images"
+    assert cli_refusal(["Traceback (most recent call last):", "ValueError: x"]) is None

@@ -171,3 +171,42 @@ def test_after_a_failed_ingest_the_tab_lists_the_unusable_images_and_why(qtbot, 
     assert by_file["broken.jpg"].state == "unusable"
     assert "0 bytes" in by_file["broken.jpg"].reason
     assert {by_file[j.name].state for j in sorted(sample_flight.glob("*.JPG"))[:2]} == {"usable"}
+
+
+def test_sharpness_is_shown_against_the_flight_s_median_and_exposure_in_percent(tmp_path):
+    from app.pipeline.project import ProjectPaths
+    from app.ui.image_status import load_flight_images
+
+    paths = ProjectPaths(tmp_path)
+    paths.ingest.mkdir(parents=True)
+    names = ["A.JPG", "B.JPG", "C.JPG"]
+    paths.flight_json.write_text(json.dumps({"images": [
+        {"file": n, "usable": True, "width": 4000, "height": 3000} for n in names]}))
+    quality = {n: {"sharpness": s, "exposure_mean": 0.3346, "clipped_dark": 0.0,
+                   "clipped_bright": b, "flags": f}
+               for n, s, b, f in zip(names, (0.5607048869132996, 0.5, 0.1), (0.0, 0.0, 0.123),
+                                     ([], [], ["blurred"]))}
+    paths.ingest_report.write_text(json.dumps({"image_quality": quality}))
+    facts = [im.facts for im in load_flight_images(paths, None, []).images]
+    assert facts[0]["sharpness"] == "0.561 (1.12 x the flight's median)"
+    assert facts[2]["sharpness"] == "0.1 (0.20 x the flight's median)"
+    assert facts[2]["flags"] == "blurred"
+    assert facts[0]["exposure"] == "33% mean level"
+    assert facts[2]["exposure"] == "33% mean level, 12% clipped bright"
+
+
+def test_the_flight_summary_states_the_gps_quality_and_the_georeference_accuracy():
+    from app.ui.flight_panel import gps_summary
+
+    report = {"gps_quality": {"horizontal": {"verdict": "noisy", "scatter_m": 4.26},
+                              "altitude": {"verdict": "unreliable", "drift_m_per_min": 2.07},
+                              "vertical_source": "model"}}
+    assert gps_summary(report, None) == ("GPS horizontal noisy (scatter 4.3 m), altitude "
+                                         "unreliable (drift 2.1 m/min), heights from the model "
+                                         "(GPS altitude unreliable)")
+    geo = {"georeferenced": True, "accuracy": {"position_m": 6.6, "vertical_m": float("nan"),
+                                               "scale": 0.0075, "heading_deg": 0.31}}
+    assert gps_summary(report, geo).endswith(  # as the SfM stage's warning says it: 2 sigma
+        "; georeferenced to position +-13.2 m, scale +-1.5 %, heading +-0.6 deg (95 %)")
+    assert gps_summary(None, {"georeferenced": False}) == \
+        "not georeferenced: distances are in the model's units"

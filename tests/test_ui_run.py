@@ -82,14 +82,14 @@ def test_stop_after_sfm_then_run_the_rest_in_a_child_process_through_compress(
     assert win.holds_lock and Project.open(root, create=False).lock_holder()["pid"] == os.getpid()
     assert "12/12 images registered" in rows(win)["sfm"][1]
     assert win.sfm_charts.registered.getData()[1][-1] == 12  # its SfmStats reached the charts
-    assert win.status_text.text() == "finished"
-
-    win.actions.stop_after.setCurrentIndex(win.actions.stop_after.findData("compress"))
+    assert win.status_text.text().startswith("stopped after SfM as asked")
+    assert win.actions.chosen_stage() == "compress"  # Run now goes on to the end
     win.actions.run.trigger()
     qtbot.waitUntil(lambda: states(win)["train"] == "running", timeout=RUN_MS)
     assert not setting_editable(win, "train.max_steps")  # read-only while the child runs
     wait_ended(qtbot, win)
     assert set(states(win).values()) == {"done"}
+    assert win.status_text.text() == "finished"
     assert (root / "compress" / "scene.sog").is_file()
     assert win.train_charts.loss.getData()[0][-1] == 12
     assert [r[0] for r in rows(win).values()] == ["done"] * 4
@@ -188,4 +188,7 @@ def test_a_run_that_cannot_start_says_why(
     finally:
         holder.unlock()
     assert "open in another process" in win.error_box.detailedText()
+    assert win.error_box.text().startswith(f"Project {root} is open in another process")
+    assert "close the other Spaceport window" in win.error_box.informativeText()
+    assert win.status_text.text().startswith("the run did not start: Project ")
     assert states(win)["ingest"] == "pending"

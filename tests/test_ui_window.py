@@ -93,6 +93,19 @@ def test_new_project_refuses_a_folder_without_images_in_the_dialog(qtbot, window
     assert window.project is None
 
 
+def test_new_project_refuses_a_project_folder_and_offers_to_open_it(qtbot, window, flight,
+                                                                  tmp_path):
+    existing = Project.open(tmp_path / "earlier", source=flight)
+    dialog = window.actions.choose_flight(existing.root)
+    qtbot.waitUntil(lambda: dialog.check is not None, timeout=WAIT_MS)
+    assert not dialog.create.isEnabled()
+    assert "is a Spaceport project folder, not a flight folder" in dialog.status.text()
+    assert dialog.open_instead.isVisible()
+    dialog.open_instead.click()
+    assert window.project.root == existing.root
+    assert not (tmp_path / "earlier-project").exists()
+
+
 def test_new_project_checks_the_flight_proposes_a_folder_and_creates_the_project(
         qtbot, window, sample_flight):
     dialog = window.actions.choose_flight()
@@ -125,7 +138,7 @@ def test_the_sample_flight_button_renders_the_flight_and_opens_its_project(
     qtbot.mouseClick(window.start_page.sample_button, Qt.MouseButton.LeftButton)
     assert not window.start_page.sample_button.isEnabled()  # rendering in the pool
     qtbot.waitUntil(lambda: window.project is not None, timeout=WAIT_MS)
-    assert window.project.root == tmp_path / "sample" / "project"
+    assert window.project.root == tmp_path / "sample" / "sample-project"
     assert len(list((tmp_path / "sample" / "flight").glob("*.JPG"))) == 6
     assert window.pages.currentWidget() is window.tabs and window.holds_lock
 
@@ -180,7 +193,7 @@ def test_a_bad_setting_value_is_refused_and_the_old_value_shown_again(qtbot, win
                                                                       tmp_path):
     window.new_project(flight, tmp_path / "proj")
     setting_item(window, "ingest.min_images").setText(1, "many")
-    assert "expects int" in window.error_box.text()
+    assert "expects a whole number" in window.error_box.text()
     qtbot.waitUntil(lambda: setting_item(window, "ingest.min_images").text(1) == "3")
     assert window.project.settings.ingest.min_images == 3
 

@@ -11,6 +11,10 @@ from typing import Any, Iterator
 
 from .errors import ProjectError
 
+_UMASK = os.umask(0o022)  # read once at import (reading it means setting it), put back at once
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK  # what open() would give a new file: mkstemp's 0600 is not shared
+
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
@@ -24,6 +28,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp_path, FILE_MODE)  # an export is often read by others (a web server)
         os.replace(tmp_path, path)
         _fsync_dir(path.parent)
     except OSError as exc:

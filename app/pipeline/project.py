@@ -37,6 +37,7 @@ class StageRecord:
     started: float | None = None
     finished: float | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    basis: dict[str, Any] = field(default_factory=dict)  # what `fingerprint` hashed (runner.py)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "StageRecord":
@@ -164,6 +165,8 @@ class Project:
     def open(cls, root: Path, source: Path | None = None, create: bool = True) -> "Project":
         """Load project.json, or create a new project folder for `source` when `create` is set."""
         root = Path(root).absolute()
+        if source is not None:
+            check_flight_folder_is_not_a_project(Path(source).absolute(), root)
         pj = ProjectPaths(root).project_json
         if pj.exists():
             project = cls._load(pj)
@@ -257,6 +260,28 @@ class Project:
     def new_run_id(self) -> str:
         """A fresh id for a stage completion (downstream fingerprints include it)."""
         return uuid.uuid4().hex[:12]
+
+
+def project_containing(folder: Path) -> Path | None:
+    """The project folder that `folder` is (or lies inside), or None."""
+    folder = folder.resolve()
+    return next((p for p in (folder, *folder.parents) if ProjectPaths(p).project_json.is_file()),
+                None)
+
+
+def check_flight_folder_is_not_a_project(source: Path, root: Path | None = None) -> None:
+    """Refuse a project folder (or a folder inside one, such as its undistorted images) given
+    as the flight folder: its images are Spaceport's own outputs, not the drone's photos. A
+    flight kept inside its own project folder `root` is fine."""
+    project = project_containing(source)
+    if project is None or (root is not None and project == root.resolve()):
+        return
+    where = "is a Spaceport project folder" if project == source.resolve() else \
+        f"is inside the Spaceport project {project}"
+    raise ProjectError(f"{source} {where}, not a flight folder",
+                       hint="open it as a project to see or resume it; to start a project, "
+                            "choose the folder that holds the drone's photos", path=source,
+                       action="fix_input")
 
 
 def _check_output_location(root: Path, source: Path) -> None:

@@ -12,7 +12,8 @@ from typing import Any, Callable, Sequence
 from .errors import Cancelled, InputError, SpaceportError
 from .events import Event, Log, StageFailed, StageFinished, StageStarted
 from .project import Project
-from .settings import fingerprint, result_fingerprint
+from .fields import result_values
+from .settings import fingerprint
 from .stage import ApproveCost, CancelToken, Stage, StageContext, decline_cost
 
 BUG_HINT = "this is a bug in Spaceport; the traceback is in logs/events.jsonl"
@@ -46,13 +47,20 @@ class Runner:
             raise InputError(f"Unknown stage {name!r}", hint=f"choose one of: {', '.join(self.names())}")
         return self.names().index(name)
 
-    def fingerprint(self, stage: Stage) -> str:
-        """Hash of the stage's result-affecting settings, its extra inputs and its upstream runs."""
+    def basis(self, stage: Stage) -> dict[str, Any]:
+        """What a stage's result depends on: its result-affecting settings, its extra inputs and
+        its upstream runs (kept in its record, to say what changed when it goes stale)."""
         section = getattr(self.project.settings, stage.name, None)
-        upstream = {u: self.project.record(u).run_id for u in stage.upstream}
-        return fingerprint({"settings": result_fingerprint(section) if section is not None else None,
-                            "inputs": stage.fingerprint_inputs(self.project),
-                            "upstream": upstream})
+        return {"settings": result_values(section) if section is not None else None,
+                "inputs": stage.fingerprint_inputs(self.project),
+                "upstream": {u: self.project.record(u).run_id for u in stage.upstream}}
+
+    def fingerprint(self, stage: Stage, basis: dict[str, Any] | None = None) -> str:
+        """Hash of the stage's `basis`."""
+        basis = basis or self.basis(stage)
+        settings = basis["settings"]
+        return fingerprint({"settings": fingerprint(settings) if settings is not None else None,
+                            "inputs": basis["inputs"], "upstream": basis["upstream"]})
 
     def approve_cost(self, estimate: Any) -> bool:
         """Ask once per estimate in this run whether its cost is approved."""
@@ -61,15 +69,21 @@ class Runner:
         return self._answers[estimate.key]
 
     def refresh_states(self) -> dict[str, str]:
-        """Mark done stages whose inputs changed, and everything downstream of them, stale."""
+        """Mark done stages whose inputs changed, and everything downstream of them, stale; so
+        is a done stage whose upstream is no longer done (failed or cancelled on its way to
+        a new result), whichever command looks."""
         stale: set[str] = set()
         for stage in self.stages:
             rec = self.project.record(stage.name)
-            upstream_stale = any(u in stale for u in stage.upstream)
-            if rec.state in ("done", "stale") and (upstream_stale or rec.fingerprint != self.fingerprint(stage)):
+            upstream_stale = any(u in stale or self.project.record(u).state != "done"
+                                 for u in stage.upstream)
+            basis = self.basis(stage) if rec.state in ("done", "stale") else {}
+            if rec.state in ("done", "stale") and (
+                    upstream_stale or rec.fingerprint != self.fingerprint(stage, basis)):
                 rec.state = "stale"
-                rec.reason = ("an upstream stage changed" if upstream_stale
-                              else "its settings or inputs changed")
+                rec.reason = ("an upstream stage changed" if upstream_stale else
+                              what_changed(stage.name, rec.basis, basis)
+                              or "its settings or inputs changed")
                 stale.add(stage.name)
             elif rec.state == "stale":
                 rec.state, rec.reason = "done", ""
@@ -126,12 +140,14 @@ class Runner:
         free = shutil.disk_usage(self.project.root).free
         if sum(need.values()) <= free:
             return True
-        parts = ", ".join(f"{name} {n / GB:.1f} GB" for name, n in need.items() if n)
+        parts = ", ".join(f"{name} {_size(n)}" for name, n in need.items() if n)
+        biggest = max(need, key=need.__getitem__)
+        lower = " or lower the Gaussian budget (train.max_gaussians)" if biggest == "train" else ""
         error = InputError(f"Not enough free disk space in {self.project.root}: this run needs about "
-                           f"{sum(need.values()) / GB:.1f} GB ({parts}), {free / GB:.1f} GB are free",
-                           hint="free some space there, or lower the Gaussian budget "
-                                "(train.max_gaussians)", action="free_disk")
-        self._fail(max(need, key=need.__getitem__), "failed", error.message, error.hint, error.action)
+                           f"{_size(sum(need.values()))} ({parts}), {_size(free)} are free",
+                           hint=f"free some space there,{lower} or choose a project folder on a "
+                                "disk with more room", action="free_disk")
+        self._fail(biggest, "failed", error.message, error.hint, error.action)
         return False
 
     def _run_one(self, stage: Stage) -> bool:
@@ -139,7 +155,8 @@ class Runner:
         resumed = rec.state in ("running", "cancelled", "failed")
         rec.state, rec.reason, rec.hint, rec.action = "running", "", "", ""
         rec.started, rec.finished = time.time(), None
-        rec.fingerprint = self.fingerprint(stage)
+        rec.basis = self.basis(stage)
+        rec.fingerprint = self.fingerprint(stage, rec.basis)
         self.project.save()
         self.emit(StageStarted(stage=stage.name, resumed=resumed))
         ok, outputs = self._attempt(stage.name, lambda: stage.run(self._context(stage)))
@@ -177,3 +194,41 @@ class Runner:
         self.project.save()
         self.emit(StageFailed(stage=name, reason=reason, hint=hint, cancelled=state == "cancelled",
                               action=action))
+
+
+def what_changed(stage: str, before: dict[str, Any], now: dict[str, Any],
+                 most: int = 3) -> str:
+    """The differences between two bases of a stage, in words, e.g. 'train.cpu_max_steps
+    1000 -> 500; resolved run.steps 1000 -> 500' ('' when `before` was not recorded)."""
+    if not before or not now:
+        return ""
+    said = [f"{stage}.{key} {a} -> {b}" for key, a, b in _differences(
+        before.get("settings") or {}, now.get("settings") or {})]
+    said += [_input_words(key, a, b) for key, a, b in _differences(
+        before.get("inputs") or {}, now.get("inputs") or {})]
+    said += [f"{u} has a new result" for u, a, b in _differences(
+        before.get("upstream") or {}, now.get("upstream") or {})]
+    return "; ".join(said[:most]) + (f" (and {len(said) - most} more)" if len(said) > most else "")
+
+
+def _differences(a: Any, b: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted key, before, now) for every leaf that differs between two JSON-like values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for key in sorted(set(a) | set(b), key=str)
+                for d in _differences(a.get(key), b.get(key), f"{path}.{key}" if path else str(key))]
+    return [] if a == b else [(path, a, b)]
+
+
+def _input_words(key: str, before: Any, now: Any) -> str:
+    if key == "listing":
+        return "the flight folder is missing" if now is None else "the flight folder's files changed"
+    if key == "source":
+        return f"the flight folder is now {now}"
+    return f"resolved {key} {before} -> {now}"
+
+
+def _size(n: float) -> str:
+    """'1.4 GB', '350 MB', '12 kB'."""
+    if n >= GB:
+        return f"{n / GB:.1f} GB"
+    return f"{n / 1024 ** 2:.0f} MB" if n >= 1024 ** 2 else f"{n / 1024:.0f} kB"

@@ -9,6 +9,7 @@ everything downstream stale only when it changes what the stage makes.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import types
@@ -55,10 +56,27 @@ class Settings:
             section = getattr(self, section_name)
             fld = next(f for f in dataclasses.fields(section) if f.name == key)
         except (ValueError, AttributeError, StopIteration):
-            raise InputError(f"Unknown setting {dotted!r}",
-                             hint="use section.key, e.g. ingest.min_images") from None
+            raise InputError(f"Unknown setting {dotted!r}", hint=self._closest(dotted)) from None
         hints = typing.get_type_hints(type(section))
         setattr(section, key, _coerce(value, hints[fld.name], dotted))
+
+    def names(self) -> list[str]:
+        """Every setting as `section.key`."""
+        return [f"{f.name}.{g.name}" for f in dataclasses.fields(self)
+                for g in dataclasses.fields(getattr(self, f.name))]
+
+    def _closest(self, dotted: str) -> str:
+        """A hint for a mistyped setting: the closest names, else what there is."""
+        section, _, key = dotted.lower().partition(".")
+        sections = [f.name for f in dataclasses.fields(self)]
+        if section in sections:
+            keys = [f.name for f in dataclasses.fields(getattr(self, section))]
+            close = difflib.get_close_matches(key, keys, n=3, cutoff=0.8)
+            return ("did you mean " + " or ".join(f"{section}.{k}" for k in close) + "?" if close
+                    else f"the {section} settings are " + ", ".join(keys))
+        close = difflib.get_close_matches(dotted.lower(), self.names(), n=3, cutoff=0.8)
+        return ("did you mean " + " or ".join(close) + "?" if close else
+                "settings are written section.key; the sections are " + ", ".join(sections))
 
 
 def fingerprint(obj: Any) -> str:
@@ -110,4 +128,12 @@ def _coerce(text: str, tp: Any, name: str) -> Any:
             return tp(text)
         return json.loads(text)
     except ValueError:
-        raise InputError(f"Setting {name} expects {getattr(tp, '__name__', tp)}, got {text!r}") from None
+        raise InputError(f"Setting {name} expects {_kind(tp)}, got {text!r}") from None
+
+
+def _kind(tp: Any) -> str:
+    """A type in words: 'a whole number', 'a number', 'true or false', ..."""
+    if typing.get_origin(tp) is list or tp is list:
+        return 'a JSON list, e.g. ["DJI_0001.JPG"]'
+    return {int: "a whole number", float: "a number", bool: "true or false",
+            str: "text"}.get(tp, f"a JSON value of type {getattr(tp, '__name__', tp)}")

@@ -13,6 +13,16 @@ LINE = pg.mkPen("#4aa3ff", width=2)
 LINE2 = pg.mkPen("#f59e0b", width=2)
 
 
+FEW_POINTS = 30  # a series shorter than this is drawn with markers (one point has no line)
+
+
+def show_series(curve: pg.PlotDataItem, x, y) -> None:
+    """Set a curve's data; markers while it is short, so its first point shows at all."""
+    few = len(x) < FEW_POINTS
+    curve.setData(x, y, symbol="o" if few else None, symbolSize=5,
+                  symbolPen=curve.opts["pen"], symbolBrush=curve.opts["pen"].color())
+
+
 def make_plot(title: str, bottom: str, left: str = "") -> pg.PlotWidget:
     """A titled plot with labelled axes and a light grid."""
     plot = pg.PlotWidget(title=title)
@@ -60,8 +70,8 @@ class SfmCharts(_ChartPanel):
         """Redraw from the model's SfM series."""
         s = model.sfm
         self.registered.setData(s.seconds, s.registered)
-        self.points.setData(s.seconds, s.points)
-        self.error.setData(s.seconds, s.reprojection_error)
+        show_series(self.points, s.seconds, s.points)
+        show_series(self.error, s.seconds, s.reprojection_error)
         labels = list(s.histogram)  # "2", "3", ..., "6-7", "20+" as the SfM stage bins them
         self.bars.setOpts(x=list(range(len(labels))), height=list(s.histogram.values()), width=0.8)
         self.histogram_plot.getAxis("bottom").setTicks([list(enumerate(labels))])
@@ -93,10 +103,10 @@ class TrainCharts(_ChartPanel):
         s = model.train
         loss = np.asarray(s.loss, dtype=float)
         ok = np.isfinite(loss)  # a NaN loss (diverged step) would blank the whole curve
-        self.loss.setData(np.asarray(s.step)[ok], loss[ok])
+        show_series(self.loss, np.asarray(s.step)[ok], loss[ok])
         self.psnr.setData(s.psnr_step, s.psnr)
-        self.gaussians.setData(s.step, s.gaussians)
-        self.speed.setData(s.step, s.it_per_s)
+        show_series(self.gaussians, s.step, s.gaussians)
+        show_series(self.speed, s.step, s.it_per_s)
         e = s.latest
         if e is None:
             self.summary.setText("no training metrics yet")

@@ -67,6 +67,7 @@ class RunEnd:
     detached: bool = False  # the window stopped following; the process runs on
     error: str = ""  # the process could not be started
     stderr_tail: list[str] = field(default_factory=list)
+    forced: bool = False  # the operator ended it with Force stop (SIGKILL)
 
     @property
     def signal(self) -> str | None:
@@ -102,6 +103,7 @@ class ChildRun(QThread):
         self.proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._pending_signal: int | None = None
+        self._forced = False
         self._detach = threading.Event()
 
     @property
@@ -114,8 +116,17 @@ class ChildRun(QThread):
         self._signal(signal.SIGTERM)
 
     def kill(self) -> None:
-        """Force the child to end now (SIGKILL); the stage stays resumable from its checkpoint."""
-        self._signal(signal.SIGKILL)
+        """Force the child and whatever it started to end now (SIGKILL to its process group);
+        the stage stays resumable from its last checkpoint."""
+        with self._lock:
+            self._forced = True
+            if self.proc is None:
+                self._pending_signal = signal.SIGKILL
+            elif self.proc.poll() is None:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: its own group
+                except ProcessLookupError:
+                    pass
 
     def detach(self) -> None:
         """Stop following the run and leave it running (its events still reach events.jsonl);
@@ -144,7 +155,8 @@ class ChildRun(QThread):
             return  # the controller reported the detached end itself
         returncode = proc.wait()
         proc.stdout.close()
-        self.ended.emit(RunEnd(returncode=returncode, stderr_tail=last_lines(self.stderr_path)))
+        self.ended.emit(RunEnd(returncode=returncode, stderr_tail=last_lines(self.stderr_path),
+                               forced=self._forced))
 
     def _start(self) -> subprocess.Popen:
         self.stderr_path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,6 +202,7 @@ class AttachedRun(QObject):
                  interval_ms: int = 200, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.project, self.tail, self.pid, self.stoppable = project, tail, pid, stoppable
+        self._forced = False
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._poll)
@@ -200,8 +213,16 @@ class AttachedRun(QObject):
 
     def stop(self) -> None:
         """Ask the run's process to stop cleanly (SIGTERM)."""
+        self._send(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """Force the run's process to end now (SIGKILL)."""
+        self._forced = True
+        self._send(signal.SIGKILL)
+
+    def _send(self, sig: int) -> None:
         try:
-            os.kill(self.pid, signal.SIGTERM)
+            os.kill(self.pid, sig)
         except ProcessLookupError:
             pass
 
@@ -219,4 +240,6 @@ class AttachedRun(QObject):
         late = self.tail.read_new()  # what it wrote between the read and its exit
         if late:
             self.events.emit(late)
-        self.ended.emit(RunEnd(stderr_tail=last_lines(self.project.paths.run_stderr)))
+        self.ended.emit(RunEnd(stderr_tail=last_lines(self.project.paths.run_stderr),
+                               returncode=-signal.SIGKILL if self._forced else None,
+                               forced=self._forced))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
@@ -34,3 +35,23 @@ def ask_close_during_run(parent: QWidget, cloud: bool) -> str:
                for key, text in choices.items()}
     box.exec()
     return buttons.get(box.clickedButton(), "stay")
+
+
+def ask_force_stop(parent: QWidget, what: str, waited_s: float, cloud: bool,
+                   answered: Callable[[bool], None]) -> QMessageBox:
+    """Ask (window-modal, without blocking) whether to end a run that ignored the clean stop;
+    `answered(True)` on Force stop."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Spaceport",
+                      f"The run has not stopped {waited_s:.0f} s after Cancel.", parent=parent)
+    box.setObjectName("forceStop")
+    box.setInformativeText(
+        f"{what} is in a step that does not stop between units of work (a long native call "
+        "such as global mapping), or its process does not answer. Force stop ends the process "
+        "now: what it did since its last checkpoint is lost, and Run resumes from there."
+        + (" The cloud job is not affected: it runs on, and Run follows it again." if cloud
+           else ""))
+    force = box.addButton("Force stop", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton("Keep waiting", QMessageBox.ButtonRole.RejectRole)
+    box.finished.connect(lambda *_: answered(box.clickedButton() is force))
+    box.open()
+    return box

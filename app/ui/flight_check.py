@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from app.pipeline.errors import ProjectError
 from app.pipeline.ingest.exif import read_image
 from app.pipeline.ingest.scan import IMAGE_SUFFIXES, scan_flight
 from app.pipeline.ingest.validate import camera_key
+from app.pipeline.project import check_flight_folder_is_not_a_project, project_containing
 
 HEADERS_CHECKED = 40
 
@@ -31,6 +33,7 @@ class FlightCheck:
     with_gps: int = 0
     cameras: dict[str, int] = field(default_factory=dict)
     problem: str = ""
+    project: Path | None = None  # the Spaceport project the folder is (or is inside)
 
     @property
     def ok(self) -> bool:
@@ -52,6 +55,12 @@ def check_flight_folder(folder: Path, limit: int = HEADERS_CHECKED,
     """List `folder` and read a spread of image headers; say why it cannot be used, if so."""
     if not folder.is_dir():
         return FlightCheck(folder, problem=f"{folder} does not exist or is not a folder")
+    try:
+        check_flight_folder_is_not_a_project(folder)
+    except ProjectError as exc:
+        return FlightCheck(folder, problem=f"{exc.message}. Open it as a project to see or "
+                                           "resume it, or choose the folder that holds the "
+                                           "drone's photos.", project=project_containing(folder))
     listing = scan_flight(folder)
     if not listing.images:
         kinds = ", ".join(sorted(IMAGE_SUFFIXES))

@@ -8,6 +8,7 @@ the thumbnails (thumbnails.py) and the larger photo of the details.
 from __future__ import annotations
 
 import html
+import math
 from collections import Counter
 from typing import Any
 
@@ -42,6 +43,43 @@ def report_summary(report: dict[str, Any] | None) -> str:
     if warnings:
         parts.append(f"{warnings} warning{'s' * (warnings != 1)} (see the log)")
     return ", ".join(p for p in parts if p)
+
+
+VERTICAL_SOURCES = {"relative_altitude": "DJI RelativeAltitude", "gps": "the GPS altitude",
+                    "model": "the model (GPS altitude unreliable)"}
+
+
+def gps_summary(report: dict[str, Any] | None, geo: dict[str, Any] | None) -> str:
+    """GPS quality as ingest assessed it and, after SfM, the georeference's stated accuracy,
+    e.g. 'GPS horizontal good (scatter 0.2 m), altitude noisy (drift 2.1 m/min), heights from
+    DJI RelativeAltitude; georeferenced to position +-0.3 m, height +-0.1 m, scale +-1.1 %,
+    heading +-0.6 deg (95 %)'."""
+    quality = (report or {}).get("gps_quality") or {}
+    parts = []
+    horizontal, altitude = quality.get("horizontal") or {}, quality.get("altitude") or {}
+    if horizontal.get("verdict"):
+        scatter = horizontal.get("scatter_m")
+        parts.append(f"GPS horizontal {horizontal['verdict']}"
+                     + (f" (scatter {scatter:.1f} m)" if isinstance(scatter, float) else ""))
+    if altitude.get("verdict"):
+        drift = altitude.get("drift_m_per_min")
+        parts.append(f"altitude {altitude['verdict']}"
+                     + (f" (drift {drift:.1f} m/min)" if isinstance(drift, float) else ""))
+    if quality.get("vertical_source") in VERTICAL_SOURCES:
+        parts.append(f"heights from {VERTICAL_SOURCES[quality['vertical_source']]}")
+    said = ", ".join(parts)
+    accuracy = (geo or {}).get("accuracy") or {}
+    if (geo or {}).get("georeferenced") and isinstance(accuracy.get("position_m"), float):
+        # 2 sigma, worded as the SfM stage's warning words it (95 %)
+        figures = [f"{name} +-{2 * accuracy[key] * scale:.{digits}f}{unit}"
+                   for name, key, scale, digits, unit in (
+                       ("position", "position_m", 1, 1, " m"), ("height", "vertical_m", 1, 1, " m"),
+                       ("scale", "scale", 100, 1, " %"), ("heading", "heading_deg", 1, 1, " deg"))
+                   if isinstance(accuracy.get(key), float) and math.isfinite(accuracy[key])]
+        said += ("; " if said else "") + f"georeferenced to {', '.join(figures)} (95 %)"
+    elif geo is not None and not geo.get("georeferenced"):
+        said += ("; " if said else "") + "not georeferenced: distances are in the model's units"
+    return said
 
 
 def state_counts(flight: FlightImages) -> str:
@@ -137,9 +175,10 @@ class FlightPanel(QWidget):
         self.map.show_images(images)
         total = len(images.images)
         counts = state_counts(images)
-        said = report_summary(images.report)
-        self.summary.setText(f"<b>{total} images</b>: {counts}" + (f"<br>{html.escape(said)}"
-                                                                     if said else ""))
+        lines = [line for line in (report_summary(images.report),
+                                   gps_summary(images.report, images.geo)) if line]
+        self.summary.setText(f"<b>{total} images</b>: {counts}"
+                             + "".join(f"<br>{html.escape(line)}" for line in lines))
         for file in selected:
             row = images.index(file)
             if row is not None:

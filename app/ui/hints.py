@@ -52,7 +52,14 @@ def window_hint(hint: str, action: str = "") -> str:
     text = hint
     for pattern, replacement in REWRITES:
         text = re.sub(pattern, replacement, text)
+    if action == "resume" and re.search(r"\bresumes? from\b", text):
+        return f"press Run: {text}"  # the hint already says where it resumes from
     said = action_words(action)
     if said and said.lower() not in text.lower():
         return f"{said}; {text}" if text else said
     return text
+
+
+def hint_label(state: str) -> str:
+    """What a hint is called beside a stage: 'next' after a cancel (nothing to fix), else 'fix'."""
+    return "next" if state == "cancelled" else "fix"

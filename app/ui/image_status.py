@@ -56,6 +56,7 @@ class FlightImages:
     images: list[ImageStatus] = field(default_factory=list)
     east_north: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # per image; NaN: no GPS
     report: dict[str, Any] | None = None
+    geo: dict[str, Any] | None = None  # sfm/geo.json: the georeference and its accuracy
 
     def index(self, file: str) -> int | None:
         """Row of an image by file name."""
@@ -79,9 +80,12 @@ def load_flight_images(paths: ProjectPaths, source: Path | None,
     else:
         stats = read_json(paths.sfm_stats) or {}
         quality = (report or {}).get("image_quality") or {}
+        sharp = [q["sharpness"] for q in quality.values()
+                 if isinstance(q.get("sharpness"), (int, float))]
+        typical = float(np.median(sharp)) if sharp else None
         images = [_status(e, set(exclude), (stats.get("images") or {}).get(e["file"]),
-                          quality.get(e["file"])) for e in flight.get("images") or []]
-    return FlightImages(source, images, _east_north(images), report)
+                          quality.get(e["file"]), typical) for e in flight.get("images") or []]
+    return FlightImages(source, images, _east_north(images), report, read_json(paths.geo_json))
 
 
 def _listed(source: Path | None, exclude: list[str],
@@ -99,7 +103,7 @@ def _listed(source: Path | None, exclude: list[str],
 
 
 def _status(entry: dict[str, Any], exclude: set[str], sfm: dict[str, Any] | None,
-            quality: dict[str, Any] | None) -> ImageStatus:
+            quality: dict[str, Any] | None, typical_sharpness: float | None) -> ImageStatus:
     gps = entry.get("gps")
     where = (gps["lat"], gps["lon"], gps.get("alt") or 0.0) if gps else None
     facts: dict[str, Any] = {"size": f"{entry.get('width')} x {entry.get('height')} px",
@@ -109,8 +113,8 @@ def _status(entry: dict[str, Any], exclude: set[str], sfm: dict[str, Any] | None
                              "GPS": f"{gps['lat']:.6f}, {gps['lon']:.6f}, {gps.get('alt') or 0:.1f} m"
                              if gps else entry.get("gps_status")}
     if quality:
-        facts["sharpness"] = quality.get("sharpness")
-        facts["exposure"] = quality.get("exposure_mean")
+        facts["sharpness"] = _sharpness(quality.get("sharpness"), typical_sharpness)
+        facts["exposure"] = _exposure(quality)
         facts["flags"] = ", ".join(quality.get("flags") or []) or None
     if sfm is not None:
         facts.update({"features": sfm.get("features"), "2D-3D points": sfm.get("observations"),
@@ -132,6 +136,27 @@ def _status(entry: dict[str, Any], exclude: set[str], sfm: dict[str, Any] | None
     if not reason and sfm.get("features") == 0:
         reason = SFM_REASONS["no_features"]
     return ImageStatus(file, "not_registered", reason, where, facts)
+
+
+def _sharpness(value: Any, typical: float | None) -> str | None:
+    """e.g. '0.561 (1.02 x the flight's median)': ingest flags an image blurred against the
+    flight's own median, so the ratio says more than the figure."""
+    if not isinstance(value, (int, float)):
+        return None
+    if not typical:
+        return f"{value:.3g}"
+    return f"{value:.3g} ({value / typical:.2f} x the flight's median)"
+
+
+def _exposure(quality: dict[str, Any]) -> str | None:
+    """e.g. '33% mean level, 2% clipped dark' (shares of the image)."""
+    mean = quality.get("exposure_mean")
+    if not isinstance(mean, (int, float)):
+        return None
+    clipped = [f"{share:.0%} clipped {side}" for side, share in
+               (("dark", quality.get("clipped_dark")), ("bright", quality.get("clipped_bright")))
+               if isinstance(share, (int, float)) and share >= 0.005]
+    return ", ".join([f"{mean:.0%} mean level", *clipped])
 
 
 def _px(value: Any) -> str | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QStackedWidget,
                                QWidget)
 
@@ -24,13 +24,16 @@ from app.pipeline.events import Log
 from app.pipeline.project import Project
 from app.viewer.crop import CropBox
 
+from .cloud_panel import CloudPanel
 from .dialogs import ask_close_during_run
 from .event_tail import EventTail
+from .export_dialog import ExportDialog
 from .gpus import GpuProbe, known_gpus
 from .hints import window_hint
 from .pool import BackgroundPool
 from .project_page import ProjectPage
 from .recent import RecentProjects
+from .results import ResultsView
 from .run_controller import RunController
 from .run_model import RunModel
 from .start_page import StartPage
@@ -88,6 +91,7 @@ class MainWindow(QMainWindow):
         self._layout()
         self.actions = WindowActions(self)
         self.run_control = WindowRuns(self)
+        self._results_and_cloud()
         self.start_page.new_requested.connect(self.actions.choose_flight)
         self.start_page.open_requested.connect(self.actions.choose_project)
         self.start_page.model_requested.connect(self.actions.choose_model)
@@ -129,6 +133,36 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(area, dock)
         return dock
+
+    def _results_and_cloud(self) -> None:
+        """The Results and Cloud tabs and File > Export (issue 13), fed by the runs' events."""
+        self.results = ResultsView(self.pool)
+        self.cloud_panel = CloudPanel(self.pool, self.change_setting, self._start_cloud_run)
+        self.add_tab(self.results, "Results")
+        self.add_tab(self.cloud_panel, "Cloud")
+        for panel in (self.results, self.cloud_panel):
+            self.runs.events.connect(panel.take_events)
+            self.runs.ended.connect(lambda outcome, p=panel: p.take_events(outcome.events))
+        self.export_dialog: ExportDialog | None = None
+        self.export_action = QAction("Export splats…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.triggered.connect(lambda *_: self.export())
+        self.actions.menus["File"].insertAction(self.actions.close_project, self.export_action)
+
+    def _start_cloud_run(self, approved: bool) -> bool:
+        """The cloud panel's run: with its approval (`--yes`), or following a job already
+        going without asking anything (a run that would launch a new job then stops unapproved)."""
+        return self.run(approved=True) if approved else self.run_control.follow_cloud_job()
+
+    def export(self) -> ExportDialog | None:
+        """Open the export dialog on the project's trained splats (the work runs in the pool)."""
+        if self.project is None:
+            return None
+        if self.export_dialog is None or self.export_dialog.project is not self.project:
+            self.export_dialog = ExportDialog(self.project, self.pool, self.crop_box, parent=self)
+        self.export_dialog.show()
+        self.export_dialog.raise_()
+        return self.export_dialog
 
     def add_tab(self, widget: QWidget, title: str) -> int:
         """Add a project tab (the viewer's and the cloud panel's hook); returns its index."""
@@ -194,7 +228,8 @@ class MainWindow(QMainWindow):
         self.model = RunModel(self.stage_names, root=project.root)
         self.page.bind(self.model, project)
         self.tail = EventTail(project.paths.events)
-        self.model.replay(self.tail.read_new())
+        replayed = self.tail.read_new()
+        self.model.replay(replayed)
         opened = self.runs.take(project, self.tail)
         self.holds_lock = opened.locked
         for event in opened.events:
@@ -208,6 +243,8 @@ class MainWindow(QMainWindow):
             self._runner_states()
         self.model.load_records(project.stages)
         self.page.load_scene(sparse=True)
+        self.results.load(project)
+        self.cloud_panel.open_project(project, self.model, replayed + list(opened.events))
         self.recent.add(project.root)
         self.pages.setCurrentWidget(self.tabs)
         for dock in (self.pipeline_dock, self.log_dock):
@@ -246,12 +283,16 @@ class MainWindow(QMainWindow):
         running = self.runs.own or self.model.running
         note = "" if self.holds_lock else " (running)" if running else " (read-only)"
         self.page.show_project(self.project, self.holds_lock and not self.busy, note)
+        self.cloud_panel.set_state(editable=self.holds_lock and not self.busy)
         self._update_actions()
 
     def close_project(self) -> None:
         """Release the project's lock and forget it."""
         if self.project is not None and self.holds_lock:
             self.project.unlock()
+        if self.export_dialog is not None:
+            self.export_dialog.close()
+            self.export_dialog = None
         self.project, self.holds_lock = None, False
         self._update_actions()
 
@@ -299,14 +340,17 @@ class MainWindow(QMainWindow):
     def flush(self) -> None:
         """Redraw the widgets whose model topics changed since the last flush."""
         self.page.flush()
+        self.run_control.say_if_stuck()
         self._update_actions()
 
     def _update_actions(self) -> None:
         self.actions.update(can_run=self.project is not None and self.holds_lock and not self.busy,
                             busy=self.busy, can_stop=self.runs.can_stop,
+                            can_force=self.runs.can_force,
                             selected=self.stage_list.selected_stage() is not None,
                             cloud=self.run_control.cloud_tracked(),
                             model_opener=self.model_opener is not None)
+        self.export_action.setEnabled(self.project is not None)
 
     def status(self, text: str) -> None:
         """Say `text` in the status bar."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QWidget)
 
@@ -19,7 +20,10 @@ def default_project_folder(flight: Path) -> Path:
 
 
 class NewProjectDialog(QDialog):
-    """Asks for (flight folder, project folder); `chosen()` once accepted."""
+    """Asks for (flight folder, project folder); `chosen()` once accepted. A project folder
+    chosen as the flight is refused with a button that opens it instead (`open_project`)."""
+
+    open_project = Signal(object)  # Path of the project the operator chose to open instead
 
     def __init__(self, pool: BackgroundPool, flight: Path | None = None,
                  parent: QWidget | None = None) -> None:
@@ -39,6 +43,10 @@ class NewProjectDialog(QDialog):
         self.create = self.buttons.addButton("Create project",
                                              QDialogButtonBox.ButtonRole.AcceptRole)
         self.create.setEnabled(False)
+        self.open_instead = self.buttons.addButton("Open it as a project",
+                                                   QDialogButtonBox.ButtonRole.ActionRole)
+        self.open_instead.hide()
+        self.open_instead.clicked.connect(self._open_instead)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
@@ -88,6 +96,7 @@ class NewProjectDialog(QDialog):
             self._auto_project = str(default_project_folder(flight))
             self.project_edit.setText(self._auto_project)
         self.check = None
+        self.open_instead.hide()
         self.status.setText(f"Checking {flight.name}…")
         self._update_create()
         self.pool.submit(lambda task: check_flight_folder(flight, cancelled=lambda: task.cancelled),
@@ -100,7 +109,13 @@ class NewProjectDialog(QDialog):
         self.check = check
         self.status.setText(check.text())
         self.status.setStyleSheet("" if check.ok else "color: #ff6b6b")
+        self.open_instead.setVisible(check.project is not None)
         self._update_create()
+
+    def _open_instead(self) -> None:
+        if self.check is not None and self.check.project is not None:
+            self.open_project.emit(self.check.project)
+            self.reject()
 
     def _update_create(self) -> None:
         self.create.setEnabled(self.check is not None and self.check.ok

@@ -23,6 +23,8 @@ from .child_run import AttachedRun, ChildRun, RunEnd
 from .event_tail import EventTail
 from .run_outcome import close_out, record_crash
 
+FORCE_AFTER_S = 20.0  # how long a run may take to stop cleanly before Force stop is offered
+
 
 @dataclass
 class Opened:
@@ -58,6 +60,7 @@ class RunController(QObject):
         self.run: ChildRun | AttachedRun | None = None
         self.root: Path | None = None
         self.stopping = False
+        self.stop_asked: float | None = None  # monotonic time of the clean stop's request
 
     @property
     def busy(self) -> bool:
@@ -117,7 +120,23 @@ class RunController(QObject):
         """Ask the run to stop cleanly; `ended` follows once it has."""
         if self.run is not None:
             self.stopping = True
+            self.stop_asked = time.monotonic()
             self.run.stop()
+
+    @property
+    def can_force(self) -> bool:
+        """True when a clean stop was asked FORCE_AFTER_S ago and the run still goes (a step
+        that cannot be interrupted, or a process that ignores SIGTERM)."""
+        return (self.run is not None and self.stopping and self.run.stoppable
+                and self.stop_asked is not None
+                and time.monotonic() - self.stop_asked >= FORCE_AFTER_S)
+
+    def kill(self) -> None:
+        """Force the run's process to end now (SIGKILL); its stage is closed out as failed and
+        resumes from its last checkpoint; `ended` follows."""
+        if self.run is not None and self.run.stoppable:
+            self.stopping = True
+            self.run.kill()
 
     def detach(self) -> None:
         """Stop following the run and leave it running; `ended` (detached) comes before return."""
@@ -137,7 +156,7 @@ class RunController(QObject):
         return not self.busy
 
     def _adopt(self, run: ChildRun | AttachedRun, root: Path) -> None:
-        self.run, self.root, self.stopping = run, root, False
+        self.run, self.root, self.stopping, self.stop_asked = run, root, False, None
         run.events.connect(self.events)
         run.ended.connect(self._ended)
 
@@ -147,5 +166,5 @@ class RunController(QObject):
             run.wait()  # `ended` is the thread's last act
         if run is not None:
             run.deleteLater()
-        self.stopping = False
+        self.stopping, self.stop_asked = False, None
         self.ended.emit(close_out(self.root, end))

@@ -16,7 +16,7 @@ from app.pipeline.events import (CloudJobStatus, Event, Log, PreviewSnapshot, Pr
                                  StageFailed, StageFinished, StageStarted, TrainMetrics)
 from app.pipeline.project import StageRecord
 
-from .hints import window_hint
+from .hints import hint_label, window_hint
 
 TOPICS = ("stages", "progress", "sfm", "train", "log", "preview")
 LOG_LIMIT = 5000  # lines kept for the log panel; older ones stay in logs/events.jsonl
@@ -189,10 +189,11 @@ class RunModel:
                 view.reason, view.hint = event.reason, event.hint
                 view.action = event.action
                 view.finished, view.cloud_job = event.t, ""
-            text = ("cancelled: " if event.cancelled else "failed: ") + event.reason
+            state = "cancelled" if event.cancelled else "failed"
+            text = event.reason if event.reason.startswith(state) else f"{state}: {event.reason}"
             fix = window_hint(event.hint, event.action)
             self._line(event, "warning" if event.cancelled else "error",
-                       text + (f" (fix: {fix})" if fix else ""))
+                       text + (f" ({hint_label(state)}: {fix})" if fix else ""))
             return "stages", "progress", "log"
         return ()
 

@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.cli import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK
-from app.pipeline.errors import ProjectError
+from app.cli import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from app.pipeline.errors import ProjectError, SpaceportError
 from app.pipeline.events import Event, JsonlSink, Log, StageFailed
 from app.pipeline.project import Project
 
@@ -55,9 +55,19 @@ class RunOutcome:
             states = {rec.state for rec in self.project.stages.values()}
             code = (EXIT_FAILED if "failed" in states else EXIT_CANCELLED if "cancelled" in states
                     else EXIT_OK)
+        refused = self.refusal
+        if refused is not None:
+            return f"the run did not start: {refused.message.splitlines()[0]}"
         return {EXIT_OK: "finished", EXIT_FAILED: "stopped: a stage failed (see the stage list)",
                 EXIT_CANCELLED: "cancelled; press Run to resume"}.get(
             code, "the run did not start: see the log")
+
+    @property
+    def refusal(self) -> SpaceportError | None:
+        """Why the run's process refused to start (its `error:` block), when it did."""
+        if self.end.returncode != EXIT_USAGE or self.crashed_stage:
+            return None
+        return cli_refusal(self.end.stderr_tail)
 
     @property
     def needs_output(self) -> bool:
@@ -66,8 +76,26 @@ class RunOutcome:
         return bool(self.crashed_stage) or code not in (None, EXIT_OK, EXIT_FAILED, EXIT_CANCELLED)
 
 
+def cli_refusal(lines: list[str]) -> SpaceportError | None:
+    """The error `spaceport` printed before any stage ran: its last 'error: MESSAGE' line and
+    the lines after it up to its '  file:', '  fix:' and '  next:' lines (cli.main's format)."""
+    start = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].startswith("error: ")), None)
+    if start is None:
+        return None
+    message, fix = [lines[start][len("error: "):]], ""
+    tags = ("  file: ", "  fix: ", "  next: ")
+    for line in lines[start + 1:]:
+        if line.startswith("  fix: "):
+            fix = line[len("  fix: "):]
+        elif not line.startswith(tags) and not fix:
+            message.append(line)
+    return SpaceportError("\n".join(message), hint=fix)
+
+
 def how_it_ended(end: RunEnd) -> str:
     """e.g. 'was killed (SIGKILL: ...)', 'exited with code 3'."""
+    if end.forced:
+        return "was ended by Force stop"
     sig = end.signal
     if sig:
         return SIGNAL_WORDS.get(sig, f"was ended by {sig}")

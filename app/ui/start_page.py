@@ -36,7 +36,7 @@ class SampleFlight:
     @property
     def project(self) -> Path:
         """Its project folder."""
-        return self.folder / "project"
+        return self.folder / "sample-project"  # its name in the title and the recent list
 
 
 def default_sample() -> SampleFlight:

@@ -83,6 +83,7 @@ class WindowActions:
         """Open the New project dialog (on `flight` when given); creates the project on Create."""
         dialog = NewProjectDialog(self.window.pool, flight, parent=self.window)
         dialog.accepted.connect(lambda: self.window.new_project(*dialog.chosen()))
+        dialog.open_project.connect(self.window.open_project)
         dialog.open()
         return dialog
 
@@ -106,17 +107,21 @@ class WindowActions:
         return self.stop_after.currentData()
 
     def update(self, *, can_run: bool, busy: bool, can_stop: bool, selected: bool,
-               cloud: bool, model_opener: bool) -> None:
-        """Enable what makes sense now; Cancel reads "Detach" while a cloud job is tracked."""
+               cloud: bool, model_opener: bool, can_force: bool = False) -> None:
+        """Enable what makes sense now; Cancel reads "Detach" while a cloud job is tracked, and
+        "Force stop…" once a clean stop has gone unanswered too long."""
         for act in (self.run, self.run_all, *self.run_until.values()):
             act.setEnabled(can_run)
         self.stop_after.setEnabled(not busy)
         self.rerun.setEnabled(can_run and selected)
-        self.cancel.setEnabled(can_stop)
-        self.cancel.setText("Detach" if cloud else "Cancel")
-        self.cancel.setToolTip("Stop following the cloud job; it runs on and the project "
-                               "reattaches when you run again" if cloud else
-                               "Stop the run at the next checkpoint; Run resumes it")
+        self.cancel.setEnabled(can_stop or can_force)
+        text, tip = (("Force stop…", "End the run's process now (asks first); Run resumes from "
+                      "its last checkpoint") if can_force else
+                     ("Detach", "Stop following the cloud job; it runs on and the project "
+                      "reattaches when you run again") if cloud else
+                     ("Cancel", "Stop the run at the next checkpoint; Run resumes it"))
+        self.cancel.setText(text)
+        self.cancel.setToolTip(tip)
         self.new.setEnabled(not busy)
         self.open.setEnabled(not busy)
         self.close_project.setEnabled(not busy and self.window.project is not None)

@@ -59,8 +59,9 @@ class CompressStage(Stage):
     def summary(self, outputs: dict[str, Any]) -> str:
         """e.g. 'compress/scene.sog 13.9 MB, 17.8x smaller, position error 2.1 mm,
         render PSNR 52.8 dB vs uncompressed'."""
-        render = outputs.get("render_psnr_db")
-        return (f"{outputs.get('scene')} {outputs.get('bytes', 0) / 1e6:.1f} MB, "
-                f"{outputs.get('ratio_to_ply')}x smaller, "
-                f"position error {outputs.get('position_error_mm')} mm"
-                + (f", render PSNR {render} dB vs uncompressed" if render is not None else ""))
+        render, ratio = outputs.get("render_psnr_db"), outputs.get("ratio_to_ply")
+        error = outputs.get("position_error_mm")
+        return (f"{outputs.get('scene')} {outputs.get('bytes', 0) / 1e6:.1f} MB"
+                + (f", {ratio:.1f}x smaller" if ratio is not None else "")
+                + (f", position error {error:.1f} mm" if error is not None else "")
+                + (f", render PSNR {render:.1f} dB vs uncompressed" if render is not None else ""))

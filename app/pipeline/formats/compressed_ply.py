@@ -110,7 +110,7 @@ def read_compressed_ply(path: Path) -> Splats:
     need = n_chunks * n_chunk_props * 4 + n * 16 + n * k3
     if len(data) < need or n_chunks != -(-n // CHUNK_SIZE):
         raise InputError(f"{path} is truncated or inconsistent", path=path,
-                         hint="re-export it with `spaceport export PROJECT --format compressed-ply`")
+                         hint="export it again from its project as compressed PLY")
     chunk = np.frombuffer(data, "<f4", n_chunks * n_chunk_props).reshape(n_chunks, n_chunk_props)
     chunk = np.repeat(chunk.astype(np.float64), CHUNK_SIZE, axis=0)[:n]
     vertex = np.frombuffer(data, "<u4", n * 4, n_chunks * n_chunk_props * 4).reshape(n, 4)

@@ -41,7 +41,7 @@ def _fractional_bits(means: np.ndarray) -> int:
         bits -= 1
     if extent * (1 << bits) >= (1 << 23) - 1:
         raise InputError(f"positions reach {extent:.0f} m, beyond what .spz can hold (24-bit fixed point, 8388 km)",
-                         hint="crop the scene (--crop) or centre it before exporting to .spz")
+                         hint="crop the scene (the export crop box) or centre it before exporting to .spz")
     return bits
 
 
@@ -105,7 +105,7 @@ def read_spz(path: Path) -> Splats:
         magic, version, n, degree, bits, _flags, _ = HEADER.unpack_from(data)
     except (OSError, EOFError, struct.error) as exc:
         raise InputError(f"{path} is not a gzip'd .spz: {exc}", path=path,
-                         hint="re-export it with `spaceport export PROJECT --format spz`") from exc
+                         hint="export it again from its project as .spz") from exc
     if magic != MAGIC or version not in (2, 3) or degree > 3:
         raise InputError(f"{path}: unsupported .spz (magic {magic:#x}, version {version}, "
                          f"SH degree {degree})", hint="only .spz versions 2-3, SH 0-3 are read",

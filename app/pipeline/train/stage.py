@@ -92,9 +92,9 @@ class TrainStage(Stage):
 
     def summary(self, outputs: dict[str, Any]) -> str:
         """e.g. '120k Gaussians, held-out PSNR 24.1 dB (untrained 11.3), 7000 steps'."""
-        psnr = outputs.get("psnr")
-        quality = (f", held-out PSNR {psnr:.2f} dB (untrained {outputs.get('initial_psnr')})"
-                   if psnr is not None else "")
+        psnr, before = outputs.get("psnr"), outputs.get("initial_psnr")
+        quality = (f", held-out PSNR {psnr:.2f} dB" if psnr is not None else "") + (
+            f" (untrained {before:.1f})" if psnr is not None and before is not None else "")
         count = outputs.get("num_gaussians")
         return (f"{count if count is not None else 'an unknown number of'} Gaussians{quality}, "
                 f"{outputs.get('steps')} steps on {outputs.get('device')} -> "

@@ -98,7 +98,7 @@ def make_densifier(settings: TrainSettings, total_steps: int, scene_scale: float
         strategy.check_sanity(params, optimizers)
         return Densifier(strategy, strategy.initialize_state())
     raise InputError(f"train.strategy must be default or mcmc, not {settings.strategy!r}",
-                     hint="--set train.strategy=default")
+                     hint="set train.strategy to default or mcmc")
 
 
 def compute_relocation_cpu(opacities: Tensor, scales: Tensor, ratios: Tensor,

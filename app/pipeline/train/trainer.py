@@ -225,7 +225,7 @@ def _diverged(run: Run, step: int) -> None:
              else "no checkpoint was written before it")
     raise StageError(f"Training diverged at step {step}: the loss or the Gaussians became "
                      f"NaN; {where}",
-                     hint="lower the learning rates (e.g. --set train.lr_means=...) or rerun "
+                     hint="lower the learning rates (train.lr_means, train.lr_scales) or rerun "
                           "SfM; then run the train stage again")
 
 
