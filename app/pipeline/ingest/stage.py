@@ -66,8 +66,10 @@ class IngestStage(Stage):
         _log_problems(ctx, report)
         if report["images_usable"] < settings.min_images:
             raise InputError(_too_few(report, settings.min_images, source),
-                             hint="fix or replace the files listed (see ingest/report.json), or "
-                                  "lower ingest.min_images", path=source)
+                             hint="fix or replace the files listed (each reason says how; see "
+                                  "ingest/report.json)" + (", or lower ingest.min_images"
+                                                           if report["images_usable"] else ""),
+                             path=source)
         _write_json_streamed(paths.flight_json, {
             "schema_version": SCHEMA_VERSION, "source": str(source), "images": entries,
             "report": report})
@@ -136,8 +138,10 @@ def _log_problems(ctx: StageContext, report: dict[str, Any]) -> None:
 
 
 def _too_few(report: dict[str, Any], minimum: int, source: Path) -> str:
-    lines = [f"Only {report['images_usable']} of {report['images_total']} images in {source} are "
-             f"usable; at least {minimum} are needed. Unusable:"]
+    usable, total = report["images_usable"], report["images_total"]
+    lines = [f"Only {usable} of {total} images in {source} are usable; at least {minimum} are "
+             f"needed. Unusable:" if usable else f"None of the {total} images in {source} is "
+             f"usable. Unusable:"]
     lines += [f"  {u['file']}: {u['reason']}" for u in report["unusable"][:20]]
     if len(report["unusable"]) > 20:
         lines.append(f"  ... and {len(report['unusable']) - 20} more (see ingest/report.json)")
