@@ -7,6 +7,7 @@ from typing import Any
 from ..errors import InputError
 from ..project import Project
 from ..stage import Stage, StageContext
+from ..ingest.stage import missing_flight_folder
 from .flight import load_flight
 from .handoff import RawResult, finish
 
@@ -23,6 +24,8 @@ class SfmStage(Stage):
         paths = ctx.project.paths
         flight = load_flight(paths.flight_json, ctx.project.source)
         names = flight.names
+        if not settings.import_from and not flight.source.is_dir():
+            raise missing_flight_folder(flight.source)
         if settings.import_from:
             from .colmap_import import import_model
 
