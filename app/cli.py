@@ -281,6 +281,8 @@ def _status(args: argparse.Namespace) -> int:
               "the states below are as it last saved them")
     for line in _stage_lines(project, stages):
         print(line)
+    for warning in filter(None, (s.input_warning(project) for s in stages)):
+        print(f"warning: {warning}")
     return EXIT_OK
 
 

@@ -168,6 +168,9 @@ def main() -> int:
         print(json.dumps(run_once(flight, name, args.cache, args.workdir)))
         return 0
     flights = [f for f in args.flights.split(",") if flight_folder(f, args.cache) is not None]
+    if not flights:
+        print(f"skipped: none of {args.flights} is available")
+        return 0
     names = args.candidates.split(",")
     runs: list[dict] = []
     loads = []

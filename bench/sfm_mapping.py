@@ -71,7 +71,7 @@ def main() -> int:
         if args.flight is None:
             generate_flight(flight, n_images=args.images, seed=5, width=800, height=600)
         project = Project.open(Path(tmp) / "project", source=flight)
-        ok, _ = run_sfm(project)
+        ok, _ = run_sfm(project, mapper="incremental")
         if not ok:
             print("the reference run failed:", project.record("sfm").reason)
             return 1

@@ -72,9 +72,20 @@ def test_too_few_usable_images_fails_listing_each_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "Only 1 of 3 images" in err and "at least 3 are needed" in err
     assert "zero.jpg: empty file" in err and "junk.jpeg: not an image" in err
-    assert "fix:" in err
+    assert "fix: fix or replace the files listed" in err and "or lower ingest.min_images" in err
     flight_json, report = load(tmp_path / "p")
     assert flight_json is None and report["images_usable"] == 1
+
+
+def test_no_usable_image_fails_without_suggesting_a_lower_minimum(tmp_path, capsys):
+    flight = tmp_path / "flight"
+    flight.mkdir()
+    (flight / "zero.jpg").write_bytes(b"")
+    (flight / "junk.jpeg").write_text("junk")
+    assert ingest(flight, tmp_path / "p") == 1
+    err = capsys.readouterr().err
+    assert "None of the 2 images" in err and "is usable" in err
+    assert "fix: fix or replace the files listed" in err and "min_images" not in err
 
 
 def test_an_empty_folder_fails_naming_it(tmp_path, capsys):

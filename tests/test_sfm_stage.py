@@ -14,10 +14,12 @@ import pycolmap
 import pytest
 
 from app.cli import main
-from app.pipeline.events import Event, Log, Progress, SfmStats, event_from_dict
+from app.pipeline.events import Event, Log, Progress, SfmStats, StageFinished, event_from_dict
 from app.pipeline.project import Project
+from app.pipeline.runner import Runner
 from app.pipeline.sfm import geo
 from app.pipeline.stage import CancelToken
+from app.pipeline.stages import default_stages
 from tests.sfm_helpers import BRIGHTON, FIXTURES, drop_gps, run_sfm
 
 needs_brighton = pytest.mark.skipif(not BRIGHTON.is_dir(),
@@ -172,6 +174,41 @@ def test_a_model_failing_the_gate_stops_the_stage_with_the_reason(copy: Project)
     assert stats["gate"]["passed"] is False
     assert [f["check"] for f in stats["gate"]["failures"]] == ["points"]
     assert all(im["registered"] for im in stats["images"].values())
+
+
+def test_a_flight_folder_gone_after_sfm_keeps_ingest_and_sfm_done_so_training_can_start(
+        sample_flight: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    card = tmp_path / "card" / "DCIM"
+    shutil.copytree(sample_flight, card)
+    root = tmp_path / "project"
+    assert process(str(card), "-o", str(root), "--until", "sfm")[0] == 0
+    card.rename(tmp_path / "card" / "unplugged")  # the SD card is out of the reader
+
+    code, events = process("-o", str(root), "--until", "sfm")  # what Run does up to SfM
+    assert code == 0
+    assert [(e.stage, e.skipped) for e in events if isinstance(e, StageFinished)] == [
+        ("ingest", True), ("sfm", True)]
+    [warning] = [e.text for e in events if isinstance(e, Log) and e.level == "warning"]
+    assert f"the flight folder {card} is missing" in warning
+    assert "ingest and SfM cannot run again until it is back" in warning
+    project = Project.open(root, create=False)
+    runner = Runner(project, default_stages(), emit=lambda e: None)
+    assert runner.refresh_states()["sfm"] == "done"
+    assert [s.name for s in runner.plan()][0] == "train"  # training starts from sfm/ alone
+    capsys.readouterr()
+    assert main(["status", str(root)]) == 0
+    assert f"warning: the flight folder {card} is missing" in capsys.readouterr().out
+
+    code, _ = process("-o", str(root), "--from", "sfm", "--until", "sfm")  # SfM must really run
+    assert code == 1
+    record = Project.open(root, create=False).record("sfm")
+    assert "does not exist" in record.reason and "reconnect the drive that holds it" in record.hint
+    assert "spaceport" not in record.hint  # the window words its own next step
+
+    (tmp_path / "card" / "unplugged").rename(card)  # back in the reader: ingest is still current
+    assert process("-o", str(root), "--until", "sfm")[0] == 0
+    assert Project.open(root, create=False).record("ingest").run_id == project.record(
+        "ingest").run_id
 
 
 def test_sfm_from_imports_a_colmap_model_through_the_same_gate(done, sample_flight: Path,

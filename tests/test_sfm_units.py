@@ -194,3 +194,14 @@ def test_the_gate_hint_quotes_what_ingest_measured_in_the_images_concerned():
     assert "no features: b." in hint and "no verified pair: c." in hint
     assert "Ingest flagged 1 of them" in hint and "b blurred/overexposed (sharpness 0.05" in hint
     assert "--set" not in hint and "spaceport" not in hint  # front-end neutral
+
+
+def test_the_stage_summary_rounds_its_figures_for_people():
+    from app.pipeline.sfm.stage import SfmStage
+
+    outputs = {"registered": 18, "images": 18, "points": 6593,
+               "mean_reprojection_error_px": 0.155, "gps_residual_mean_m": 0.4624076349259074}
+    assert SfmStage().summary(outputs) == ("18/18 images registered, 6593 points, reprojection "
+                                           "error 0.15 px, GPS residual 0.46 m")
+    assert SfmStage().summary({**outputs, "gps_residual_mean_m": None}).endswith(
+        "0.15 px, not georeferenced")

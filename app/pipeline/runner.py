@@ -121,6 +121,9 @@ class Runner:
         for stage in self.stages[: last + 1]:
             if stage not in todo:
                 rec = self.project.record(stage.name)
+                warning = stage.input_warning(self.project)
+                if warning:
+                    self.emit(Log(stage=stage.name, level="warning", text=warning))
                 self.emit(StageFinished(stage=stage.name, outputs=rec.outputs, skipped=True))
             elif not self._run_one(stage):
                 return False

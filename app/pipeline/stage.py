@@ -66,6 +66,11 @@ class Stage:
         """Everything besides settings and upstream runs that should invalidate this stage."""
         return {}
 
+    def input_warning(self, project: Project) -> str:
+        """What the operator should know about a done stage whose inputs are out of reach (e.g.
+        its flight folder is missing), said when a run skips it and by status; '' if nothing."""
+        return ""
+
     def preflight(self, ctx: StageContext) -> None:
         """Checks that need no upstream output (settings, hardware, cloud access, cost approval),
         run before the first stage of a run starts; raise a SpaceportError to stop the run."""

@@ -22,6 +22,8 @@ from .validate import (apply_camera_policy, apply_exclusions, apply_gps_policy,
 SCHEMA_VERSION = 1
 PROGRESS_EVERY = 25  # images between Progress events
 WARN_LIMIT = 10  # unusable images named one by one in Log warnings
+RECONNECT = ("reconnect the drive that holds it (or put the folder back at that path), or choose "
+             "the flight folder again where it now is")
 
 
 class IngestStage(Stage):
@@ -31,18 +33,31 @@ class IngestStage(Stage):
     upstream = ()
 
     def fingerprint_inputs(self, project: Project) -> dict[str, Any]:
-        """The flight folder's path and listing (names, sizes, times): a changed folder reruns ingest."""
+        """The flight folder's path and listing (names, sizes, times): a changed folder reruns
+        ingest. A folder that is gone (its drive unplugged) keeps the listing of ingest's last
+        run, so what was made from it stays current; only running ingest or SfM needs it."""
         source = project.source
-        if source is None or not source.is_dir():
-            return {"source": str(source), "listing": None}
-        return {"source": str(source), "listing": scan_flight(source).fingerprint()}
+        if source is not None and source.is_dir():
+            return {"source": str(source), "listing": scan_flight(source).fingerprint()}
+        last = project.record(self.name).basis.get("inputs") or {}
+        return {"source": str(source),
+                "listing": last.get("listing") if last.get("source") == str(source) else None}
+
+    def input_warning(self, project: Project) -> str:
+        """Says so when a finished ingest's flight folder is missing: ingest and SfM cannot
+        run again."""
+        source = project.source
+        if source is None or source.is_dir() or project.record(self.name).state != "done":
+            return ""
+        return (f"the flight folder {source} is missing (is its drive disconnected?): ingest and "
+                f"SfM cannot run again until it is back; their results are kept and the stages "
+                f"after them can run. To run them again, {RECONNECT}")
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
         """Read every image header, apply the flight-level checks, write flight.json and report.json."""
         source = ctx.project.source
         if source is None or not source.is_dir():
-            raise InputError(f"Flight folder {source} does not exist or is not a folder",
-                             hint="pass the folder that holds the drone images", path=source)
+            raise missing_flight_folder(source)
         ctx.project.paths.ingest_report.unlink(missing_ok=True)  # a report always describes the last run
         listing = _listing(source)
         entries = []
@@ -66,8 +81,10 @@ class IngestStage(Stage):
         _log_problems(ctx, report)
         if report["images_usable"] < settings.min_images:
             raise InputError(_too_few(report, settings.min_images, source),
-                             hint="fix or replace the files listed (see ingest/report.json), or "
-                                  "lower ingest.min_images", path=source)
+                             hint="fix or replace the files listed (each reason says how; see "
+                                  "ingest/report.json)" + (", or lower ingest.min_images"
+                                                           if report["images_usable"] else ""),
+                             path=source)
         _write_json_streamed(paths.flight_json, {
             "schema_version": SCHEMA_VERSION, "source": str(source), "images": entries,
             "report": report})
@@ -135,9 +152,17 @@ def _log_problems(ctx: StageContext, report: dict[str, Any]) -> None:
         ctx.log(text, level="warning")
 
 
+def missing_flight_folder(source: Path | None) -> InputError:
+    """The error of a stage that needs the flight's images when their folder is gone."""
+    return InputError(f"Flight folder {source} does not exist or is not a folder",
+                      hint=RECONNECT, path=source)
+
+
 def _too_few(report: dict[str, Any], minimum: int, source: Path) -> str:
-    lines = [f"Only {report['images_usable']} of {report['images_total']} images in {source} are "
-             f"usable; at least {minimum} are needed. Unusable:"]
+    usable, total = report["images_usable"], report["images_total"]
+    lines = [f"Only {usable} of {total} images in {source} are usable; at least {minimum} are "
+             f"needed. Unusable:" if usable else f"None of the {total} images in {source} is "
+             f"usable. Unusable:"]
     lines += [f"  {u['file']}: {u['reason']}" for u in report["unusable"][:20]]
     if len(report["unusable"]) > 20:
         lines.append(f"  ... and {len(report['unusable']) - 20} more (see ingest/report.json)")

@@ -93,6 +93,9 @@ def run_global(db_path: Path, image_path: Path, out_dir: Path, settings: SfmSett
     opts.mapper.bundle_adjustment.ceres.use_gpu = False
     opts.mapper.bundle_adjustment.refine_focal_length = settings.focal_policy != "fixed"
     opts.mapper.retriangulation.ignore_two_view_tracks = not settings.keep_two_view_tracks
+    if settings.ba_global_max_num_iterations > 0:  # pycolmap's 200, as in incremental mapping
+        opts.mapper.bundle_adjustment.ceres.solver_options.max_num_iterations = \
+            settings.ba_global_max_num_iterations
     cancel.check()
     out_dir.mkdir(parents=True, exist_ok=True)
     models = pycolmap.global_mapping(str(db_path), str(image_path), str(out_dir), opts)

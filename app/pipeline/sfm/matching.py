@@ -59,11 +59,11 @@ def plan_matching(flight: Flight, settings: SfmSettings) -> MatchPlan:
                          f"image with the next {settings.sequential_overlap} in name order "
                          f"(video-like)", min(sequential, exhaustive))
     doubt, doubtful = _gps_doubts(flight)
-    pairs = _capture_pairs(flight, doubtful, settings.sequential_overlap)
+    pairs = _capture_pairs(flight, doubtful, max(1, settings.sequential_overlap // 2))
     reason = f"{with_gps}/{n} images have GPS: {settings.spatial_neighbors} nearest neighbours " \
              f"each"
     if doubt:
-        reason += f"; {doubt}: those also matched with the {settings.sequential_overlap} " \
+        reason += f"; {doubt}: those also matched with the {settings.sequential_overlap // 2} " \
                   f"taken before and after"
     return MatchPlan(("spatial",), reason, min(spatial + len(pairs), exhaustive),
                      tuple(doubtful), tuple(pairs))

@@ -7,6 +7,7 @@ from typing import Any
 from ..errors import InputError
 from ..project import Project
 from ..stage import Stage, StageContext
+from ..ingest.stage import missing_flight_folder
 from .flight import load_flight
 from .handoff import RawResult, finish
 
@@ -23,6 +24,8 @@ class SfmStage(Stage):
         paths = ctx.project.paths
         flight = load_flight(paths.flight_json, ctx.project.source)
         names = flight.names
+        if not settings.import_from and not flight.source.is_dir():
+            raise missing_flight_folder(flight.source)
         if settings.import_from:
             from .colmap_import import import_model
 
@@ -49,14 +52,17 @@ class SfmStage(Stage):
         return 3 * 1024 * 1024 * len(files)
 
     def summary(self, outputs: dict[str, Any]) -> str:
-        """One line for the CLI."""
+        """e.g. '75/75 images registered, 79392 points, reprojection error 0.51 px, GPS
+        residual 6.61 m'."""
         if not outputs:
             return ""
-        geo = (f", GPS residual {outputs['gps_residual_mean_m']} m"
-               if outputs.get("gps_residual_mean_m") is not None else ", not georeferenced")
+        error, residual = outputs.get("mean_reprojection_error_px"), outputs.get(
+            "gps_residual_mean_m")
         return (f"{outputs.get('registered')}/{outputs.get('images')} images registered, "
-                f"{outputs.get('points')} points, "
-                f"{outputs.get('mean_reprojection_error_px')} px{geo}")
+                f"{outputs.get('points')} points"
+                + (f", reprojection error {error:.2f} px" if error is not None else "")
+                + (f", GPS residual {residual:.2f} m" if residual is not None
+                   else ", not georeferenced"))
 
 
 def _expected(raw: RawResult, names: list[str]) -> list[str]:
