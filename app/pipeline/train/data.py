@@ -16,7 +16,7 @@ from PIL import Image
 from ..errors import InputError
 from ..formats.colmap import points_arrays, read_reconstruction, registered_cameras
 
-FIX_SFM = "rerun the sfm stage (spaceport process ... --from sfm)"
+FIX_SFM = "rerun the SfM stage: it writes sfm/ again"
 
 
 @dataclass
