@@ -262,6 +262,9 @@ def test_the_home_view_fits_its_points_to_the_viewport_aspect():
         ndc = clip[:, :2] / clip[:, 3:]
         assert np.all(np.abs(ndc) <= 1 + 1e-9)  # all in view
         assert np.isclose(np.abs(ndc).max(), 1.0)  # and touching an edge: as close as it can be
+        lo, hi = ndc.min(axis=0), ndc.max(axis=0)
+        assert np.allclose(lo + hi, 0.0, atol=0.02)  # what is seen is centred, not the box
+        assert np.any(hi - lo > 1.95)  # so it spans the view across or down
 
 
 def test_refinement_chunks_are_cut_by_expected_cost_not_count():

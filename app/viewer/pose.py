@@ -47,10 +47,20 @@ def fitted_pose(points: np.ndarray, direction: np.ndarray, tan_x: float, tan_y: 
     centre = (pts.min(axis=0) + pts.max(axis=0)) / 2
     R = look_at(centre + np.asarray(direction, float), centre)
     x, y, z = ((pts - centre) @ R.T).T  # camera axes: right, down, forward
-    # a point at camera depth z + d lies in view when |x| <= tan_x (z + d), likewise for y
-    d = max(float(np.max(np.abs(x) / tan_x - z)), float(np.max(np.abs(y) / tan_y - z)),
-            float(np.max(-z)) + 1e-6, 1e-6)
+    shift = np.zeros(2)
+    for _ in range(4):  # perspective draws the near side larger: centre what is seen, not the box
+        d = _distance(x - shift[0], y - shift[1], z, tan_x, tan_y)
+        u, v = (x - shift[0]) / (z + d), (y - shift[1]) / (z + d)
+        shift += 0.5 * np.array([u.max() + u.min(), v.max() + v.min()]) * d
+    d = _distance(x - shift[0], y - shift[1], z, tan_x, tan_y)
+    centre = centre + R[0] * shift[0] + R[1] * shift[1]
     return Pose(R, centre - R[2] * d, centre)
+
+
+def _distance(x: np.ndarray, y: np.ndarray, z: np.ndarray, tan_x: float, tan_y: float) -> float:
+    # a point at camera depth z + d lies in view when |x| <= tan_x (z + d), likewise for y
+    return max(float(np.max(np.abs(x) / tan_x - z)), float(np.max(np.abs(y) / tan_y - z)),
+               float(np.max(-z)) + 1e-6, 1e-6)
 
 
 def fit_intrinsics(K: np.ndarray, size: tuple[int, int], viewport: tuple[int, int]) -> np.ndarray:
