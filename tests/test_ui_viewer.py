@@ -272,7 +272,7 @@ def test_dragging_a_crop_handle_moves_that_face_and_hides_the_splats_outside(qtb
     assert scene.camera.interactive
     lo, hi = np.array(box.minimum), np.array(box.maximum)
     assert lo[0] < hi[0] < lo[0] + 0.75 * (hi[0] - lo[0]) / 0.5  # about halfway
-    assert tab.crop_panel.fields[(0, 1)].value() == pytest.approx(hi[0], abs=0.01)
+    assert tab.crop_panel.crop_fields.spins["max_x"].value() == pytest.approx(hi[0], abs=0.01)
     complete(qtbot, tab)
     assert tab.scene.splat_counts()[0] < 0.8 * before
 

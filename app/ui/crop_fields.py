@@ -31,6 +31,7 @@ class CropFields(QGroupBox):
                 spin.setDecimals(2)
                 spin.setSingleStep(1.0)
                 spin.setKeyboardTracking(False)  # one change per edit, not per keystroke
+                spin.setMinimumWidth(80)  # not as wide as -1e6: the 3D tab's side stays narrow
                 spin.setObjectName(f"crop_{end}_{axis}")
                 spin.valueChanged.connect(self._edited)
                 grid.addWidget(spin, row, col + 1)
