@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -274,6 +275,18 @@ def test_a_missing_flight_folder_or_one_holding_the_project_is_refused(window, f
     assert "does not exist" in window.error_box.text()
     assert not window.new_project(flight, flight / "proj")
     assert "inside the flight folder" in window.error_box.text()
+
+
+def test_a_project_whose_flight_folder_is_gone_opens_and_says_so(qtbot, window, sample_flight,
+                                                                    tmp_path):
+    flight = shutil.copytree(sample_flight, tmp_path / "card")
+    project = Project.open(tmp_path / "proj", source=flight)
+    mark_done(project, ("ingest",))
+    shutil.rmtree(flight)  # the SD card is out
+    assert window.open_project(project.root)
+    assert "is missing (is its drive disconnected?)" in window.log_panel.toPlainText()
+    assert rows(window)["ingest"][0] == "done"  # nothing to redo: SfM's hand-off is what counts
+    qtbot.waitUntil(lambda: "is missing" in window.flight.summary.text(), timeout=WAIT_MS)
 
 
 def test_closing_the_window_releases_the_project_lock(qtbot, flight, tmp_path):

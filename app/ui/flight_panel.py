@@ -177,6 +177,9 @@ class FlightPanel(QWidget):
         counts = state_counts(images)
         lines = [line for line in (report_summary(images.report),
                                    gps_summary(images.report, images.geo)) if line]
+        if images.source is not None and not images.source.is_dir():
+            lines.insert(0, f"The flight folder {images.source} is missing (is its drive "
+                            "disconnected?): the photos cannot be shown until it is back.")
         self.summary.setText(f"<b>{total} images</b>: {counts}"
                              + "".join(f"<br>{html.escape(line)}" for line in lines))
         for file in selected:

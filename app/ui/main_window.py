@@ -244,6 +244,10 @@ class MainWindow(QMainWindow):
         if opened.locked:
             self._runner_states()
         self.model.load_records(project.stages)
+        for stage in _default_stages(known_gpus()):
+            warning = stage.input_warning(project)  # e.g. the flight folder's drive is gone
+            if warning:
+                self.model.apply(Log(stage=stage.name, level="warning", text=warning))
         self.page.load_scene(sparse=True)
         self.results.load(project)
         self.cloud_panel.open_project(project, self.model, replayed + list(opened.events))
