@@ -184,6 +184,7 @@ def export_splats(ply: Path, fmt: str, out: Path, options: ExportOptions | None 
             check()
             progress(0.95, "rendering held-out views before and after")
             render = render_check(loaded.splats, _moved(decoded, offset))
+        t_render = time.perf_counter()
         check()  # the last moment a cancel leaves the destination as it was
     files = [out if f == target else f for f in files]
     report = {
@@ -194,7 +195,8 @@ def export_splats(ply: Path, fmt: str, out: Path, options: ExportOptions | None 
                    "removed": removed},
         "sh_degree": decoded.sh_degree, "centre_offset_m": offset.tolist(),
         "seconds": {"read_and_select": round(t_read - t0, 3), "write": round(t_write - t_read, 3),
-                    "verify": round(t_verify - t_write, 3)},
+                    "verify": round(t_verify - t_write, 3),
+                    "render_check": round(t_render - t_verify, 3)},
         "errors": errors, "errors_of_every_nth_splat": step,
     }
     if render is not None:
