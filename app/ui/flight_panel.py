@@ -177,7 +177,7 @@ class FlightPanel(QWidget):
         counts = state_counts(images)
         lines = [line for line in (report_summary(images.report),
                                    gps_summary(images.report, images.geo)) if line]
-        if images.source is not None and not images.source.is_dir():
+        if images.source_missing:  # checked in the pool: a stat of a gone drive can hang
             lines.insert(0, f"The flight folder {images.source} is missing (is its drive "
                             "disconnected?): the photos cannot be shown until it is back.")
         self.summary.setText(f"<b>{total} images</b>: {counts}"

@@ -57,6 +57,7 @@ class FlightImages:
     east_north: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # per image; NaN: no GPS
     report: dict[str, Any] | None = None
     geo: dict[str, Any] | None = None  # sfm/geo.json: the georeference and its accuracy
+    source_missing: bool = False  # the flight folder is gone (its drive unplugged?)
 
     def index(self, file: str) -> int | None:
         """Row of an image by file name."""
@@ -85,7 +86,8 @@ def load_flight_images(paths: ProjectPaths, source: Path | None,
         typical = float(np.median(sharp)) if sharp else None
         images = [_status(e, set(exclude), (stats.get("images") or {}).get(e["file"]),
                           quality.get(e["file"]), typical) for e in flight.get("images") or []]
-    return FlightImages(source, images, _east_north(images), report, read_json(paths.geo_json))
+    return FlightImages(source, images, _east_north(images), report, read_json(paths.geo_json),
+                        source_missing=source is not None and not source.is_dir())
 
 
 def _listed(source: Path | None, exclude: list[str],
