@@ -20,8 +20,8 @@ from app.cli import main as cli_main
 from app.pipeline.events import StageStarted, read_events
 from app.pipeline.project import Project
 from app.ui.main_window import MainWindow
-from tests.ui_runs import (RUN_MS, answer_next_question, copy_project, fast_project, rows,
-                           setting_editable, states)
+from tests.ui_runs import (MID_RUN, RUN_MS, answer_next_question, copy_project, fast_project,
+                           rows, setting_editable, states)
 
 QStandardPaths.setTestModeEnabled(True)  # recent projects go to a test folder
 
@@ -106,7 +106,7 @@ def test_stop_after_sfm_then_run_the_rest_in_a_child_process_through_compress(
 
 def test_cancel_stops_the_child_at_a_checkpoint_and_run_resumes_it(
         qtbot, make_window, sfm_done, tmp_path):
-    root = copy_project(sfm_done, tmp_path / "proj")
+    root = copy_project(sfm_done, tmp_path / "proj", **MID_RUN)
     win = make_window()
     win.open_project(root)
     assert win.run()
@@ -130,7 +130,7 @@ def test_cancel_stops_the_child_at_a_checkpoint_and_run_resumes_it(
 
 def test_a_child_killed_with_sigkill_is_reported_with_its_last_lines_and_resumes(
         qtbot, make_window, sfm_done, tmp_path):
-    root = copy_project(sfm_done, tmp_path / "proj")
+    root = copy_project(sfm_done, tmp_path / "proj", **MID_RUN)
     win = make_window()
     win.open_project(root)
     assert win.run(until="train")
@@ -150,24 +150,28 @@ def test_a_child_killed_with_sigkill_is_reported_with_its_last_lines_and_resumes
 
 def test_closing_mid_run_keeps_it_going_and_reopening_the_project_attaches(
         qtbot, make_window, sfm_done, tmp_path):
-    root = copy_project(sfm_done, tmp_path / "proj")
+    root = copy_project(sfm_done, tmp_path / "proj", **MID_RUN)
     first = make_window()
     first.open_project(root)
     assert first.run()
     wait_training_step(qtbot, first)
     child = first.runs.pid
-    answer_next_question("Keep running in the background")
-    first.close()
-    assert not first.isVisible() and not first.busy
-    assert Project.open(root, create=False).lock_holder()["pid"] == child  # it runs on
+    os.kill(child, signal.SIGSTOP)  # paused while the windows change: a fast machine would finish
+    try:
+        answer_next_question("Keep running in the background")
+        first.close()
+        assert not first.isVisible() and not first.busy
+        assert Project.open(root, create=False).lock_holder()["pid"] == child  # it runs on
 
-    second = make_window()
-    assert second.open_project(root)
-    assert second.busy and not second.runs.own and second.read_only
-    assert states(second)["train"] == "running"
-    steps = len(second.model.train.step)
-    assert steps > 0  # replayed from logs/events.jsonl
-    assert second.actions.cancel.isEnabled()
+        second = make_window()
+        assert second.open_project(root)
+        assert second.busy and not second.runs.own and second.read_only
+        assert states(second)["train"] == "running"
+        steps = len(second.model.train.step)
+        assert steps > 0  # replayed from logs/events.jsonl
+        assert second.actions.cancel.isEnabled()
+    finally:
+        os.kill(child, signal.SIGCONT)
     wait_ended(qtbot, second)
     assert len(second.model.train.step) > steps  # followed live
     assert set(states(second).values()) == {"done"}

@@ -17,6 +17,8 @@ FAST = {"train.max_steps": "12", "train.metrics_every": "2", "train.sh_degree": 
         "train.checkpoint_every": "2", "train.checkpoint_every_s": "0", "train.eval_every": "0",
         "train.preview_every": "6", "train.cpu_max_side": "64", "train.cpu_max_gaussians": "2000",
         "compress.render_check": "false", "compress.sh_degree": "0"}
+# a training that is still going when the test acts on it mid-run, however fast the machine
+MID_RUN = {"train.max_steps": "120"}
 
 
 def fast_project(root: Path, flight: Path, **extra: str) -> Path:
@@ -28,9 +30,14 @@ def fast_project(root: Path, flight: Path, **extra: str) -> Path:
     return project.root
 
 
-def copy_project(src: Path, dest: Path) -> Path:
-    """A copy of a project folder (its stages stay done: same flight, same settings)."""
+def copy_project(src: Path, dest: Path, **settings: str) -> Path:
+    """A copy of a project folder with `settings` changed (stages they do not touch stay done)."""
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".lock"))
+    if settings:
+        project = Project.open(dest, create=False)
+        for key, value in settings.items():
+            project.settings.set(key, value)
+        project.save()
     return dest
 
 
