@@ -4,10 +4,14 @@ process ended in words, and hints in the window's words."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+from pathlib import Path
+
+import pytest
 
 from app.pipeline.events import Log, Progress, StageFinished, read_events
-from app.ui.child_run import RunEnd, parse_lines, spaceport_command
+from app.ui.child_run import CHILD_NICE, RunEnd, parse_lines, spaceport_command
 from app.ui.hints import window_hint
 from app.ui.run_outcome import how_it_ended
 
@@ -32,6 +36,21 @@ def test_a_json_run_goes_on_when_its_reader_closes_the_pipe(sample_flight, tmp_p
     assert proc.wait(timeout=120) == 0, proc.stderr.read().decode()
     logged = read_events(tmp_path / "p" / "logs" / "events.jsonl")
     assert any(isinstance(e, StageFinished) and e.stage == "ingest" for e in logged)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads threads from /proc")
+def test_a_child_and_all_its_threads_run_below_the_windows_cpu_priority(sample_flight, tmp_path):
+    proc = subprocess.Popen(spaceport_command("process", str(sample_flight), "-o",
+                                              str(tmp_path / "p"), "--until", "ingest", "--json"),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert json.loads(proc.stdout.readline())["type"] == "StageStarted"  # it works
+        threads = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task")]
+        nices = {os.getpriority(os.PRIO_PROCESS, t) for t in threads}
+    finally:
+        proc.stdout.close()
+        proc.wait(timeout=120)
+    assert nices == {min(19, os.getpriority(os.PRIO_PROCESS, 0) + CHILD_NICE)}
 
 
 def test_how_a_process_ended_is_said_plainly():

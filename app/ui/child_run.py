@@ -31,13 +31,17 @@ from .event_tail import EventTail
 
 TAIL_LINES = 20  # last lines of the child's stderr shown when it crashes
 POLL_S = 0.1  # how often the reader looks for a detach request while the child is quiet
+# the children's CPU priority below the window's: on a busy machine the scheduler runs the UI
+# thread first, and an idle machine gives the child all the same (bench/gui_events.py)
+CHILD_NICE = 10
 
 
 def spaceport_command(*args: str) -> list[str]:
-    """The command line of a `spaceport` subcommand in this installation (checkout or bundle)."""
+    """The command line of a `spaceport` subcommand in this installation (checkout or bundle),
+    at the lower CPU priority of the window's children."""
     if getattr(sys, "frozen", False):  # a PyInstaller bundle: its executable is the CLI
-        return [sys.executable, *args]
-    return [sys.executable, "-m", "app", *args]
+        return [sys.executable, "--nice", str(CHILD_NICE), *args]
+    return [sys.executable, "-m", "app", "--nice", str(CHILD_NICE), *args]
 
 
 def signal_name(returncode: int | None) -> str | None:
