@@ -30,3 +30,21 @@ def test_the_first_training_metrics_show_as_markers_then_as_lines_once_there_are
         model.apply(metrics(step))
     charts.refresh(model)
     assert charts.loss.opts["symbol"] is None  # a line is readable without markers
+
+
+def test_a_count_that_stays_the_same_is_labelled_in_whole_numbers(qtbot):
+    charts = TrainCharts()
+    qtbot.addWidget(charts)
+    charts.resize(900, 600)
+    charts.show()
+    model = RunModel(["train"])
+    model.apply(StageStarted(stage="train"))
+    for step in (25, 50, 75):  # a CPU preview: its Gaussian budget is reached at once
+        model.apply(metrics(step))
+    charts.refresh(model)
+    qtbot.wait(50)
+    low, high = charts.gaussians_plot.getViewBox().viewRange()[1]
+    assert low < 5000 < high
+    axis = charts.gaussians_plot.getAxis("left")
+    ticks = [v for _, values in axis.tickValues(low, high, axis.height()) for v in values]
+    assert ticks and all(float(v).is_integer() for v in ticks)

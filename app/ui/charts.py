@@ -23,9 +23,18 @@ def show_series(curve: pg.PlotDataItem, x, y) -> None:
                   symbolPen=curve.opts["pen"], symbolBrush=curve.opts["pen"].color())
 
 
-def make_plot(title: str, bottom: str, left: str = "") -> pg.PlotWidget:
-    """A titled plot with labelled axes and a light grid."""
-    plot = pg.PlotWidget(title=title)
+class CountAxis(pg.AxisItem):
+    """An axis of whole counts: a count that stays the same is not ticked 4999.6, 5000.4."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
+        """pyqtgraph's tick levels less those finer than one."""
+        levels = super().tickSpacing(minVal, maxVal, size)
+        return [(spacing, offset) for spacing, offset in levels if spacing >= 1] or [(1.0, 0.0)]
+
+
+def make_plot(title: str, bottom: str, left: str = "", count: bool = False) -> pg.PlotWidget:
+    """A titled plot with labelled axes and a light grid; `count`: whole-number ticks on y."""
+    plot = pg.PlotWidget(title=title, axisItems={"left": CountAxis("left")} if count else None)
     plot.setLabel("bottom", bottom)
     if left:
         plot.setLabel("left", left)
@@ -54,8 +63,8 @@ class SfmCharts(_ChartPanel):
     """Registered images, 3D points and reprojection error over time; track-length histogram."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        self.registered_plot = make_plot("Registered images", "seconds")
-        self.points_plot = make_plot("3D points", "seconds")
+        self.registered_plot = make_plot("Registered images", "seconds", count=True)
+        self.points_plot = make_plot("3D points", "seconds", count=True)
         self.histogram_plot = make_plot("Track length histogram", "images per point", "points")
         self.error_plot = make_plot("Mean reprojection error (px)", "seconds")
         super().__init__([self.registered_plot, self.points_plot, self.histogram_plot,
@@ -89,7 +98,7 @@ class TrainCharts(_ChartPanel):
     def __init__(self, parent: QWidget | None = None) -> None:
         self.loss_plot = make_plot("Loss", "step")
         self.psnr_plot = make_plot("PSNR (dB)", "step")
-        self.gaussians_plot = make_plot("Gaussians", "step")
+        self.gaussians_plot = make_plot("Gaussians", "step", count=True)
         self.speed_plot = make_plot("Speed (it/s)", "step")
         super().__init__([self.loss_plot, self.psnr_plot, self.gaussians_plot, self.speed_plot],
                          parent)
