@@ -14,8 +14,8 @@ from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QPushButton,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QLabel, QListView,
+                               QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
 from app.pipeline.project import Project
 
@@ -24,7 +24,8 @@ from .image_status import STATE_COLORS, STATE_WORDS, FlightImages, load_flight_i
 from .pool import BackgroundPool
 from .thumbnails import ThumbnailModel, decode_thumbnail
 
-PHOTO = 280  # long side of the photo in the details, pixels
+PHOTO = 256  # long side of the photo in the details, pixels
+FACTS_WIDTH = 250  # the image's facts beside its photo, pixels
 
 
 def report_summary(report: dict[str, Any] | None) -> str:
@@ -141,14 +142,22 @@ class FlightPanel(QWidget):
         top.addWidget(self.summary, 1)
         top.addWidget(self.exclude_button)
         top.addWidget(self.include_button)
-        below = QHBoxLayout()
-        below.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignTop)
-        below.addWidget(self.details, 1)
-        side = QWidget()
-        side_box = QVBoxLayout(side)
-        side_box.setContentsMargins(0, 0, 0, 0)
-        side_box.addWidget(self.map, 1)
-        side_box.addLayout(below, 0)
+        facts = QScrollArea()  # the facts scroll rather than take the map's height
+        facts.setWidget(self.details)
+        facts.setWidgetResizable(True)
+        facts.setFrameShape(QFrame.Shape.NoFrame)
+        facts.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        facts.setMinimumWidth(FACTS_WIDTH)
+        below = QWidget()
+        below_box = QHBoxLayout(below)
+        below_box.setContentsMargins(0, 0, 0, 0)
+        below_box.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignTop)
+        below_box.addWidget(facts, 1)
+        side = QSplitter(Qt.Orientation.Vertical)  # the operator can give the map more room
+        side.addWidget(self.map)
+        side.addWidget(below)
+        side.setChildrenCollapsible(False)
+        side.setSizes([550, 450])
         split = QSplitter()
         split.addWidget(self.grid)
         split.addWidget(side)
