@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.pipeline.events import Log, Progress, StageFinished, read_events
+from app.ui import gpus
 from app.ui.child_run import CHILD_NICE, RunEnd, parse_lines, spaceport_command
 from app.ui.hints import window_hint
 from app.ui.run_outcome import how_it_ended
@@ -58,6 +59,17 @@ def test_a_child_and_all_its_threads_run_below_the_windows_cpu_priority(sample_f
         proc.stdout.close()
         proc.wait(timeout=120)
     assert nices == {min(19, os.getpriority(os.PRIO_PROCESS, 0) + CHILD_NICE)}
+
+
+def test_a_gpu_probe_destroyed_with_its_window_while_asking_raises_nothing(qtbot, monkeypatch):
+    import shiboken6
+
+    monkeypatch.setattr(gpus, "_known", None)  # not listed yet: the probe starts its child
+    probe = gpus.GpuProbe()
+    probe.start()
+    assert probe._proc is not None and probe._proc.waitForStarted(10_000)
+    shiboken6.delete(probe)  # its QProcess goes with it, and says so while being destroyed
+    qtbot.wait(50)  # pytest-qt fails the test on an exception in a slot
 
 
 def test_how_a_process_ended_is_said_plainly():

@@ -69,7 +69,10 @@ class GpuProbe(QObject):
         proc, self._proc = self._proc, None
         if proc is None:
             return  # errorOccurred and finished both came
-        out = bytes(proc.readAllStandardOutput()).decode(errors="replace")
+        try:
+            out = bytes(proc.readAllStandardOutput()).decode(errors="replace")
+        except RuntimeError:
+            return  # the process object is being destroyed with its owner: no answer to give
         try:
             gpus = parse_gpus(out) if code == 0 else []
         except (ValueError, KeyError, IndexError, TypeError) as exc:
