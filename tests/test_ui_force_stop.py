@@ -65,6 +65,15 @@ def start_deaf_run(qtbot, win: MainWindow) -> None:
     qtbot.waitUntil(lambda: win.model.running == "sfm", timeout=WAIT_MS)
 
 
+def force_stop_answered(qtbot, win: MainWindow, answer: str) -> None:
+    """Start the deaf run, Cancel it, wait for Force stop, press it and answer its question."""
+    start_deaf_run(qtbot, win)
+    win.actions.cancel.trigger()
+    qtbot.waitUntil(lambda: win.actions.cancel.text() == "Force stop…", timeout=WAIT_MS)
+    answer_next_question(answer)
+    win.actions.cancel.trigger()
+
+
 def test_cancel_first_asks_for_a_clean_stop_and_force_stop_is_offered_only_after_a_grace_period(
         qtbot, deaf_window):
     win = deaf_window
@@ -80,11 +89,7 @@ def test_cancel_first_asks_for_a_clean_stop_and_force_stop_is_offered_only_after
 
 def test_force_stop_asks_first_and_keep_waiting_leaves_the_run_going(qtbot, deaf_window):
     win = deaf_window
-    start_deaf_run(qtbot, win)
-    win.actions.cancel.trigger()
-    qtbot.waitUntil(lambda: win.actions.cancel.text() == "Force stop…", timeout=WAIT_MS)
-    answer_next_question("Keep waiting")
-    win.actions.cancel.trigger()
+    force_stop_answered(qtbot, win, "Keep waiting")
     qtbot.wait(1500)
     assert win.busy and win.runs.pid is not None
     os.kill(win.runs.pid, 0)  # still alive
@@ -93,11 +98,7 @@ def test_force_stop_asks_first_and_keep_waiting_leaves_the_run_going(qtbot, deaf
 def test_a_confirmed_force_stop_ends_the_process_and_the_stage_resumes_from_its_checkpoint(
         qtbot, deaf_window):
     win = deaf_window
-    start_deaf_run(qtbot, win)
-    win.actions.cancel.trigger()
-    qtbot.waitUntil(lambda: win.actions.cancel.text() == "Force stop…", timeout=WAIT_MS)
-    answer_next_question("Force stop")
-    win.actions.cancel.trigger()
+    force_stop_answered(qtbot, win, "Force stop")
     qtbot.waitUntil(lambda: not win.busy, timeout=WAIT_MS)
     state, detail = rows(win)["sfm"]
     assert state == "failed" and "Force stop" in detail

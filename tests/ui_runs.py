@@ -17,28 +17,28 @@ FAST = {"train.max_steps": "12", "train.metrics_every": "2", "train.sh_degree": 
         "train.checkpoint_every": "2", "train.checkpoint_every_s": "0", "train.eval_every": "0",
         "train.preview_every": "6", "train.cpu_max_side": "64", "train.cpu_max_gaussians": "2000",
         "compress.render_check": "false", "compress.sh_degree": "0"}
-# a training that is still going when the test acts on it mid-run, however fast the machine
+# a training still going when a test acts on it mid-run: 10x the steps that CI's fastest machine
+# finished before a second window opened
 MID_RUN = {"train.max_steps": "120"}
 
 
 def fast_project(root: Path, flight: Path, **extra: str) -> Path:
     """A new project of `flight` with the FAST settings (and `extra`), saved, not locked."""
-    project = Project.open(root, source=flight)
-    for key, value in {**FAST, **extra}.items():
-        project.settings.set(key, value)
-    project.save()
-    return project.root
+    return save_settings(Project.open(root, source=flight), {**FAST, **extra})
 
 
 def copy_project(src: Path, dest: Path, **settings: str) -> Path:
     """A copy of a project folder with `settings` changed (stages they do not touch stay done)."""
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".lock"))
-    if settings:
-        project = Project.open(dest, create=False)
-        for key, value in settings.items():
-            project.settings.set(key, value)
-        project.save()
-    return dest
+    return save_settings(Project.open(dest, create=False), settings)
+
+
+def save_settings(project: Project, settings: dict[str, str]) -> Path:
+    """Set and save `settings` in a project that is not locked; its folder."""
+    for key, value in settings.items():
+        project.settings.set(key, value)
+    project.save()
+    return project.root
 
 
 def rows(win) -> dict[str, tuple[str, str]]:

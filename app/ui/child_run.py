@@ -31,8 +31,8 @@ from .event_tail import EventTail
 
 TAIL_LINES = 20  # last lines of the child's stderr shown when it crashes
 POLL_S = 0.1  # how often the reader looks for a detach request while the child is quiet
-# the children's CPU priority below the window's: on a busy machine the scheduler runs the UI
-# thread first, and an idle machine gives the child all the same (bench/gui_events.py)
+# the children's CPU priority below the window's: a busy machine serves the window before them,
+# an idle one gives them all the same (measured small either way: bench/child_priority.py)
 CHILD_NICE = 10
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
+import shiboken6
 
 from app.pipeline.hardware import GpuInfo
 
@@ -69,10 +70,9 @@ class GpuProbe(QObject):
         proc, self._proc = self._proc, None
         if proc is None:
             return  # errorOccurred and finished both came
-        try:
-            out = bytes(proc.readAllStandardOutput()).decode(errors="replace")
-        except RuntimeError:
-            return  # the process object is being destroyed with its owner: no answer to give
+        if not shiboken6.isValid(proc):
+            return  # destroyed with its owner (QProcess says errorOccurred as it goes): no answer
+        out = bytes(proc.readAllStandardOutput()).decode(errors="replace")
         try:
             gpus = parse_gpus(out) if code == 0 else []
         except (ValueError, KeyError, IndexError, TypeError) as exc:
